@@ -1,0 +1,62 @@
+# Portside: `make run` (the embedded default) and `make test` (the whole suite) do all the
+# set-up on a fresh machine: Python packages into .venv (uv, from uv.lock), and the Debian
+# packages the tests and the embedded default need.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+SYSTEM_PACKAGES := docker-registry skopeo wrk
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install system-deps run test lint typecheck unit integration e2e bench clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(BIN)/portside: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(BIN)/portside
+
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+run: install system-deps
+	$(BIN)/portside run
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install system-deps lint typecheck
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+integration: install system-deps
+	$(BIN)/pytest tests/integration
+
+e2e: install system-deps
+	$(BIN)/pytest tests/e2e
+
+bench: install system-deps
+	$(BIN)/python -m bench.webhook_ingest
+	$(BIN)/python -m bench.event_processing
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The HTTP side: the registry's webhook, the JSON API, health."""

@@ -1,0 +1,39 @@
+"""``create_app(settings)``: the ASGI application, with its services opened in its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from portside import __version__
+from portside.api import errors, events, repositories, status, webhook
+from portside.services import open_services
+from portside.settings import Settings
+
+
+def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
+    """The HTTP side; with ``background=True`` the background tasks run in the same process."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_services(settings, ingest=True, background=background) as services:
+            app.state.services = services
+            yield
+
+    app = FastAPI(
+        title="Portside",
+        version=__version__,
+        description="An index of a Docker/OCI registry, kept in sync in real time.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(webhook.router)
+    app.include_router(repositories.router)
+    app.include_router(events.router)
+    app.include_router(status.router)
+    return app

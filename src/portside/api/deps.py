@@ -1,0 +1,44 @@
+"""Dependencies shared by the routers, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portside.services import Services
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_read_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    async with services.db.read() as session:
+        yield session
+
+
+ReadSession = Annotated[AsyncSession, Depends(get_read_session)]
+
+
+class Paging:
+    def __init__(
+        self,
+        page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+        per_page: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50,
+    ):
+        self.page = page
+        self.per_page = per_page
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+
+PagingDep = Annotated[Paging, Depends()]

@@ -1,0 +1,58 @@
+"""One JSON shape for every error: ``{"error": {"code": ..., "message": ...}}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from portside.errors import PortsideError, StorageError, WebhookError
+
+log = logging.getLogger(__name__)
+
+
+class NotFound(PortsideError):
+    """An API resource that does not exist."""
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(WebhookError)
+    async def webhook_error(request: Request, exc: WebhookError) -> JSONResponse:
+        log.warning(
+            "webhook: refused a notification from %s: %s",
+            request.client.host if request.client else "?",
+            exc,
+        )
+        code = {401: "unauthorized", 413: "too_large", 415: "unsupported_media_type"}.get(
+            exc.status_code, "invalid_envelope"
+        )
+        response = error_response(exc.status_code, code, str(exc))
+        if exc.status_code == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="portside-webhook"'
+        return response
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return error_response(404, "not_found", str(exc))
+
+    @app.exception_handler(StorageError)
+    async def storage_error(_: Request, exc: StorageError) -> JSONResponse:
+        log.error("database error: %s", exc)
+        return error_response(503, "storage_unavailable", "the database is unavailable")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        return error_response(422, "invalid_request", "; ".join(parts))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))

@@ -1,0 +1,114 @@
+"""The JSON API's response shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class RepositoryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    namespace: str
+    tag_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Platform(BaseModel):
+    os: str | None = None
+    architecture: str | None = None
+    variant: str | None = None
+    digest: str | None = None
+    size: int | None = None
+    media_type: str | None = None
+
+
+class TagPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    repository_id: int
+    name: str
+    digest: str
+    media_type: str | None
+    config_digest: str | None
+    size: int | None
+    platforms: list[Platform]
+    author: str | None
+    image_created_at: datetime | None
+    pushed_at: datetime | None
+    pulled_at: datetime | None
+    scan_state: str
+    updated_at: datetime
+
+
+class EventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event_id: str
+    action: str
+    repository: str
+    tag: str | None
+    digest: str | None
+    media_type: str | None
+    actor: str | None
+    occurred_at: datetime
+    received_at: datetime
+    status: str
+    attempts: int
+    available_at: datetime
+    error: str | None
+    processed_at: datetime | None
+
+
+class TaskStatus(BaseModel):
+    name: str
+    enabled: bool
+    worker: str | None = None
+    last_run_at: datetime | None = None
+    last_duration: float | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    next_run_at: datetime | None = None
+    runs: int = 0
+    queue_depth: int | None = None
+    details: dict[str, Any] = {}
+
+
+class Status(BaseModel):
+    version: str
+    database: str
+    registry: str | None
+    tasks: list[TaskStatus]
+    events: dict[str, int]
+    webhook: dict[str, Any]
+
+
+class WebhookAnswer(BaseModel):
+    received: int
+    stored: int
+    dropped: dict[str, int]

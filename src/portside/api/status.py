@@ -1,0 +1,73 @@
+"""``GET /api/v1/status`` (each background task, the queues) and ``GET /healthz``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from portside import __version__
+from portside.api.deps import ReadSession, ServicesDep
+from portside.api.schemas import Status, TaskStatus
+from portside.background import state
+from portside.events import queue
+
+router = APIRouter(tags=["status"])
+
+TASKS = ("events", "sync", "scan")
+
+
+@router.get("/api/v1/status", response_model=Status)
+async def status(services: ServicesDep, session: ReadSession) -> Status:
+    settings = services.settings
+    states = await state.load_all(session)
+    counts = await queue.counts(session)
+    enabled = {
+        "events": settings.background.events.enabled,
+        "sync": settings.background.sync.enabled,
+        "scan": settings.background.scan.enabled,
+    }
+    tasks = []
+    for name in TASKS:
+        found = states.get(name)
+        item = TaskStatus(name=name, enabled=enabled[name])
+        if found is not None:
+            item = TaskStatus(
+                name=name,
+                enabled=enabled[name],
+                worker=found.worker,
+                last_run_at=found.last_started_at,
+                last_duration=found.last_duration,
+                last_error=found.last_error,
+                last_error_at=found.last_error_at,
+                next_run_at=found.next_run_at,
+                runs=found.runs,
+                details=found.details or {},
+            )
+        if name == "events":
+            item.queue_depth = counts["fresh"] + counts["progress"]
+        tasks.append(item)
+    ingest = services.ingestor.stats if services.ingestor else None
+    return Status(
+        version=__version__,
+        database=services.db.dialect,
+        registry=settings.registry.url,
+        tasks=tasks,
+        events=counts,
+        webhook={
+            "received": ingest.received if ingest else 0,
+            "stored": ingest.stored if ingest else 0,
+            "duplicates": ingest.duplicates if ingest else 0,
+            "dropped": dict(ingest.dropped) if ingest else {},
+        },
+    )
+
+
+@router.get("/healthz")
+async def healthz(session: ReadSession) -> JSONResponse:
+    """200 when the database answers; 503 otherwise."""
+    try:
+        await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
+    return JSONResponse({"status": "ok"})

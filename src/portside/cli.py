@@ -1,0 +1,352 @@
+"""The ``portside`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from portside import __version__
+from portside.errors import ConfigError, PortsideError
+from portside.logconfig import configure
+from portside.settings import Settings, load_settings
+
+log = logging.getLogger("portside")
+app = typer.Typer(
+    help="Portside: an index of your Docker/OCI registry, kept in sync in real time.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+events_app = typer.Typer(help="Registry events Portside received.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(events_app, name="events")
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="YAML settings file (or PORTSIDE_CONFIG).", show_default=False
+    ),
+]
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+@app.callback()
+def main_callback(ctx: typer.Context, config: ConfigOption = None) -> None:
+    try:
+        ctx.obj = load_settings(config)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    configure(ctx.obj.log_level)
+
+
+def _run(coro: Any) -> Any:
+    try:
+        return asyncio.run(coro)
+    except PortsideError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+
+
+# -- serving ---------------------------------------------------------------------------------
+def _require_tokens(settings: Settings) -> None:
+    if settings.webhook.require_token and not settings.webhook.tokens:
+        raise ConfigError(
+            "webhook.tokens: no token is configured, so every notification would be refused; "
+            "set one (PORTSIDE_WEBHOOK__TOKENS='[\"...\"]') or set webhook.require_token: false"
+        )
+
+
+async def _serve(settings: Settings, *, background: bool) -> None:
+    import uvicorn
+
+    from portside.api.app import create_app
+
+    config = uvicorn.Config(
+        create_app(settings, background=background),
+        host=settings.server.host,
+        port=settings.server.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+    )
+    await uvicorn.Server(config).serve()
+
+
+@app.command()
+def serve(ctx: typer.Context) -> None:
+    """Run the HTTP side: the registry's webhook and the API."""
+    settings = _settings(ctx)
+    try:
+        _require_tokens(settings)
+    except ConfigError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    _run(_serve(settings, background=False))
+
+
+def _embedded(settings: Settings) -> tuple[Settings, Any]:
+    """Settings for the embedded default: a local registry notifying this Portside."""
+    from portside.localregistry import LocalRegistry, LocalRegistryConfig
+
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    token_file = data / "webhook-token"
+    if not token_file.exists():
+        token_file.write_text(secrets.token_urlsafe(32))
+        token_file.chmod(0o600)
+    token = token_file.read_text().strip()
+    host = settings.server.host if settings.server.host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+    registry = LocalRegistry(
+        LocalRegistryConfig(
+            root=(data / "registry").resolve(),
+            port=settings.registry.local_port,
+            notify_url=f"http://{host}:{settings.server.port}",
+            notify_token=token,
+        )
+    )
+    webhook = settings.webhook.model_copy(
+        update={"tokens": [*settings.webhook.tokens, typer_secret(token)]}
+    )
+    return (
+        settings.model_copy(
+            update={
+                "registry": settings.registry.model_copy(update={"url": registry.url}),
+                "webhook": webhook,
+            }
+        ),
+        registry,
+    )
+
+
+def typer_secret(value: str) -> Any:
+    from pydantic import SecretStr
+
+    return SecretStr(value)
+
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Everything in one process: migrate, serve, run the background tasks.
+
+    With no registry.url, a local registry (Debian's docker-registry) is started on
+    registry.local_port with its notifications pointed at this Portside.
+    """
+    from portside.db import migrate
+    from portside.db.engine import Database
+
+    settings = _settings(ctx)
+    registry = None
+    try:
+        if not settings.registry.url:
+            settings, registry = _embedded(settings)
+        _require_tokens(settings)
+    except ConfigError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+
+    async def main() -> None:
+        async with Database(settings.database_url) as db:
+            await migrate.upgrade(db)
+        await _serve(settings, background=True)
+
+    try:
+        if registry is not None:
+            registry.start()
+            err.print(
+                f"local registry: {registry.url} (push with: skopeo copy --dest-tls-verify=false "
+                f"... docker://{registry.url.removeprefix('http://')}/NAME:TAG)",
+                highlight=False,
+                markup=False,
+            )
+        err.print(
+            f"portside: http://{settings.server.host}:{settings.server.port}/api/v1/repositories",
+            highlight=False,
+            markup=False,
+        )
+        _run(main())
+    except PortsideError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    finally:
+        if registry is not None:
+            registry.stop()
+
+
+@app.command()
+def background(
+    ctx: typer.Context,
+    one_shot: Annotated[
+        bool,
+        typer.Option("--one-shot", help="Run each task until it has nothing to do, then exit."),
+    ] = False,
+) -> None:
+    """Run the background tasks (registry events, ...) without the HTTP side."""
+    from portside.services import open_services
+
+    settings = _settings(ctx)
+    if not settings.registry.url:
+        err.print("error: registry.url: not set (PORTSIDE_REGISTRY__URL)", highlight=False)
+        raise typer.Exit(2)
+
+    async def main() -> None:
+        async with open_services(
+            settings, ingest=False, background=True, one_shot=one_shot
+        ) as services:
+            runtime = services.runtime
+            assert runtime is not None
+            if one_shot:
+                await runtime.run(one_shot=True)
+                return
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, runtime.stop.set)
+            await runtime.stop.wait()
+
+    _run(main())
+
+
+# -- database --------------------------------------------------------------------------------
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Migrate the database to this version's schema."""
+    from portside.db import migrate
+    from portside.db.engine import Database
+
+    async def main() -> None:
+        async with Database(_settings(ctx).database_url) as db:
+            await migrate.upgrade(db)
+            print(f"database at revision {await migrate.current_revision(db)}")
+
+    _run(main())
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Print the database's schema revision and this version's."""
+    from portside.db import migrate
+    from portside.db.engine import Database
+
+    async def main() -> None:
+        async with Database(_settings(ctx).database_url) as db:
+            current = await migrate.current_revision(db)
+        head = migrate.head_revision()
+        print(f"database: {current or 'empty'}; this version: {head}")
+        if current != head:
+            raise typer.Exit(1)
+
+    _run(main())
+
+
+# -- events ----------------------------------------------------------------------------------
+@events_app.command("list")
+def events_list(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help="fresh, progress, done or failed")] = None,
+    limit: int = 50,
+) -> None:
+    """List received events, newest first."""
+    from rich.table import Table
+
+    from portside.db.engine import Database
+    from portside.events import queue
+
+    async def main() -> None:
+        async with Database(_settings(ctx).database_url) as db, db.read() as session:
+            rows, total = await queue.page(session, status=status, offset=0, limit=limit)
+        table = Table("id", "action", "repository", "tag", "digest", "status", "attempts", "error")
+        for row in rows:
+            table.add_row(
+                str(row.id),
+                row.action,
+                row.repository,
+                row.tag or "",
+                (row.digest or "")[:19],
+                row.status,
+                str(row.attempts),
+                row.error or "",
+            )
+        Console().print(table)
+        Console().print(f"{len(rows)} of {total}")
+
+    _run(main())
+
+
+@events_app.command("retry")
+def events_retry(
+    ctx: typer.Context,
+    ids: Annotated[list[int] | None, typer.Argument(help="Event ids (see `events list`).")] = None,
+    all_failed: Annotated[bool, typer.Option("--all", help="Every failed event.")] = False,
+) -> None:
+    """Put failed events back in the queue."""
+    from datetime import UTC, datetime
+
+    from portside.db.engine import Database
+    from portside.events import queue
+
+    if not ids and not all_failed:
+        err.print("error: name event ids, or --all")
+        raise typer.Exit(2)
+
+    async def main() -> int:
+        async with Database(_settings(ctx).database_url) as db, db.write() as session:
+            return await queue.replay(session, None if all_failed else ids, datetime.now(UTC))
+
+    print(f"{_run(main())} events queued again")
+
+
+# -- the index -------------------------------------------------------------------------------
+@app.command()
+def export(ctx: typer.Context) -> None:
+    """Print the whole index as JSON, sorted by name."""
+    from portside.db.engine import Database
+    from portside.index import store
+
+    async def main() -> dict[str, Any]:
+        async with Database(_settings(ctx).database_url) as db, db.read() as session:
+            return await store.export(session)
+
+    json.dump(_run(main()), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+@app.command("registry-config")
+def registry_config(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None, typer.Option(help="Portside's URL as the registry reaches it.")
+    ] = None,
+) -> None:
+    """Print the notifications: part of the registry's config.yml, token included."""
+    from portside.registry_config import render
+
+    settings = _settings(ctx)
+    base = url or f"http://{settings.server.host}:{settings.server.port}"
+    tokens = settings.webhook.tokens
+    token = tokens[0].get_secret_value() if tokens else None
+    sys.stdout.write(render(base, token))
+
+
+@app.command()
+def version() -> None:
+    """Print Portside's version."""
+    print(__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,125 @@
+"""The database connection: one :class:`Database` per process, opened as an async context.
+
+Only this module knows the drivers (aiosqlite, asyncpg). SQLite runs in WAL mode with foreign
+keys on; its write transactions start with ``BEGIN IMMEDIATE`` so that a transaction that reads
+and then writes never fails half-way with "database is locked".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+from portside.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+
+def async_url(url: str) -> URL:
+    """Map the URL a user writes (sqlite:///, postgresql://) to the async driver's URL."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise StorageError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" hook issue BEGIN itself (pysqlite's implicit BEGIN is deferred).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    mode = "IMMEDIATE" if conn.get_execution_options().get("portside_write") else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """An engine and its sessions. ``async with Database(url) as db: ...``"""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10):
+        self.url = url
+        self._echo = echo
+        self._pool_size = pool_size
+        self._engine: AsyncEngine | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise StorageError("the database is not open (use `async with Database(...)`)")
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return async_url(self.url).get_backend_name()
+
+    async def open(self) -> None:
+        url = async_url(self.url)
+        kwargs: dict[str, Any] = {"echo": self._echo}
+        if url.get_backend_name() == "postgresql":
+            kwargs.update(
+                pool_size=self._pool_size, max_overflow=self._pool_size, pool_pre_ping=True
+            )
+        engine = create_async_engine(url, **kwargs)
+        if url.get_backend_name() == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+            event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+        self._engine = engine
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    async def __aenter__(self) -> Database:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading; nothing it does is committed."""
+        try:
+            async with AsyncSession(self.engine, expire_on_commit=False) as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database read failed: {exc}") from exc
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in one write transaction, committed on success and rolled back on error."""
+        try:
+            async with self.engine.connect() as conn:
+                conn = await conn.execution_options(portside_write=True)
+                async with conn.begin():
+                    session = AsyncSession(bind=conn, expire_on_commit=False)
+                    try:
+                        yield session
+                        await session.flush()
+                    finally:
+                        await session.close()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database write failed: {exc}") from exc

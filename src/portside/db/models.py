@@ -1,0 +1,170 @@
+"""The index's tables.
+
+Names are kept as text in activities and events (not foreign keys) so that history outlives
+the repositories and tags it talks about.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from portside.db.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BigInteger autoincrement primary keys on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Registry(Base):
+    __tablename__ = "registries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    url: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Namespace(Base):
+    __tablename__ = "namespaces"
+    __table_args__ = (UniqueConstraint("registry_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    registry_id: Mapped[int] = mapped_column(ForeignKey("registries.id", ondelete="CASCADE"))
+    # "" is the registry's global namespace (repositories without a "/").
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Repository(Base):
+    __tablename__ = "repositories"
+    __table_args__ = (UniqueConstraint("registry_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    registry_id: Mapped[int] = mapped_column(ForeignKey("registries.id", ondelete="CASCADE"))
+    namespace_id: Mapped[int] = mapped_column(
+        ForeignKey("namespaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    tags: Mapped[list[Tag]] = relationship(
+        back_populates="repository", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    __table_args__ = (
+        UniqueConstraint("repository_id", "name"),
+        Index("ix_tags_digest", "digest"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    digest: Mapped[str] = mapped_column(String(128))
+    media_type: Mapped[str | None] = mapped_column(String(255))
+    config_digest: Mapped[str | None] = mapped_column(String(128))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    # For an index: [{"os", "architecture", "variant", "digest", "size", "media_type"}].
+    # For an image: one entry, from its config.
+    platforms: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    author: Mapped[str | None] = mapped_column(String(255))
+    image_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scan_state: Mapped[str] = mapped_column(String(16), default="pending")
+    # Time of the newest registry event (or sync observation) applied to this row: an older
+    # event arriving late never overwrites it.
+    source_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    repository: Mapped[Repository] = relationship(back_populates="tags")
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str | None] = mapped_column(String(255))
+    repository: Mapped[str | None] = mapped_column(String(512))
+    tag: Mapped[str | None] = mapped_column(String(128))
+    digest: Mapped[str | None] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RegistryEvent(Base):
+    __tablename__ = "registry_events"
+    __table_args__ = (
+        Index("ix_registry_events_queue", "status", "available_at", "id"),
+        Index("ix_registry_events_repository", "repository", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    action: Mapped[str] = mapped_column(String(16))
+    repository: Mapped[str] = mapped_column(String(512))
+    tag: Mapped[str | None] = mapped_column(String(128))
+    digest: Mapped[str | None] = mapped_column(String(128))
+    media_type: Mapped[str | None] = mapped_column(String(255))
+    actor: Mapped[str | None] = mapped_column(String(255))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # fresh -> progress -> done | failed; a retry sets it back to fresh with a later available_at.
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'fresh'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TaskState(Base):
+    """What each background task last did, for `GET /api/v1/status` from any process."""
+
+    __tablename__ = "task_states"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enabled: Mapped[bool]
+    worker: Mapped[str | None] = mapped_column(String(255))
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_duration: Mapped[float | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,1 @@
+"""Registry events: the webhook's envelope, the durable queue, and their processing."""

@@ -1,0 +1,267 @@
+"""The durable event queue in the ``registry_events`` table: all of its SQL is here.
+
+Claiming keeps the events of one repository in order across any number of workers: only the
+*head* of a repository (its oldest unfinished event) can be claimed, with ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, and the claiming worker takes the events queued behind it at once.
+A claimed event carries a lease; an event whose lease expired is claimable again, and one
+that expired ``max_attempts`` times is marked failed instead of being retried forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from portside.db.models import RegistryEvent
+from portside.events.envelope import IncomingEvent
+
+FRESH, PROGRESS, DONE, FAILED = "fresh", "progress", "done", "failed"
+STATUSES = (FRESH, PROGRESS, DONE, FAILED)
+
+
+def event_row(event: IncomingEvent, received_at: datetime) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "action": event.action,
+        "repository": event.repository,
+        "tag": event.tag,
+        "digest": event.digest,
+        "media_type": event.media_type,
+        "actor": event.actor,
+        "occurred_at": event.occurred_at,
+        "received_at": received_at,
+        "data": event.data,
+        "status": FRESH,
+        "attempts": 0,
+        "available_at": received_at,
+    }
+
+
+async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert events, skipping ids already stored; return how many were new."""
+    if not rows:
+        return 0
+    unique = list({row["event_id"]: row for row in rows}.values())
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(RegistryEvent)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(RegistryEvent.id)
+    )
+    result = await session.execute(stmt, unique)
+    return len(result.all())
+
+
+@dataclass(frozen=True)
+class Claimed:
+    events: list[RegistryEvent]
+    expired_failed: int
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    max_attempts: int,
+) -> Claimed:
+    """Claim up to ``limit`` events, in order per repository. Run inside a write transaction."""
+    expired_failed = await _reap_expired(session, now, max_attempts)
+    earlier = aliased(RegistryEvent)
+    blocked = exists().where(
+        earlier.repository == RegistryEvent.repository,
+        earlier.id < RegistryEvent.id,
+        earlier.status.in_((FRESH, PROGRESS)),
+    )
+    heads_query = (
+        select(RegistryEvent.id, RegistryEvent.repository)
+        .where(RegistryEvent.status == FRESH, RegistryEvent.available_at <= now, ~blocked)
+        .order_by(RegistryEvent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    heads = (await session.execute(heads_query)).all()
+    if not heads:
+        return Claimed([], expired_failed)
+    ids = [row.id for row in heads]
+    first = {row.repository: row.id for row in reversed(heads)}
+    room = limit - len(ids)
+    if room > 0:
+        ids.extend(await _followers(session, first, now, room))
+    await session.execute(
+        update(RegistryEvent)
+        .where(RegistryEvent.id.in_(ids))
+        .values(
+            status=PROGRESS,
+            worker=worker,
+            lease_until=now + lease,
+            attempts=RegistryEvent.attempts + 1,
+        )
+    )
+    events = (
+        await session.scalars(
+            select(RegistryEvent)
+            .where(RegistryEvent.id.in_(ids))
+            .order_by(RegistryEvent.id)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    return Claimed(list(events), expired_failed)
+
+
+async def _followers(
+    session: AsyncSession, heads: dict[str, int], now: datetime, room: int
+) -> list[int]:
+    """The fresh events queued right behind each claimed head, up to the first one waiting."""
+    query = (
+        select(RegistryEvent.id, RegistryEvent.repository, RegistryEvent.available_at)
+        .where(
+            RegistryEvent.repository.in_(list(heads)),
+            RegistryEvent.status == FRESH,
+            RegistryEvent.id.not_in(list(heads.values())),
+        )
+        .order_by(RegistryEvent.id)
+        .limit(room)
+        .with_for_update(skip_locked=True)
+    )
+    taken: list[int] = []
+    stopped: set[str] = set()
+    for row in (await session.execute(query)).all():
+        if row.repository in stopped or row.id < heads[row.repository]:
+            continue
+        if row.available_at > now:
+            stopped.add(row.repository)
+            continue
+        taken.append(row.id)
+    return taken
+
+
+async def _reap_expired(session: AsyncSession, now: datetime, max_attempts: int) -> int:
+    expired = and_(RegistryEvent.status == PROGRESS, RegistryEvent.lease_until < now)
+    failed = await session.execute(
+        update(RegistryEvent)
+        .where(expired, RegistryEvent.attempts >= max_attempts)
+        .values(
+            status=FAILED,
+            worker=None,
+            lease_until=None,
+            processed_at=now,
+            error=func.coalesce(RegistryEvent.error, "")
+            + "lease expired too many times: a worker died or hung while processing it",
+        )
+    )
+    await session.execute(
+        update(RegistryEvent).where(expired).values(status=FRESH, worker=None, lease_until=None)
+    )
+    return int(getattr(failed, "rowcount", 0) or 0)
+
+
+async def complete(session: AsyncSession, ids: Iterable[int], *, worker: str, now: datetime) -> int:
+    """Mark events done; returns how many this worker still held (fewer: its lease was lost)."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(RegistryEvent)
+        .where(
+            RegistryEvent.id.in_(ids),
+            RegistryEvent.worker == worker,
+            RegistryEvent.status == PROGRESS,
+        )
+        .values(status=DONE, processed_at=now, lease_until=None, error=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def retry_later(
+    session: AsyncSession, event_id: int, *, worker: str, available_at: datetime, error: str
+) -> None:
+    await session.execute(
+        update(RegistryEvent)
+        .where(RegistryEvent.id == event_id, RegistryEvent.worker == worker)
+        .values(status=FRESH, worker=None, lease_until=None, available_at=available_at, error=error)
+    )
+
+
+async def fail(
+    session: AsyncSession, event_id: int, *, worker: str, now: datetime, error: str
+) -> None:
+    await session.execute(
+        update(RegistryEvent)
+        .where(RegistryEvent.id == event_id, RegistryEvent.worker == worker)
+        .values(status=FAILED, worker=None, lease_until=None, processed_at=now, error=error)
+    )
+
+
+async def release(session: AsyncSession, ids: Iterable[int], *, worker: str) -> None:
+    """Give back claimed events untouched (their attempt is not counted)."""
+    ids = list(ids)
+    if ids:
+        await session.execute(
+            update(RegistryEvent)
+            .where(RegistryEvent.id.in_(ids), RegistryEvent.worker == worker)
+            .values(
+                status=FRESH, worker=None, lease_until=None, attempts=RegistryEvent.attempts - 1
+            )
+        )
+
+
+async def replay(session: AsyncSession, ids: Iterable[int] | None, now: datetime) -> int:
+    """Put failed events (all of them, or these) back in the queue with a fresh attempt count."""
+    stmt = update(RegistryEvent).where(RegistryEvent.status == FAILED)
+    if ids is not None:
+        stmt = stmt.where(RegistryEvent.id.in_(list(ids)))
+    result = await session.execute(
+        stmt.values(status=FRESH, attempts=0, available_at=now, processed_at=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def prune(session: AsyncSession, before: datetime) -> int:
+    result = await session.execute(
+        delete(RegistryEvent).where(
+            RegistryEvent.status == DONE, RegistryEvent.processed_at < before
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(RegistryEvent.status, func.count()).group_by(RegistryEvent.status)
+    )
+    found = {status: 0 for status in STATUSES}
+    found.update({status: int(n) for status, n in rows.all()})
+    return found
+
+
+async def next_available(session: AsyncSession) -> datetime | None:
+    """When the earliest waiting event becomes claimable."""
+    return await session.scalar(
+        select(func.min(RegistryEvent.available_at)).where(RegistryEvent.status == FRESH)
+    )
+
+
+async def page(
+    session: AsyncSession, *, status: str | None, offset: int, limit: int
+) -> tuple[list[RegistryEvent], int]:
+    query = select(RegistryEvent)
+    total_query = select(func.count()).select_from(RegistryEvent)
+    if status:
+        query = query.where(RegistryEvent.status == status)
+        total_query = total_query.where(RegistryEvent.status == status)
+    rows = await session.scalars(
+        query.order_by(RegistryEvent.id.desc()).offset(offset).limit(limit)
+    )
+    total = await session.scalar(total_query)
+    return list(rows.all()), int(total or 0)

@@ -1,0 +1,1 @@
+"""The index: registries, namespaces, repositories, tags and activities."""

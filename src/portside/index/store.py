@@ -1,0 +1,161 @@
+"""Reading and writing the index inside a session (the ORM side; no decisions here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from portside.db.models import Activity, Namespace, Registry, Repository, Tag
+from portside.index.names import namespace_of
+from portside.registry.images import ImageInfo
+
+DEFAULT_REGISTRY = "default"
+
+
+async def ensure_registry(session: AsyncSession, url: str, now: datetime) -> int:
+    registry = await session.scalar(select(Registry).where(Registry.name == DEFAULT_REGISTRY))
+    if registry is None:
+        registry = Registry(name=DEFAULT_REGISTRY, url=url, created_at=now)
+        session.add(registry)
+        await session.flush()
+    elif registry.url != url:
+        registry.url = url
+    return registry.id
+
+
+async def repositories_by_name(
+    session: AsyncSession, registry_id: int, names: Iterable[str]
+) -> dict[str, Repository]:
+    names = list(set(names))
+    if not names:
+        return {}
+    rows = await session.scalars(
+        select(Repository)
+        .where(Repository.registry_id == registry_id, Repository.name.in_(names))
+        .options(selectinload(Repository.tags))
+    )
+    return {repo.name: repo for repo in rows.all()}
+
+
+async def ensure_repository(
+    session: AsyncSession, registry_id: int, name: str, now: datetime
+) -> tuple[Repository, bool]:
+    """The repository (with its namespace created as needed); True when it is new."""
+    repo = await session.scalar(
+        select(Repository)
+        .where(Repository.registry_id == registry_id, Repository.name == name)
+        .options(selectinload(Repository.tags))
+    )
+    if repo is not None:
+        return repo, False
+    ns_name = namespace_of(name)
+    namespace = await session.scalar(
+        select(Namespace).where(Namespace.registry_id == registry_id, Namespace.name == ns_name)
+    )
+    if namespace is None:
+        namespace = Namespace(registry_id=registry_id, name=ns_name, created_at=now)
+        session.add(namespace)
+        await session.flush()
+    repo = Repository(
+        registry_id=registry_id,
+        namespace_id=namespace.id,
+        name=name,
+        created_at=now,
+        updated_at=now,
+        tags=[],
+    )
+    session.add(repo)
+    await session.flush()
+    return repo, True
+
+
+def apply_image(tag: Tag, image: ImageInfo) -> None:
+    tag.digest = image.digest
+    tag.media_type = image.media_type
+    tag.config_digest = image.config_digest
+    tag.size = image.size
+    tag.platforms = image.platforms
+    tag.image_created_at = image.created
+
+
+def image_of(tag: Tag) -> ImageInfo:
+    return ImageInfo(
+        digest=tag.digest,
+        media_type=tag.media_type or "",
+        config_digest=tag.config_digest,
+        size=tag.size,
+        platforms=list(tag.platforms or []),
+        created=tag.image_created_at,
+    )
+
+
+async def known_images(session: AsyncSession, digests: Iterable[str]) -> dict[str, ImageInfo]:
+    """Images the index already describes, by digest (so they need no registry round trip)."""
+    digests = list(set(digests))
+    if not digests:
+        return {}
+    rows = await session.scalars(
+        select(Tag).where(Tag.digest.in_(digests), Tag.media_type.is_not(None))
+    )
+    return {tag.digest: image_of(tag) for tag in rows.all()}
+
+
+def record(
+    session: AsyncSession,
+    kind: str,
+    at: datetime,
+    *,
+    actor: str | None,
+    repository: str | None = None,
+    tag: str | None = None,
+    digest: str | None = None,
+    **details: Any,
+) -> None:
+    session.add(
+        Activity(
+            at=at,
+            kind=kind,
+            actor=actor,
+            repository=repository,
+            tag=tag,
+            digest=digest,
+            details=details,
+        )
+    )
+
+
+async def repository_count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Repository)) or 0)
+
+
+async def export(session: AsyncSession) -> dict[str, Any]:
+    """The whole index as plain data, sorted by name."""
+    rows = await session.scalars(
+        select(Repository).options(selectinload(Repository.tags)).order_by(Repository.name)
+    )
+    return {
+        "repositories": [
+            {
+                "name": repo.name,
+                "tags": [
+                    {
+                        "name": tag.name,
+                        "digest": tag.digest,
+                        "media_type": tag.media_type,
+                        "size": tag.size,
+                        "platforms": tag.platforms,
+                        "author": tag.author,
+                        "pushed_at": tag.pushed_at.isoformat() if tag.pushed_at else None,
+                        "pulled_at": tag.pulled_at.isoformat() if tag.pulled_at else None,
+                    }
+                    for tag in sorted(repo.tags, key=lambda t: t.name)
+                ],
+            }
+            for repo in rows.all()
+        ]
+    }

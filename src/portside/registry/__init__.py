@@ -1,0 +1,1 @@
+"""The registry: its HTTP API behind one client (client.py), auth, and image formats."""

@@ -1,0 +1,462 @@
+"""The registry's HTTP API (distribution v2 / OCI distribution), behind one small async client.
+
+This is the only module that imports aiohttp (chosen by measurement: on the same walk of a local
+registry it spent about 8x less CPU per request than httpx). Every aiohttp error is translated
+into :mod:`portside.errors`. Every request has a timeout, every body read is bounded, and every
+request carries Portside's User-Agent, so that the registry's notifications about Portside's
+own reads can be told apart from real pulls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+from urllib.parse import urljoin
+
+import aiohttp
+
+from portside import USER_AGENT
+from portside.errors import (
+    RegistryAuthError,
+    RegistryError,
+    RegistryNotFound,
+    RegistryProtocolError,
+    RegistryRejected,
+    RegistryUnavailable,
+)
+from portside.registry import mediatypes
+from portside.registry.auth import (
+    CATALOG_SCOPE,
+    Challenge,
+    TokenCache,
+    parse_challenge,
+    repository_scope,
+    token_from_response,
+)
+from portside.settings import RegistrySettings
+
+log = logging.getLogger(__name__)
+
+MAX_JSON_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Manifest:
+    digest: str
+    media_type: str
+    body: bytes
+
+    def json(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.body)
+        except ValueError as exc:
+            raise RegistryProtocolError(f"manifest {self.digest} is not JSON") from exc
+        if not isinstance(data, dict):
+            raise RegistryProtocolError(f"manifest {self.digest} is not a JSON object")
+        return data
+
+
+@dataclass(frozen=True)
+class ManifestHead:
+    digest: str
+    media_type: str | None
+    size: int | None
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    token_requests: int = 0
+
+
+def sha256_digest(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _next_link(header: str | None) -> str | None:
+    """The target of ``Link: </v2/_catalog?last=x&n=y>; rel="next"``."""
+    if not header:
+        return None
+    for part in header.split(","):
+        url, _, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", "") or "rel=next" in params.replace(" ", ""):
+            return url.strip().strip("<>")
+    return None
+
+
+class RegistryClient:
+    """``async with RegistryClient(settings) as registry: await registry.ping()``"""
+
+    def __init__(self, settings: RegistrySettings, *, user_agent: str = USER_AGENT):
+        if not settings.url:
+            raise RegistryError("registry.url is not set")
+        self.base_url = settings.url.rstrip("/")
+        self.settings = settings
+        self.user_agent = user_agent
+        self.stats = ClientStats()
+        self._session: aiohttp.ClientSession | None = None
+        self._tokens = TokenCache()
+        self._token_locks: dict[str, asyncio.Lock] = {}
+        self._bearer: Challenge | None = None  # learnt from the first Bearer challenge
+        self._basic = False  # learnt from the first Basic challenge
+        password = settings.password.get_secret_value()
+        self._credentials = (settings.username, password) if settings.username else None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def __aenter__(self) -> RegistryClient:
+        connector = aiohttp.TCPConnector(
+            limit=self.settings.concurrency,
+            ssl=self.settings.verify_tls,
+            enable_cleanup_closed=True,
+        )
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=self.settings.connect_timeout,
+            sock_read=self.settings.read_timeout,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=timeout,
+            headers={"User-Agent": self.user_agent},
+            auto_decompress=True,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RegistryError("the registry client is not open (use `async with`)")
+        return self._session
+
+    # -- the API ---------------------------------------------------------------------------
+    async def ping(self) -> None:
+        """``GET /v2/``: the registry answers and accepts Portside's credentials."""
+        async with self._request("GET", "/v2/", scope=None) as resp:
+            await resp.read()
+
+    async def head_manifest(self, repository: str, reference: str) -> ManifestHead:
+        path = f"/v2/{repository}/manifests/{reference}"
+        headers = {"Accept": mediatypes.ACCEPT}
+        async with self._request(
+            "HEAD", path, scope=repository_scope(repository), headers=headers
+        ) as resp:
+            digest = resp.headers.get("Docker-Content-Digest")
+            if not digest:
+                raise RegistryProtocolError(f"HEAD {path}: no Docker-Content-Digest header")
+            length = resp.headers.get("Content-Length")
+            return ManifestHead(
+                digest=digest,
+                media_type=resp.headers.get("Content-Type"),
+                size=int(length) if length and length.isdigit() else None,
+            )
+
+    async def get_manifest(self, repository: str, reference: str) -> Manifest:
+        """GET a manifest by tag or digest; a digest reference is verified against the body."""
+        path = f"/v2/{repository}/manifests/{reference}"
+        headers = {"Accept": mediatypes.ACCEPT}
+        scope = repository_scope(repository)
+        async with self._request("GET", path, scope=scope, headers=headers) as resp:
+            body = await self._read_bounded(resp, self.settings.max_manifest_bytes, path)
+            media_type = (resp.headers.get("Content-Type") or "").split(";", 1)[0].strip()
+            header_digest = resp.headers.get("Docker-Content-Digest")
+        digest = sha256_digest(body)
+        if reference.startswith("sha256:") and reference != digest:
+            raise RegistryProtocolError(f"GET {path}: body digest is {digest}", url=path)
+        if header_digest and header_digest.startswith("sha256:") and header_digest != digest:
+            raise RegistryProtocolError(
+                f"GET {path}: Docker-Content-Digest {header_digest} but body is {digest}", url=path
+            )
+        if not media_type or media_type == "application/json":
+            media_type = _media_type_from_body(body) or media_type
+        return Manifest(digest=digest, media_type=media_type, body=body)
+
+    async def get_blob(self, repository: str, digest: str, max_bytes: int) -> bytes:
+        """GET a (small) blob such as an image config, verified against its digest."""
+        path = f"/v2/{repository}/blobs/{digest}"
+        async with self._request("GET", path, scope=repository_scope(repository)) as resp:
+            body = await self._read_bounded(resp, max_bytes, path)
+        if digest.startswith("sha256:") and sha256_digest(body) != digest:
+            raise RegistryProtocolError(f"GET {path}: body does not match its digest", url=path)
+        return body
+
+    async def get_json_blob(self, repository: str, digest: str, max_bytes: int) -> dict[str, Any]:
+        body = await self.get_blob(repository, digest, max_bytes)
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise RegistryProtocolError(f"blob {digest} of {repository} is not JSON") from exc
+        if not isinstance(data, dict):
+            raise RegistryProtocolError(f"blob {digest} of {repository} is not a JSON object")
+        return data
+
+    async def catalog(self, page_size: int) -> AsyncIterator[list[str]]:
+        """Yield the catalog page by page, following ``Link`` until the end."""
+        path: str | None = f"/v2/_catalog?n={page_size}"
+        while path is not None:
+            async with self._request("GET", path, scope=CATALOG_SCOPE) as resp:
+                data = await self._read_json(resp, path)
+                link = _next_link(resp.headers.get("Link"))
+            repositories = data.get("repositories")
+            if repositories is None:
+                repositories = []
+            if not isinstance(repositories, list) or not all(
+                isinstance(r, str) for r in repositories
+            ):
+                raise RegistryProtocolError(f"GET {path}: repositories is not a list of names")
+            yield repositories
+            path = link
+
+    async def tags(self, repository: str, page_size: int | None = None) -> list[str]:
+        """Every tag of a repository (following ``Link`` on registries that paginate)."""
+        path: str | None = f"/v2/{repository}/tags/list"
+        if page_size:
+            path = f"{path}?n={page_size}"
+        names: list[str] = []
+        while path is not None:
+            async with self._request("GET", path, scope=repository_scope(repository)) as resp:
+                data = await self._read_json(resp, path)
+                link = _next_link(resp.headers.get("Link"))
+            tags = data.get("tags") or []
+            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+                raise RegistryProtocolError(f"GET {path}: tags is not a list of names")
+            names.extend(tags)
+            path = link
+        return names
+
+    async def delete_manifest(self, repository: str, digest: str) -> None:
+        path = f"/v2/{repository}/manifests/{digest}"
+        scope = repository_scope(repository, "pull,delete")
+        async with self._request("DELETE", path, scope=scope) as resp:
+            await resp.read()
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        return urljoin(self.base_url + "/", path.lstrip("/")) if "://" not in path else path
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        scope: str | None,
+        headers: dict[str, str] | None = None,
+    ) -> _Request:
+        return _Request(self, method, path, scope, headers or {})
+
+    async def _send(
+        self, method: str, path: str, scope: str | None, headers: dict[str, str]
+    ) -> aiohttp.ClientResponse:
+        url = self._url(path)
+        for attempt in range(2):
+            sent = dict(headers)
+            auth = await self._authorization(scope)
+            if auth:
+                sent["Authorization"] = auth
+            self.stats.requests += 1
+            try:
+                resp = await self.session.request(method, url, headers=sent, allow_redirects=True)
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise RegistryUnavailable(
+                    f"{method} {path}: {type(exc).__name__}: {exc}", url=path
+                ) from exc
+            if resp.status != 401 or attempt == 1:
+                return resp
+            challenge = parse_challenge(resp.headers.get("WWW-Authenticate"))
+            resp.release()
+            if not self._learn(challenge):
+                raise RegistryAuthError(f"{method} {path}: 401 Unauthorized", status=401, url=path)
+        raise AssertionError("unreachable")
+
+    def _learn(self, challenge: Challenge | None) -> bool:
+        """Take in a 401's challenge; True if a retry with new credentials may succeed."""
+        if challenge is None:
+            return False
+        if challenge.scheme == "bearer" and challenge.realm:
+            changed = self._bearer != challenge
+            self._bearer = Challenge("bearer", {k: v for k, v in challenge.params.items()})
+            if not changed:
+                self._tokens.clear()
+            return True
+        if challenge.scheme == "basic" and self._credentials and not self._basic:
+            self._basic = True
+            return True
+        return False
+
+    async def _authorization(self, scope: str | None) -> str | None:
+        if self._bearer is not None:
+            return f"Bearer {await self._token(scope or '')}"
+        if self._basic and self._credentials:
+            return _basic_header(*self._credentials)
+        return None
+
+    async def _token(self, scope: str) -> str:
+        now = datetime.now(UTC)
+        token = self._tokens.get(scope, now)
+        if token is not None:
+            return token.value
+        lock = self._token_locks.setdefault(scope, asyncio.Lock())
+        async with lock:
+            token = self._tokens.get(scope, datetime.now(UTC))
+            if token is None:
+                token = await self._fetch_token(scope)
+                self._tokens.put(scope, token)
+            return token.value
+
+    async def _fetch_token(self, scope: str) -> Any:
+        assert self._bearer is not None
+        assert self._bearer.realm
+        params = {}
+        if "service" in self._bearer.params:
+            params["service"] = self._bearer.params["service"]
+        if scope:
+            params["scope"] = scope
+        headers = {}
+        if self._credentials:
+            headers["Authorization"] = _basic_header(*self._credentials)
+        realm = self._bearer.realm
+        self.stats.token_requests += 1
+        try:
+            async with self.session.get(realm, params=params, headers=headers) as resp:
+                if resp.status in (401, 403):
+                    raise RegistryAuthError(
+                        f"token realm {realm} refused the credentials ({resp.status})",
+                        status=resp.status,
+                    )
+                if resp.status >= 400:
+                    raise RegistryUnavailable(f"token realm {realm} answered {resp.status}")
+                body = await self._read_bounded(resp, 1024 * 1024, realm)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise RegistryUnavailable(f"token realm {realm}: {type(exc).__name__}: {exc}") from exc
+        try:
+            return token_from_response(json.loads(body), datetime.now(UTC))
+        except ValueError as exc:
+            raise RegistryProtocolError(f"token realm {realm}: {exc}") from exc
+
+    @staticmethod
+    async def _read_bounded(resp: aiohttp.ClientResponse, limit: int, what: str) -> bytes:
+        length = resp.content_length
+        if length is not None and length > limit:
+            raise RegistryProtocolError(f"{what}: {length} bytes is over the limit of {limit}")
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            async for chunk in resp.content.iter_any():
+                total += len(chunk)
+                if total > limit:
+                    raise RegistryProtocolError(f"{what}: body is over the limit of {limit} bytes")
+                chunks.append(chunk)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise RegistryUnavailable(f"{what}: reading the body failed: {exc}") from exc
+        return b"".join(chunks)
+
+    async def _read_json(self, resp: aiohttp.ClientResponse, what: str) -> dict[str, Any]:
+        body = await self._read_bounded(resp, MAX_JSON_BYTES, what)
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise RegistryProtocolError(f"{what}: the answer is not JSON") from exc
+        if not isinstance(data, dict):
+            raise RegistryProtocolError(f"{what}: the answer is not a JSON object")
+        return data
+
+
+class _Request:
+    """``async with client._request(...) as resp``: sends, checks the status, releases."""
+
+    def __init__(
+        self,
+        client: RegistryClient,
+        method: str,
+        path: str,
+        scope: str | None,
+        headers: dict[str, str],
+    ):
+        self.client, self.method, self.path = client, method, path
+        self.scope, self.headers = scope, headers
+        self.resp: aiohttp.ClientResponse | None = None
+
+    async def __aenter__(self) -> aiohttp.ClientResponse:
+        resp = await self.client._send(self.method, self.path, self.scope, self.headers)
+        self.resp = resp
+        if resp.status >= 400:
+            body = b""
+            if self.method != "HEAD":
+                try:
+                    body = await resp.content.read(4096)
+                except (aiohttp.ClientError, TimeoutError, OSError):
+                    body = b""
+            resp.release()
+            raise error_for_status(self.method, self.path, resp.status, body)
+        return resp
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.resp is not None:
+            self.resp.release()
+
+
+def _registry_error_codes(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+        return ", ".join(
+            f"{e.get('code')}: {e.get('message')}"
+            for e in data.get("errors", [])
+            if isinstance(e, dict)
+        )
+    except (ValueError, AttributeError):
+        return ""
+
+
+def error_for_status(method: str, path: str, status: int, body: bytes) -> RegistryError:
+    codes = _registry_error_codes(body)
+    message = f"{method} {path}: {status}" + (f" ({codes})" if codes else "")
+    if status >= 500 or status == 429:
+        return RegistryUnavailable(message, status=status, url=path)
+    if status in (401, 403):
+        return RegistryAuthError(message, status=status, url=path)
+    if status == 404:
+        return RegistryNotFound(message, status=status, url=path)
+    return RegistryRejected(message, status=status, url=path)
+
+
+def _basic_header(username: str, password: str) -> str:
+    raw = f"{username}:{password}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def _media_type_from_body(body: bytes) -> str | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(data, dict):
+        value = data.get("mediaType")
+        if isinstance(value, str):
+            return value
+        if "manifests" in data:
+            return mediatypes.OCI_INDEX
+        if "layers" in data:
+            return mediatypes.OCI_MANIFEST
+    return None

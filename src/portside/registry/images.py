@@ -1,0 +1,153 @@
+"""What an image is: digest, media type, config, size, platforms, read from its manifests.
+
+The parsing functions are pure; :func:`describe` does the fetching through a RegistryClient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from portside.errors import RegistryProtocolError
+from portside.registry import mediatypes
+from portside.registry.client import Manifest, RegistryClient
+from portside.timefmt import parse_rfc3339
+
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+ATTESTATION = "attestation-manifest"
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    digest: str
+    media_type: str
+    config_digest: str | None = None
+    size: int | None = None
+    platforms: list[dict[str, Any]] = field(default_factory=list)
+    created: datetime | None = None
+
+
+def _descriptor_size(descriptor: object) -> int:
+    if not isinstance(descriptor, dict):
+        raise RegistryProtocolError("a descriptor is not a JSON object")
+    size = descriptor.get("size", 0)
+    if not isinstance(size, int) or size < 0:
+        raise RegistryProtocolError(f"a descriptor's size is not a count of bytes: {size!r}")
+    return size
+
+
+def image_size(manifest: dict[str, Any]) -> int:
+    """Config plus layers, as the registry stores them (compressed)."""
+    layers = manifest.get("layers") or []
+    if not isinstance(layers, list):
+        raise RegistryProtocolError("layers is not a list")
+    config = manifest.get("config")
+    return (_descriptor_size(config) if config else 0) + sum(_descriptor_size(x) for x in layers)
+
+
+def config_digest(manifest: dict[str, Any]) -> str | None:
+    config = manifest.get("config")
+    if isinstance(config, dict) and isinstance(config.get("digest"), str):
+        return str(config["digest"])
+    return None
+
+
+def is_attestation(descriptor: dict[str, Any]) -> bool:
+    annotations = descriptor.get("annotations") or {}
+    platform = descriptor.get("platform") or {}
+    return (
+        isinstance(annotations, dict)
+        and annotations.get("vnd.docker.reference.type") == ATTESTATION
+    ) or (platform.get("os") == "unknown" and platform.get("architecture") == "unknown")
+
+
+def index_children(index: dict[str, Any]) -> list[dict[str, Any]]:
+    """The platform manifests of an index, attestations left out."""
+    manifests = index.get("manifests")
+    if not isinstance(manifests, list):
+        raise RegistryProtocolError("an index without a manifests list")
+    children = []
+    for item in manifests:
+        if not isinstance(item, dict) or not isinstance(item.get("digest"), str):
+            raise RegistryProtocolError("an index entry without a digest")
+        if is_attestation(item):
+            continue
+        platform = item.get("platform") or {}
+        children.append(
+            {
+                "os": platform.get("os"),
+                "architecture": platform.get("architecture"),
+                "variant": platform.get("variant"),
+                "digest": item["digest"],
+                "media_type": item.get("mediaType"),
+                "size": None,
+            }
+        )
+    return children
+
+
+def platform_from_config(config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "os": config.get("os"),
+        "architecture": config.get("architecture"),
+        "variant": config.get("variant"),
+    }
+
+
+def created_from_config(config: dict[str, Any]) -> datetime | None:
+    value = config.get("created")
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_rfc3339(value)
+    except ValueError:
+        return None
+
+
+async def _describe_image(
+    client: RegistryClient, repository: str, manifest: Manifest, data: dict[str, Any]
+) -> ImageInfo:
+    digest = config_digest(data)
+    platforms: list[dict[str, Any]] = []
+    created = None
+    if digest:
+        config = await client.get_json_blob(repository, digest, MAX_CONFIG_BYTES)
+        platforms = [{**platform_from_config(config), "digest": manifest.digest}]
+        created = created_from_config(config)
+    size = image_size(data)
+    if platforms:
+        platforms[0]["size"] = size
+    return ImageInfo(
+        digest=manifest.digest,
+        media_type=manifest.media_type,
+        config_digest=digest,
+        size=size,
+        platforms=platforms,
+        created=created,
+    )
+
+
+async def describe(client: RegistryClient, repository: str, reference: str) -> ImageInfo:
+    """Fetch a manifest (and its config, or its children for an index) and describe it."""
+    manifest = await client.get_manifest(repository, reference)
+    if manifest.media_type in mediatypes.SCHEMA1:
+        return ImageInfo(digest=manifest.digest, media_type=manifest.media_type)
+    data = manifest.json()
+    if manifest.media_type in mediatypes.INDEXES or "manifests" in data:
+        children = index_children(data)
+
+        async def child_size(child: dict[str, Any]) -> dict[str, Any]:
+            sub = await client.get_manifest(repository, child["digest"])
+            return {**child, "size": image_size(sub.json()), "media_type": sub.media_type}
+
+        platforms = list(await asyncio.gather(*(child_size(c) for c in children)))
+        total = sum(p["size"] or 0 for p in platforms)
+        return ImageInfo(
+            digest=manifest.digest,
+            media_type=manifest.media_type,
+            size=total,
+            platforms=platforms,
+        )
+    return await _describe_image(client, repository, manifest, data)

@@ -1,0 +1,85 @@
+"""What one Portside process runs, opened and closed together, in order.
+
+``portside serve`` opens the database and the event ingestor; ``portside background`` the
+database, the registry client and the task loops; ``portside run`` all of them. Nothing here
+happens at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from portside.background.runtime import Runtime, Task, worker_id
+from portside.db import migrate
+from portside.db.engine import Database
+from portside.events.ingest import EventIngestor
+from portside.events.processor import EventProcessor
+from portside.events.task import EventsTask
+from portside.registry.client import RegistryClient
+from portside.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    worker: str
+    registry: RegistryClient | None = None
+    ingestor: EventIngestor | None = None
+    runtime: Runtime | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def webhook_tokens(self) -> list[str]:
+        return [token.get_secret_value() for token in self.settings.webhook.tokens]
+
+
+def build_tasks(services: Services) -> list[Task]:
+    settings = services.settings.background
+    tasks: list[Task] = []
+    if settings.events.enabled and services.registry is not None:
+        processor = EventProcessor(
+            services.db, services.registry, settings.events, worker=services.worker
+        )
+        tasks.append(EventsTask(services.db, processor, settings.events))
+    return tasks
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings,
+    *,
+    ingest: bool,
+    background: bool,
+    one_shot: bool = False,
+) -> AsyncIterator[Services]:
+    """Open what this process needs; the background tasks run until the context exits."""
+    async with AsyncExitStack() as stack:
+        db = await stack.enter_async_context(Database(settings.database_url))
+        await migrate.wait_until_ready(db, settings.background.schema_wait)
+        services = Services(settings=settings, db=db, worker=worker_id())
+        if background and settings.registry.url:
+            services.registry = await stack.enter_async_context(RegistryClient(settings.registry))
+        if background:
+            services.runtime = Runtime(db, build_tasks(services), worker=services.worker)
+        if ingest:
+            runtime = services.runtime
+            services.ingestor = await stack.enter_async_context(
+                EventIngestor(db, on_stored=(lambda: runtime.wake("events")) if runtime else None)
+            )
+        runner: asyncio.Task[None] | None = None
+        if services.runtime is not None and not one_shot:
+            runner = asyncio.create_task(services.runtime.run(), name="portside-background")
+        try:
+            yield services
+        finally:
+            if runner is not None and services.runtime is not None:
+                services.runtime.stop.set()
+                await runner

@@ -1,0 +1,204 @@
+"""Portside's settings: one typed object, read from a YAML file and ``PORTSIDE_*`` variables.
+
+Precedence (highest first): environment variables (``PORTSIDE_REGISTRY__URL``; nested keys are
+joined with ``__``), then the YAML file (``--config`` or ``PORTSIDE_CONFIG``), then defaults.
+Nothing is read at import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from portside.errors import ConfigError
+
+ENV_PREFIX = "PORTSIDE_"
+CONFIG_ENV = "PORTSIDE_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegistrySettings(_Section):
+    url: str | None = Field(
+        default=None,
+        description="Base URL of the registry, e.g. http://127.0.0.1:5000. "
+        "Unset with `portside run`: a local registry is started.",
+    )
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    verify_tls: bool = True
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
+    concurrency: int = Field(default=16, ge=1, le=256)
+    catalog_page: int = Field(default=1000, ge=1, le=100_000)
+    max_manifest_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    local_port: int = Field(
+        default=5000, ge=1, le=65535, description="Port of the registry `portside run` starts."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https:// (got {value!r})")
+        return value.rstrip("/")
+
+
+class WebhookSettings(_Section):
+    tokens: list[SecretStr] = Field(default_factory=list)
+    require_token: bool = Field(
+        default=True,
+        description="Refuse notifications without a configured token. Turn off only on a "
+        "network where nothing else can reach Portside.",
+    )
+    max_body: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class EventsTaskSettings(_Section):
+    enabled: bool = True
+    interval: float = Field(default=1.0, gt=0, description="Poll interval in seconds.")
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    lease: float = Field(default=60.0, gt=0, description="Seconds a claimed event stays claimed.")
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_base: float = Field(default=1.0, gt=0)
+    backoff_max: float = Field(default=300.0, gt=0)
+    not_found_retries: int = Field(
+        default=3, ge=0, description="Retries of a manifest that 404s right after its push."
+    )
+    not_found_delay: float = Field(default=1.0, ge=0)
+    pull_resolution: float = Field(
+        default=60.0, ge=0, description="pulled_at is rewritten only when it moves this much."
+    )
+    retention: float = Field(default=7 * 86400.0, gt=0, description="Seconds done events are kept.")
+
+
+class SyncStrategy(StrEnum):
+    UPDATE_DELETE = "update-delete"
+    UPDATE = "update"
+    ON_START = "on-start"
+    INITIAL = "initial"
+
+
+class SyncTaskSettings(_Section):
+    enabled: bool = True
+    strategy: SyncStrategy = SyncStrategy.UPDATE_DELETE
+    interval: float = Field(default=300.0, gt=0)
+
+
+class ScanTaskSettings(_Section):
+    enabled: bool = True
+    interval: float = Field(default=10.0, gt=0)
+
+
+class BackgroundSettings(_Section):
+    events: EventsTaskSettings = Field(default_factory=EventsTaskSettings)
+    sync: SyncTaskSettings = Field(default_factory=SyncTaskSettings)
+    scan: ScanTaskSettings = Field(default_factory=ScanTaskSettings)
+    schema_wait: float = Field(
+        default=60.0, ge=0, description="Seconds to wait for the database to be migrated."
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    database_url: str = "sqlite:///portside.db"
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    background: BackgroundSettings = Field(default_factory=BackgroundSettings)
+    log_level: str = "INFO"
+    data_dir: Path = Field(
+        default=Path(".portside"),
+        description="Where `portside run` keeps its local registry and generated secrets.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres://")):
+            raise ValueError(f"must be a sqlite:/// or postgresql:// URL (got {value!r})")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError(f"must be DEBUG, INFO, WARNING or ERROR (got {value!r})")
+        return upper
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init arguments; the environment overrides it.
+        return (env_settings, init_settings)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot read it ({exc.strerror})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path}: not valid YAML ({exc})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: the top level must be a mapping of keys")
+    return data
+
+
+def describe_validation_error(error: ValidationError, source: str) -> str:
+    """One line per wrong value, each naming its key as written in the YAML file."""
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown setting"
+        got = item.get("input")
+        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+        lines.append(f"{source}: {key}: {message}{shown}")
+    return "\n".join(lines)
+
+
+def load_settings(config: Path | str | None = None, **overrides: Any) -> Settings:
+    """Read the YAML file (if any) and the environment; raise ConfigError on any wrong value."""
+    path = config or os.environ.get(CONFIG_ENV) or None
+    data: dict[str, Any] = _read_yaml(Path(path)) if path else {}
+    data.update(overrides)
+    source = f"settings ({path})" if path else "settings"
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, source)) from exc
