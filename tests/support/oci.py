@@ -79,8 +79,14 @@ class Layout:
             {
                 "schemaVersion": 2,
                 "mediaType": OCI_MANIFEST,
-                "config": {"mediaType": OCI_CONFIG, "digest": self.blob(config), "size": len(config)},
-                "layers": [{"mediaType": OCI_LAYER, "digest": self.blob(layer), "size": len(layer)}],
+                "config": {
+                    "mediaType": OCI_CONFIG,
+                    "digest": self.blob(config),
+                    "size": len(config),
+                },
+                "layers": [
+                    {"mediaType": OCI_LAYER, "digest": self.blob(layer), "size": len(layer)}
+                ],
             }
         ).encode()
         digest = self.blob(manifest)
@@ -127,8 +133,12 @@ def push(
     host = registry.removeprefix("http://").removeprefix("https://")
     digest_file = layout.parent / f".digest-{abs(hash((str(layout), tag, repository)))}"
     cmd = [
-        "skopeo", "copy", "--quiet", "--dest-tls-verify=false",
-        "--digestfile", str(digest_file),
+        "skopeo",
+        "copy",
+        "--quiet",
+        "--dest-tls-verify=false",
+        "--digestfile",
+        str(digest_file),
     ]
     if docker_v2s2:
         cmd += ["--format", "v2s2"]

@@ -1,0 +1,103 @@
+from pathlib import Path
+
+import pytest
+
+from portside.errors import ConfigError
+from portside.settings import SyncStrategy, load_settings
+
+ISSUE_EXAMPLE = """\
+database_url: sqlite:////var/lib/portside/portside.db   # or postgresql://...
+registry:
+  url: http://127.0.0.1:5000
+  username: ""        # basic auth, or the account for the registry's token realm
+  password: ""
+webhook:
+  tokens: ["s3cret"]  # the registry sends "Authorization: Bearer s3cret"
+server:
+  host: 127.0.0.1
+  port: 8080
+background:
+  events: {enabled: true}
+  sync: {enabled: true, strategy: update-delete, interval: 300}
+  scan: {enabled: true}
+"""
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("PORTSIDE_"):
+            monkeypatch.delenv(key)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "portside.yml"
+    path.write_text(text)
+    return path
+
+
+def test_the_documented_file_works_as_written(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ISSUE_EXAMPLE))
+    assert settings.database_url == "sqlite:////var/lib/portside/portside.db"
+    assert settings.registry.url == "http://127.0.0.1:5000"
+    assert [t.get_secret_value() for t in settings.webhook.tokens] == ["s3cret"]
+    assert settings.server.port == 8080
+    assert settings.background.sync.strategy is SyncStrategy.UPDATE_DELETE
+    assert settings.background.sync.interval == 300
+
+
+def test_defaults_are_the_embedded_ones() -> None:
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///portside.db"
+    assert settings.registry.url is None
+    assert settings.webhook.require_token is True
+
+
+def test_environment_overrides_nested_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTSIDE_BACKGROUND__SYNC__STRATEGY", "update")
+    monkeypatch.setenv("PORTSIDE_REGISTRY__URL", "https://registry.example:5000/")
+    settings = load_settings(write(tmp_path, ISSUE_EXAMPLE))
+    assert settings.background.sync.strategy is SyncStrategy.UPDATE
+    assert settings.background.sync.interval == 300  # the file's other keys stay
+    assert settings.registry.url == "https://registry.example:5000"
+
+
+def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTSIDE_CONFIG", str(write(tmp_path, "server: {port: 9999}\n")))
+    assert load_settings().server.port == 9999
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("background: {sync: {strategy: sometimes}}", "background.sync.strategy"),
+        ("server: {port: 70000}", "server.port"),
+        ("registry: {url: ftp://x}", "registry.url"),
+        ("registry: {urll: http://x}", "registry.urll"),
+        ("database_url: mysql://x", "database_url"),
+        ("background: {events: {interval: -1}}", "background.events.interval"),
+    ],
+)
+def test_a_wrong_value_names_its_key_in_one_line(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text))
+    message = str(info.value)
+    assert len(message.splitlines()) == 1
+    assert f": {key}: " in message
+
+
+def test_a_wrong_environment_value_names_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTSIDE_BACKGROUND__SYNC__INTERVAL", "often")
+    with pytest.raises(ConfigError, match="background.sync.interval"):
+        load_settings()
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(tmp_path / "missing.yml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(write(tmp_path, "a: [unclosed"))
+    with pytest.raises(ConfigError, match="mapping"):
+        load_settings(write(tmp_path, "- a list"))
