@@ -40,7 +40,9 @@ async def store_events(db: Database, *events: IncomingEvent) -> int:
         return await queue.insert_events(session, [queue.event_row(e, NOW) for e in events])
 
 
-async def claim(db: Database, worker: str, now: datetime = NOW, limit: int = 100) -> list[RegistryEvent]:
+async def claim(
+    db: Database, worker: str, now: datetime = NOW, limit: int = 100
+) -> list[RegistryEvent]:
     async with db.write() as session:
         claimed = await queue.claim(
             session, worker=worker, now=now, limit=limit, lease=LEASE, max_attempts=3
@@ -68,21 +70,37 @@ async def test_tag_names_are_unique_per_repository(db: Database) -> None:
     async with db.write() as session:
         registry_id = (
             await session.execute(
-                text("INSERT INTO registries (name, url, created_at) VALUES ('r', 'u', :t) RETURNING id"),
+                text(
+                    "INSERT INTO registries (name, url, created_at) VALUES ('r', 'u', :t) RETURNING id"
+                ),
                 {"t": NOW.replace(tzinfo=None)},
             )
         ).scalar_one()
         ns = Namespace(registry_id=registry_id, name="ns", created_at=NOW)
         session.add(ns)
         await session.flush()
-        repo = Repository(registry_id=registry_id, namespace_id=ns.id, name="ns/app", created_at=NOW, updated_at=NOW)
+        repo = Repository(
+            registry_id=registry_id,
+            namespace_id=ns.id,
+            name="ns/app",
+            created_at=NOW,
+            updated_at=NOW,
+        )
         session.add(repo)
         await session.flush()
         repo_id = repo.id
 
     def tag() -> Tag:
-        return Tag(repository_id=repo_id, name="1.0", digest="sha256:x", platforms=[], scan_state="pending",
-                   source_at=NOW, created_at=NOW, updated_at=NOW)
+        return Tag(
+            repository_id=repo_id,
+            name="1.0",
+            digest="sha256:x",
+            platforms=[],
+            scan_state="pending",
+            source_at=NOW,
+            created_at=NOW,
+            updated_at=NOW,
+        )
 
     async with db.write() as session:
         session.add(tag())
@@ -106,7 +124,12 @@ async def test_events_are_deduplicated_by_id(db: Database) -> None:
 async def test_claim_keeps_each_repository_in_order(db: Database) -> None:
     await store_events(db, incoming(1, "a"), incoming(2, "b"), incoming(3, "a"), incoming(4, "a"))
     first = await claim(db, "w1", limit=100)
-    assert [(e.repository, e.tag) for e in first] == [("a", "t1"), ("b", "t2"), ("a", "t3"), ("a", "t4")]
+    assert [(e.repository, e.tag) for e in first] == [
+        ("a", "t1"),
+        ("b", "t2"),
+        ("a", "t3"),
+        ("a", "t4"),
+    ]
     assert all(e.status == "progress" and e.worker == "w1" and e.attempts == 1 for e in first)
     # Nothing is left for a second worker while the first one holds the heads.
     assert await claim(db, "w2") == []
@@ -127,7 +150,9 @@ async def test_retry_waits_and_blocks_its_followers(db: Database) -> None:
     await store_events(db, incoming(1, "a"), incoming(2, "a"))
     head, follower = await claim(db, "w1")
     async with db.write() as session:
-        await queue.retry_later(session, head.id, worker="w1", available_at=NOW + timedelta(seconds=10), error="down")
+        await queue.retry_later(
+            session, head.id, worker="w1", available_at=NOW + timedelta(seconds=10), error="down"
+        )
         await queue.release(session, [follower.id], worker="w1")
     assert await claim(db, "w1") == []
     again = await claim(db, "w1", now=NOW + timedelta(seconds=11))
@@ -143,7 +168,9 @@ async def test_an_expired_lease_is_claimed_again_then_failed(db: Database) -> No
         (event,) = await claim(db, "w2", now=NOW + attempt * LEASE * 2)
         assert event.attempts == attempt
     async with db.write() as session:
-        result = await queue.claim(session, worker="w3", now=NOW + 10 * LEASE, limit=10, lease=LEASE, max_attempts=3)
+        result = await queue.claim(
+            session, worker="w3", now=NOW + 10 * LEASE, limit=10, lease=LEASE, max_attempts=3
+        )
     assert result.events == []
     assert result.expired_failed == 1
     async with db.read() as session:

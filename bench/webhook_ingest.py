@@ -1,0 +1,179 @@
+"""Webhook ingest: events/s and latency of ``POST /v2/webhooks/events``, storing vs. 202-only.
+
+``python -m bench.webhook_ingest`` (from the repository root). Each run starts a server on a
+fresh, migrated SQLite database and drives it with wrk (bench/webhook_ingest.lua: one push
+event per request, every id unique): a warm-up, then a measured run. "storing" is the real
+``portside serve``; "202-only" is bench/noop_server.py (the same app, ``submit`` answering at
+once). The variants run interleaved; the figures are medians. Results go to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.common import (
+    BIN,
+    ROOT,
+    WORK,
+    cpu_seconds,
+    free_port,
+    fresh_sqlite,
+    machine,
+    median,
+    portside_env,
+    sqlite_count,
+    stop,
+    wait_http,
+    write_section,
+)
+
+LUA = Path(__file__).with_suffix(".lua")
+VARIANTS = {"storing": "`portside serve`", "noop": "202-only (`bench/noop_server.py`)"}
+TARGET_RATE, TARGET_P99_MS, TARGET_RATIO = 3000, 20.0, 0.5
+
+
+def wrk(url: str, args: argparse.Namespace, seconds: float, nonce: int, out: Path) -> dict:
+    """Run wrk once; its Lua ``done()`` prints one ``BENCH {json}`` line (latencies in us)."""
+    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency"]
+    cmd += ["--timeout", "5s", "-s", str(LUA), url, "--", str(nonce)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    out.write_text(f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no BENCH line (exit {proc.returncode}); see {out}")
+    data = json.loads(line.removeprefix("BENCH "))
+    data["seconds"] = data["duration_us"] / 1e6
+    data["ok"] = data["requests"] - data["status"]  # wrk counts status >= 400 as errors
+    data["rate"] = data["ok"] / data["seconds"]  # one event per request
+    data["socket_errors"] = sum(data[k] for k in ("connect", "read", "write", "timeout"))
+    return data
+
+
+def run_once(variant: str, index: int, args: argparse.Namespace) -> dict:
+    name = f"ingest-{variant}-{index}"
+    db_url = fresh_sqlite(name)
+    port = free_port()
+    if variant == "storing":
+        cmd = [str(BIN / "portside"), "serve"]
+    else:
+        cmd = [sys.executable, "-m", "bench.noop_server"]
+    url = f"http://127.0.0.1:{port}"
+    proc = None
+    with (WORK / f"{name}.log").open("wb") as log:
+        try:
+            proc = subprocess.Popen(
+                cmd, env=portside_env(db_url, port), stdout=log, stderr=log, cwd=ROOT
+            )
+            wait_http(f"{url}/healthz", 30, proc)
+            warm = wrk(url, args, args.warmup, random.randrange(2**30), WORK / f"{name}.warm")
+            cpu_before = cpu_seconds(proc.pid)
+            result = wrk(url, args, args.duration, 2**30 + random.randrange(2**30), WORK / name)
+            result["cpu"] = (cpu_seconds(proc.pid) - cpu_before) / result["seconds"]
+        finally:
+            stop(proc)
+    result["answered"] = warm["ok"] + result["ok"]
+    result["rows"] = sqlite_count(db_url, "registry_events")
+    print(
+        f"  {variant:8} run {index}: {result['rate']:8.0f} events/s, "
+        f"p50 {result['p50'] / 1000:6.2f} ms, p99 {result['p99'] / 1000:6.2f} ms, "
+        f"server CPU {result['cpu']:.2f} cores, rows {result['rows']} / 202s {result['answered']}",
+        flush=True,
+    )
+    return result
+
+
+def ms(us: float) -> str:
+    return f"{us / 1000:.2f}"
+
+
+def report(runs: dict[str, list[dict]], args: argparse.Namespace, header: list[str]) -> str:
+    med = {v: {k: median([r[k] for r in rs]) for k in rs[0]} for v, rs in runs.items()}
+    storing, noop = med["storing"], med["noop"]
+    ratio = storing["rate"] / noop["rate"]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    lines = [
+        "## Webhook ingest (`POST /v2/webhooks/events`, SQLite)",
+        "",
+        "Command (from the repository root): `.venv/bin/python -m bench.webhook_ingest`",
+        "",
+        *header,
+        f"- Load: `wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency` "
+        f"with `bench/webhook_ingest.lua` (one push event per request, every event id unique), "
+        f"after a {args.warmup} s warm-up on the same server; {args.runs} runs per variant, "
+        "interleaved, each on a fresh migrated SQLite database and a fresh server process.",
+        "- Variants: **storing** is the real `portside serve` (group commit into "
+        "`registry_events`); **202-only** is `bench/noop_server.py`: the same `create_app` and "
+        "uvicorn options, its lifespan wrapped so that after the real services open, "
+        "`services.ingestor.submit` is replaced by an `async def` returning `len(rows)`. "
+        "Auth, body read, parsing, classifying and row building still run.",
+        "- wrk is closed-loop (16 requests always outstanding), so latencies are those of a "
+        "saturated server, and wrk shares the 2 cores with the server.",
+        "",
+        f"| median of {args.runs} | storing | 202-only | storing / 202-only |",
+        "|---|---:|---:|---:|",
+        f"| events/s | {storing['rate']:.0f} | {noop['rate']:.0f} | {ratio:.2f} |",
+    ]
+    for key, label in (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9")):
+        lines.append(f"| {label} latency (ms) | {ms(storing[key])} | {ms(noop[key])} | |")
+    lines += [
+        f"| server CPU (cores busy) | {storing['cpu']:.2f} | {noop['cpu']:.2f} | |",
+        "",
+        f"- Target ≥ {TARGET_RATE} events/s on SQLite: {storing['rate']:.0f}, "
+        f"{verdict(storing['rate'] >= TARGET_RATE)}.",
+        f"- Target p99 < {TARGET_P99_MS:.0f} ms: {ms(storing['p99'])} ms, "
+        f"{verdict(storing['p99'] / 1000 < TARGET_P99_MS)}.",
+        f"- Target ratio storing / 202-only ≥ {TARGET_RATIO}: {ratio:.2f}, "
+        f"{verdict(ratio >= TARGET_RATIO)}.",
+        "",
+        "Every run (rows: `registry_events` rows after the server stopped; 202s: answers wrk "
+        "received, warm-up included; rows above 202s are requests in flight when wrk stopped, "
+        f"at most {args.connections} per wrk invocation):",
+        "",
+        "| variant | run | events/s | p50 ms | p99 ms | p99.9 ms | max ms | non-202 | "
+        "socket errors | server CPU | rows | 202s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for variant, results in runs.items():
+        for i, r in enumerate(results, 1):
+            rows = f"{r['rows']} | {r['answered']}"
+            lines.append(
+                f"| {variant} | {i} | {r['rate']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} | "
+                f"{ms(r['p999'])} | {ms(r['max'])} | {r['status']} | {r['socket_errors']} | "
+                f"{r['cpu']:.2f} | {rows} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--no-write", action="store_true", help="print only, no docs update")
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    header = machine()
+    runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+    for index in range(1, max(1, min(args.runs, 20)) + 1):
+        # Alternate which variant goes first, so a drift in the machine's load is shared.
+        order = list(VARIANTS) if index % 2 else list(reversed(VARIANTS))
+        for variant in order:
+            runs[variant].append(run_once(variant, index, args))
+    text = report(runs, args, header)
+    print(text)
+    if not args.no_write:
+        write_section("webhook_ingest", text)
+
+
+if __name__ == "__main__":
+    main()
