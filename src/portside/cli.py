@@ -71,21 +71,42 @@ def _require_tokens(settings: Settings) -> None:
         )
 
 
+class _Server:
+    """uvicorn, with SIGTERM/SIGINT handled here so the process exits 0 after a clean stop
+    (uvicorn re-raises the signal after shutdown, which would skip our own clean-up)."""
+
+    def __init__(self, settings: Settings, *, background: bool):
+        import uvicorn
+
+        from portside.api.app import create_app
+
+        config = uvicorn.Config(
+            create_app(settings, background=background),
+            host=settings.server.host,
+            port=settings.server.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            server_header=False,
+        )
+        self.server = uvicorn.Server(config)
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop)
+        await self.server._serve()
+        if not self.server.started:
+            raise PortsideError(
+                f"the server could not start on {self.server.config.host}:{self.server.config.port}"
+            )
+
+    def _stop(self) -> None:
+        self.server.should_exit = True
+
+
 async def _serve(settings: Settings, *, background: bool) -> None:
-    import uvicorn
-
-    from portside.api.app import create_app
-
-    config = uvicorn.Config(
-        create_app(settings, background=background),
-        host=settings.server.host,
-        port=settings.server.port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        server_header=False,
-    )
-    await uvicorn.Server(config).serve()
+    await _Server(settings, background=background).serve()
 
 
 @app.command()

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -17,13 +18,21 @@ from portside.registry.images import ImageInfo
 DEFAULT_REGISTRY = "default"
 
 
+async def _insert_if_missing(session: AsyncSession, model: Any, values: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING (safe when several workers create the same row);
+    True when this call inserted it."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
+    return (await session.execute(stmt)).first() is not None
+
+
 async def ensure_registry(session: AsyncSession, url: str, now: datetime) -> int:
+    await _insert_if_missing(
+        session, Registry, {"name": DEFAULT_REGISTRY, "url": url, "created_at": now}
+    )
     registry = await session.scalar(select(Registry).where(Registry.name == DEFAULT_REGISTRY))
-    if registry is None:
-        registry = Registry(name=DEFAULT_REGISTRY, url=url, created_at=now)
-        session.add(registry)
-        await session.flush()
-    elif registry.url != url:
+    assert registry is not None
+    if registry.url != url:
         registry.url = url
     return registry.id
 
@@ -45,33 +54,33 @@ async def repositories_by_name(
 async def ensure_repository(
     session: AsyncSession, registry_id: int, name: str, now: datetime
 ) -> tuple[Repository, bool]:
-    """The repository (with its namespace created as needed); True when it is new."""
+    """The repository (with its namespace created as needed); True when this call created it."""
+    ns_name = namespace_of(name)
+    await _insert_if_missing(
+        session, Namespace, {"registry_id": registry_id, "name": ns_name, "created_at": now}
+    )
+    namespace_id = await session.scalar(
+        select(Namespace.id).where(Namespace.registry_id == registry_id, Namespace.name == ns_name)
+    )
+    created = await _insert_if_missing(
+        session,
+        Repository,
+        {
+            "registry_id": registry_id,
+            "namespace_id": namespace_id,
+            "name": name,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
     repo = await session.scalar(
         select(Repository)
         .where(Repository.registry_id == registry_id, Repository.name == name)
         .options(selectinload(Repository.tags))
+        .execution_options(populate_existing=True)
     )
-    if repo is not None:
-        return repo, False
-    ns_name = namespace_of(name)
-    namespace = await session.scalar(
-        select(Namespace).where(Namespace.registry_id == registry_id, Namespace.name == ns_name)
-    )
-    if namespace is None:
-        namespace = Namespace(registry_id=registry_id, name=ns_name, created_at=now)
-        session.add(namespace)
-        await session.flush()
-    repo = Repository(
-        registry_id=registry_id,
-        namespace_id=namespace.id,
-        name=name,
-        created_at=now,
-        updated_at=now,
-        tags=[],
-    )
-    session.add(repo)
-    await session.flush()
-    return repo, True
+    assert repo is not None
+    return repo, created
 
 
 def apply_image(tag: Tag, image: ImageInfo) -> None:

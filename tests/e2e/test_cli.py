@@ -1,0 +1,66 @@
+"""The command line as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from tests.e2e.conftest import portside, portside_env
+
+
+def test_a_wrong_setting_stops_with_one_line_naming_it(workdir: Path) -> None:
+    env = portside_env(PORTSIDE_BACKGROUND__SYNC__STRATEGY="sometimes")
+    result = portside("export", env=env, cwd=workdir)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "background.sync.strategy" in lines[0]
+    config = workdir / "portside.yml"
+    config.write_text("server:\n  port: many\n")
+    result = portside("--config", str(config), "export", env=portside_env(), cwd=workdir)
+    assert result.returncode == 2
+    assert "server.port" in result.stderr
+
+
+def test_db_upgrade_then_export_an_empty_index(workdir: Path) -> None:
+    env = portside_env(PORTSIDE_DATABASE_URL=f"sqlite:///{workdir / 'p.db'}")
+    result = portside("db", "current", env=env, cwd=workdir)
+    assert result.returncode == 1
+    assert "database: empty" in result.stdout
+    assert portside("db", "upgrade", env=env, cwd=workdir).returncode == 0
+    assert portside("db", "current", env=env, cwd=workdir).returncode == 0
+    result = portside("export", env=env, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"repositories": []}
+    result = portside("events", "retry", "--all", env=env, cwd=workdir)
+    assert result.stdout.strip() == "0 events queued again"
+
+
+def test_background_waits_for_the_schema_with_a_clear_message(workdir: Path) -> None:
+    env = portside_env(
+        PORTSIDE_DATABASE_URL=f"sqlite:///{workdir / 'new.db'}",
+        PORTSIDE_REGISTRY__URL="http://127.0.0.1:9",
+        PORTSIDE_BACKGROUND__SCHEMA_WAIT="0.5",
+    )
+    result = portside("background", "--one-shot", env=env, cwd=workdir)
+    assert result.returncode == 1
+    assert "portside db upgrade" in result.stderr
+
+
+def test_serve_refuses_to_start_without_a_webhook_token(workdir: Path) -> None:
+    result = portside("serve", env=portside_env(), cwd=workdir)
+    assert result.returncode == 2
+    assert "webhook.tokens" in result.stderr
+
+
+def test_registry_config_prints_the_notifications_snippet(workdir: Path) -> None:
+    env = portside_env(PORTSIDE_WEBHOOK__TOKENS='["s3cret"]')
+    result = portside(
+        "registry-config", "--url", "http://portside.internal:8080", env=env, cwd=workdir
+    )
+    assert result.returncode == 0
+    endpoint = yaml.safe_load(result.stdout)["notifications"]["endpoints"][0]
+    assert endpoint["url"] == "http://portside.internal:8080/v2/webhooks/events"
+    assert endpoint["headers"]["Authorization"] == ["Bearer s3cret"]
