@@ -17,7 +17,7 @@ from rich.console import Console
 from portside import __version__
 from portside.errors import ConfigError, PortsideError
 from portside.logconfig import configure
-from portside.settings import Settings, load_settings
+from portside.settings import Settings, SyncStrategy, load_settings
 
 log = logging.getLogger("portside")
 app = typer.Typer(
@@ -240,6 +240,40 @@ def background(
             await runtime.stop.wait()
 
     _run(main())
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    strategy: Annotated[
+        SyncStrategy | None,
+        typer.Option(
+            help="Default: background.sync.strategy (on-start/initial act as update-delete)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the changes; apply none.")
+    ] = False,
+    allow_mass_delete: Annotated[
+        bool, typer.Option("--allow-mass-delete", help="Apply deletions over the safety limit.")
+    ] = False,
+) -> None:
+    """Walk the registry's catalog now and make the index match it."""
+    from portside.sync.cli import run_sync_command
+
+    settings = _settings(ctx)
+    if not settings.registry.url:
+        err.print("error: registry.url: not set (PORTSIDE_REGISTRY__URL)", highlight=False)
+        raise typer.Exit(2)
+    code = _run(
+        run_sync_command(
+            settings,
+            strategy or settings.background.sync.strategy,
+            dry_run=dry_run,
+            allow_mass_delete=allow_mass_delete,
+        )
+    )
+    raise typer.Exit(code)
 
 
 # -- database --------------------------------------------------------------------------------

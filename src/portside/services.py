@@ -22,6 +22,7 @@ from portside.events.processor import EventProcessor
 from portside.events.task import EventsTask
 from portside.registry.client import RegistryClient
 from portside.settings import Settings
+from portside.sync.task import SyncTask
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,16 @@ def build_tasks(services: Services) -> list[Task]:
             services.db, services.registry, settings.events, worker=services.worker
         )
         tasks.append(EventsTask(services.db, processor, settings.events))
+    if settings.sync.enabled and services.registry is not None:
+        tasks.append(
+            SyncTask(
+                services.db,
+                services.registry,
+                settings.sync,
+                services.settings.registry,
+                worker=services.worker,
+            )
+        )
     return tasks
 
 

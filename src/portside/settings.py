@@ -99,6 +99,13 @@ class SyncTaskSettings(_Section):
     enabled: bool = True
     strategy: SyncStrategy = SyncStrategy.UPDATE_DELETE
     interval: float = Field(default=300.0, gt=0)
+    max_delete_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="A sync that would delete more than this share of the index's tags is "
+        "held back (`portside sync --allow-mass-delete` overrides).",
+    )
 
 
 class ScanTaskSettings(_Section):

@@ -64,3 +64,33 @@ def test_registry_config_prints_the_notifications_snippet(workdir: Path) -> None
     endpoint = yaml.safe_load(result.stdout)["notifications"]["endpoints"][0]
     assert endpoint["url"] == "http://portside.internal:8080/v2/webhooks/events"
     assert endpoint["headers"]["Authorization"] == ["Bearer s3cret"]
+
+
+def test_sync_dry_run_then_sync(workdir: Path) -> None:
+    import asyncio
+
+    from tests.support.populate import Pusher, make_image
+    from tests.support.registry import running_registry
+
+    with running_registry(workdir / "registry") as registry:
+
+        async def fill() -> None:
+            async with Pusher(registry.url) as pusher:
+                await pusher.push("ns/app", "1.0", make_image("a"))
+                await pusher.push("other", "2.0", make_image("b"))
+
+        asyncio.run(fill())
+        env = portside_env(
+            PORTSIDE_DATABASE_URL=f"sqlite:///{workdir / 'p.db'}",
+            PORTSIDE_REGISTRY__URL=registry.url,
+        )
+        assert portside("db", "upgrade", env=env, cwd=workdir).returncode == 0
+        dry = portside("sync", "--dry-run", env=env, cwd=workdir)
+        assert dry.returncode == 0, dry.stderr
+        assert dry.stdout.splitlines()[0].startswith("+ ns/app:1.0 sha256:")
+        assert "dry run: nothing applied" in dry.stderr
+        assert json.loads(portside("export", env=env, cwd=workdir).stdout) == {"repositories": []}
+        real = portside("sync", env=env, cwd=workdir)
+        assert real.returncode == 0, real.stderr
+        exported = json.loads(portside("export", env=env, cwd=workdir).stdout)
+        assert [r["name"] for r in exported["repositories"]] == ["ns/app", "other"]

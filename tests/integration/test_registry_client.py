@@ -154,3 +154,31 @@ async def test_a_registry_that_is_down_or_lies(tmp_path: Path) -> None:
                 await client.get_manifest("slow", "latest")
     finally:
         await runner.cleanup()
+
+
+async def test_sync_under_each_auth_mode(tmp_path: Path, issuer: TokenIssuer) -> None:
+    """The sync's walk (catalog, tag lists, HEADs, GETs) under basic and token auth."""
+    from portside.db.engine import Database
+    from portside.sync.run import SyncOptions, SyncRun
+    from tests.support import databases
+
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_text(f"robot:{bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=4)).decode()}\n")
+    modes = {"basic": {"htpasswd": htpasswd}, "token": {"token_auth": issuer.registry_auth()}}
+    template = databases.sqlite_template(tmp_path)
+    for mode, options in modes.items():
+        with running_registry(tmp_path / mode, **options) as registry:  # type: ignore[arg-type]
+            await asyncio.to_thread(
+                populate, Layout(tmp_path / f"l-{mode}"), registry.url, REPOS, "robot:pw"
+            )
+            settings = RegistrySettings(
+                url=registry.url, username="robot", password="pw", catalog_page=2
+            )  # type: ignore[arg-type]
+            async with (
+                Database(databases.sqlite_clone(template, tmp_path)) as db,
+                RegistryClient(settings) as client,
+            ):
+                report = await SyncRun(db, client, SyncOptions(page_size=2)).run()
+            assert report.summary.errors == [], mode
+            assert (report.summary.repositories, report.summary.added) == (4, 5), mode
+    assert issuer.requests["registry:catalog:*"] >= 1

@@ -36,6 +36,7 @@ def worker_id() -> str:
 class TaskRun:
     more: bool = False  # there is more to do now: run again without waiting
     changed: bool = False  # worth recording even between heartbeats
+    finished: bool = False  # the task has done all it will ever do (a run-once strategy)
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -78,6 +79,8 @@ class TaskLoop:
         log.info("task %s started", self.task.name)
         while not self.stop.is_set():
             outcome = await self._run_once()
+            if outcome is not None and outcome.finished:
+                break
             if one_shot and not (outcome is not None and outcome.more):
                 break
             if outcome is not None and outcome.more:
@@ -112,7 +115,7 @@ class TaskLoop:
         self._runs_unsaved += 1
         finished = started + timedelta(seconds=time.monotonic() - clock_start)
         due = time.monotonic() - self._last_saved >= STATE_HEARTBEAT
-        if error or due or (outcome is not None and outcome.changed):
+        if error or due or (outcome is not None and (outcome.changed or outcome.finished)):
             await self._save(started, finished, error, outcome)
         return outcome
 

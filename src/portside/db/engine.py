@@ -7,6 +7,8 @@ and then writes never fails half-way with "database is locked".
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,6 +60,9 @@ class Database:
         self._echo = echo
         self._pool_size = pool_size
         self._engine: AsyncEngine | None = None
+        # SQLite has one writer at a time: queueing writers here is much cheaper than letting
+        # them spin on SQLite's busy handler.
+        self._write_lock: asyncio.Lock | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -80,6 +85,7 @@ class Database:
         if url.get_backend_name() == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
             event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+            self._write_lock = asyncio.Lock()
         self._engine = engine
 
     async def close(self) -> None:
@@ -111,6 +117,14 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in one write transaction, committed on success and rolled back on error."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            async with self._write_session() as session:
+                yield session
+
+    @asynccontextmanager
+    async def _write_session(self) -> AsyncIterator[AsyncSession]:
         try:
             async with self.engine.connect() as conn:
                 conn = await conn.execution_options(portside_write=True)

@@ -168,3 +168,13 @@ class TaskState(Base):
     next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     runs: Mapped[int] = mapped_column(Integer, default=0)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Lease(Base):
+    """A named lease: one holder at a time (one sync across all background processes)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

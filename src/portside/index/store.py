@@ -18,17 +18,18 @@ from portside.registry.images import ImageInfo
 DEFAULT_REGISTRY = "default"
 
 
-async def _insert_if_missing(session: AsyncSession, model: Any, values: dict[str, Any]) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING (safe when several workers create the same row);
-    True when this call inserted it."""
+def _insert(session: AsyncSession, model: Any) -> Any:
+    """The dialect's INSERT, for ON CONFLICT DO NOTHING (safe when several workers create
+    the same row)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
-    return (await session.execute(stmt)).first() is not None
+    return insert(model)
 
 
 async def ensure_registry(session: AsyncSession, url: str, now: datetime) -> int:
-    await _insert_if_missing(
-        session, Registry, {"name": DEFAULT_REGISTRY, "url": url, "created_at": now}
+    await session.execute(
+        _insert(session, Registry)
+        .values(name=DEFAULT_REGISTRY, url=url, created_at=now)
+        .on_conflict_do_nothing()
     )
     registry = await session.scalar(select(Registry).where(Registry.name == DEFAULT_REGISTRY))
     assert registry is not None
@@ -51,36 +52,54 @@ async def repositories_by_name(
     return {repo.name: repo for repo in rows.all()}
 
 
-async def ensure_repository(
-    session: AsyncSession, registry_id: int, name: str, now: datetime
-) -> tuple[Repository, bool]:
-    """The repository (with its namespace created as needed); True when this call created it."""
-    ns_name = namespace_of(name)
-    await _insert_if_missing(
-        session, Namespace, {"registry_id": registry_id, "name": ns_name, "created_at": now}
+async def ensure_repositories(
+    session: AsyncSession, registry_id: int, names: Iterable[str], now: datetime
+) -> tuple[dict[str, Repository], set[str]]:
+    """The repositories (namespaces and repositories created as needed, in a few statements
+    whatever their number), with their tags loaded; and the names this call created."""
+    names = sorted(set(names))
+    if not names:
+        return {}, set()
+    namespaces = sorted({namespace_of(name) for name in names})
+    await session.execute(
+        _insert(session, Namespace).on_conflict_do_nothing(),
+        [{"registry_id": registry_id, "name": ns, "created_at": now} for ns in namespaces],
     )
-    namespace_id = await session.scalar(
-        select(Namespace.id).where(Namespace.registry_id == registry_id, Namespace.name == ns_name)
+    rows = await session.execute(
+        select(Namespace.name, Namespace.id).where(
+            Namespace.registry_id == registry_id, Namespace.name.in_(namespaces)
+        )
     )
-    created = await _insert_if_missing(
-        session,
-        Repository,
-        {
-            "registry_id": registry_id,
-            "namespace_id": namespace_id,
-            "name": name,
-            "created_at": now,
-            "updated_at": now,
-        },
+    namespace_ids = {ns: ns_id for ns, ns_id in rows}
+    inserted = await session.execute(
+        _insert(session, Repository).on_conflict_do_nothing().returning(Repository.name),
+        [
+            {
+                "registry_id": registry_id,
+                "namespace_id": namespace_ids[namespace_of(name)],
+                "name": name,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for name in names
+        ],
     )
-    repo = await session.scalar(
+    created = set(inserted.scalars().all())
+    repos = await session.scalars(
         select(Repository)
-        .where(Repository.registry_id == registry_id, Repository.name == name)
+        .where(Repository.registry_id == registry_id, Repository.name.in_(names))
         .options(selectinload(Repository.tags))
         .execution_options(populate_existing=True)
     )
-    assert repo is not None
-    return repo, created
+    return {repo.name: repo for repo in repos.all()}, created
+
+
+async def ensure_repository(
+    session: AsyncSession, registry_id: int, name: str, now: datetime
+) -> tuple[Repository, bool]:
+    """One repository (see ensure_repositories); True when this call created it."""
+    repos, created = await ensure_repositories(session, registry_id, [name], now)
+    return repos[name], name in created
 
 
 def apply_image(tag: Tag, image: ImageInfo) -> None:

@@ -131,7 +131,15 @@ async def _describe_image(
 
 async def describe(client: RegistryClient, repository: str, reference: str) -> ImageInfo:
     """Fetch a manifest (and its config, or its children for an index) and describe it."""
-    manifest = await client.get_manifest(repository, reference)
+    return await describe_manifest(
+        client, repository, await client.get_manifest(repository, reference)
+    )
+
+
+async def describe_manifest(
+    client: RegistryClient, repository: str, manifest: Manifest
+) -> ImageInfo:
+    """Describe a fetched manifest: its config for an image, its children for an index."""
     if manifest.media_type in mediatypes.SCHEMA1:
         return ImageInfo(digest=manifest.digest, media_type=manifest.media_type)
     data = manifest.json()
