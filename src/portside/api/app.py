@@ -32,6 +32,7 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(webhook.WebhookFastPath)
     app.include_router(webhook.router)
     app.include_router(repositories.router)
     app.include_router(events.router)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from portside.errors import PortsideError, StorageError, WebhookError
+from portside.errors import PortsideError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -18,26 +19,15 @@ class NotFound(PortsideError):
     """An API resource that does not exist."""
 
 
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
 def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    return JSONResponse(error_body(code, message), status_code=status)
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(WebhookError)
-    async def webhook_error(request: Request, exc: WebhookError) -> JSONResponse:
-        log.warning(
-            "webhook: refused a notification from %s: %s",
-            request.client.host if request.client else "?",
-            exc,
-        )
-        code = {401: "unauthorized", 413: "too_large", 415: "unsupported_media_type"}.get(
-            exc.status_code, "invalid_envelope"
-        )
-        response = error_response(exc.status_code, code, str(exc))
-        if exc.status_code == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="portside-webhook"'
-        return response
-
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return error_response(404, "not_found", str(exc))

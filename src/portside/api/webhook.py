@@ -3,6 +3,10 @@
 The path is Portus's, so registry configurations written for Portus keep working. Every
 authenticated, well-formed envelope gets a 2xx, even when nothing in it is kept: the registry
 retries a refused notification forever and holds back every event queued behind it.
+
+This is the hot path: :class:`WebhookFastPath`, a plain ASGI middleware, answers it before
+FastAPI's routing and dependency injection; the FastAPI route documents it in the OpenAPI
+document and serves it when the middleware is not installed. Both call :func:`accept`.
 """
 
 from __future__ import annotations
@@ -10,16 +14,22 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portside import USER_AGENT
 from portside.api.deps import ServicesDep
+from portside.api.errors import error_body
 from portside.api.schemas import WebhookAnswer
-from portside.errors import InvalidEnvelope, StorageError, WebhookUnauthorized
+from portside.errors import InvalidEnvelope, StorageError, WebhookError, WebhookUnauthorized
 from portside.events.envelope import CONTENT_TYPES, Verdict, classify, parse_envelope
 from portside.events.queue import event_row
+from portside.registry_config import WEBHOOK_PATH
+from portside.services import Services
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhook"])
@@ -40,19 +50,18 @@ def authorized(header: str | None, tokens: list[str]) -> bool:
     return found
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    length = request.headers.get("content-length")
+async def read_body(chunks: AsyncIterator[bytes], length: str | None, limit: int) -> bytes:
     if length is not None and length.isdigit() and int(length) > limit:
         raise InvalidEnvelope(
             f"body of {length} bytes is over the limit of {limit}", status_code=413
         )
-    chunks, total = [], 0
-    async for chunk in request.stream():
+    parts, total = [], 0
+    async for chunk in chunks:
         total += len(chunk)
         if total > limit:
             raise InvalidEnvelope(f"body is over the limit of {limit} bytes", status_code=413)
-        chunks.append(chunk)
-    return b"".join(chunks)
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def check_content_type(value: str | None) -> None:
@@ -67,21 +76,17 @@ def check_content_type(value: str | None) -> None:
         )
 
 
-@router.post(
-    "/v2/webhooks/events",
-    status_code=202,
-    response_model=WebhookAnswer,
-    responses={401: {}, 400: {}, 413: {}, 415: {}, 503: {}},
-    summary="Receive the registry's notifications",
-)
-async def receive_events(request: Request, services: ServicesDep) -> Response:
+async def accept(
+    services: Services, headers: Mapping[str, str], chunks: AsyncIterator[bytes]
+) -> tuple[int, dict[str, Any]]:
+    """Check, parse and store one notification; (status, JSON answer). Raises WebhookError."""
     settings = services.settings.webhook
     if settings.require_token and not authorized(
-        request.headers.get("authorization"), services.webhook_tokens
+        headers.get("authorization"), services.webhook_tokens
     ):
         raise WebhookUnauthorized("missing or wrong token in the Authorization header")
-    check_content_type(request.headers.get("content-type"))
-    body = await read_body(request, settings.max_body)
+    check_content_type(headers.get("content-type"))
+    body = await read_body(chunks, headers.get("content-length"), settings.max_body)
     now = datetime.now(UTC)
     events = parse_envelope(body, now)
     assert services.ingestor is not None
@@ -101,10 +106,72 @@ async def receive_events(request: Request, services: ServicesDep) -> Response:
         stored = await services.ingestor.submit(rows)
     except StorageError as exc:
         log.error("webhook: could not store %d events: %s", len(rows), exc)
-        return Response(
-            json.dumps({"error": {"code": "storage_unavailable", "message": str(exc)}}),
-            status_code=503,
-            media_type="application/json",
-        )
-    answer = {"received": len(events), "stored": stored, "dropped": dropped}
-    return Response(json.dumps(answer), status_code=202, media_type="application/json")
+        return 503, error_body("storage_unavailable", str(exc))
+    return 202, {"received": len(events), "stored": stored, "dropped": dropped}
+
+
+def refusal(exc: WebhookError, client: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    log.warning("webhook: refused a notification from %s: %s", client, exc)
+    code = {401: "unauthorized", 413: "too_large", 415: "unsupported_media_type"}.get(
+        exc.status_code, "invalid_envelope"
+    )
+    extra = (
+        {"WWW-Authenticate": 'Bearer realm="portside-webhook"'} if exc.status_code == 401 else {}
+    )
+    return exc.status_code, error_body(code, str(exc)), extra
+
+
+@router.post(
+    WEBHOOK_PATH,
+    status_code=202,
+    response_model=WebhookAnswer,
+    responses={401: {}, 400: {}, 413: {}, 415: {}, 503: {}},
+    summary="Receive the registry's notifications",
+)
+async def receive_events(request: Request, services: ServicesDep) -> Response:
+    try:
+        status, answer = await accept(services, request.headers, request.stream())
+        headers: dict[str, str] = {}
+    except WebhookError as exc:
+        status, answer, headers = refusal(exc, request.client.host if request.client else "?")
+    return Response(
+        json.dumps(answer), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+class WebhookFastPath:
+    """ASGI middleware answering ``POST /v2/webhooks/events`` before FastAPI's routing."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != WEBHOOK_PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        services: Services = scope["app"].state.services
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+        async def chunks() -> AsyncIterator[bytes]:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                yield message.get("body", b"")
+                if not message.get("more_body", False):
+                    return
+
+        extra: dict[str, str] = {}
+        try:
+            status, answer = await accept(services, headers, chunks())
+        except WebhookError as exc:
+            client = scope.get("client")
+            status, answer, extra = refusal(exc, client[0] if client else "?")
+        body = json.dumps(answer).encode()
+        response_headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *((k.lower().encode(), v.encode()) for k, v in extra.items()),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
+        await send({"type": "http.response.body", "body": body})
