@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -178,3 +179,76 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(255))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScanTarget(Base):
+    """One manifest digest to scan (tags sharing a digest share its result)."""
+
+    __tablename__ = "scan_targets"
+    __table_args__ = (Index("ix_scan_targets_queue", "status", "available_at", "priority"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(128), unique=True)
+    repository: Mapped[str] = mapped_column(String(512))  # where to read it from
+    # pending -> progress -> done | failed; a retry sets it back to pending, later.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # higher first
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    os: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    packages: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    findings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LayerCache(Base):
+    """A layer's files of interest, by layer digest: a shared base layer is read once."""
+
+    __tablename__ = "layer_cache"
+
+    digest: Mapped[str] = mapped_column(String(128), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed JSON
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Advisory(Base):
+    __tablename__ = "advisories"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    modified: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn: Mapped[bool] = mapped_column(default=False)
+    severity: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)  # the OSV record as imported
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AdvisoryPackage(Base):
+    """Which (ecosystem, package) an advisory affects: the matcher's index."""
+
+    __tablename__ = "advisory_packages"
+    __table_args__ = (Index("ix_advisory_packages_package", "ecosystem", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    advisory_id: Mapped[str] = mapped_column(
+        ForeignKey("advisories.id", ondelete="CASCADE"), index=True
+    )
+    ecosystem: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(512))
+
+
+class VulndbImport(Base):
+    __tablename__ = "vulndb_imports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(Text)
+    records: Mapped[int] = mapped_column(Integer)
+    changed: Mapped[int] = mapped_column(Integer)
+    errors: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -197,6 +197,23 @@ class RegistryClient:
             raise RegistryProtocolError(f"GET {path}: body does not match its digest", url=path)
         return body
 
+    async def stream_blob(
+        self, repository: str, digest: str, *, chunk_size: int = 256 * 1024
+    ) -> AsyncIterator[bytes]:
+        """Yield a (large) blob such as a layer in chunks, verifying its digest at the end."""
+        path = f"/v2/{repository}/blobs/{digest}"
+        hasher = hashlib.sha256() if digest.startswith("sha256:") else None
+        async with self._request("GET", path, scope=repository_scope(repository)) as resp:
+            try:
+                async for chunk in resp.content.iter_chunked(chunk_size):
+                    if hasher is not None:
+                        hasher.update(chunk)
+                    yield chunk
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise RegistryUnavailable(f"GET {path}: reading the body failed: {exc}") from exc
+        if hasher is not None and "sha256:" + hasher.hexdigest() != digest:
+            raise RegistryProtocolError(f"GET {path}: body does not match its digest", url=path)
+
     async def get_json_blob(self, repository: str, digest: str, max_bytes: int) -> dict[str, Any]:
         body = await self.get_blob(repository, digest, max_bytes)
         try:

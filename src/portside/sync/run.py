@@ -229,15 +229,17 @@ class SyncRun:
                 for digest, image in (await store.known_images(session, missing)).items():
                     self.images.put(image)
                     found[digest] = image
-        for digest in digests - found.keys():
+
+        async def one(digest: str) -> ImageInfo:
             manifest = observed.manifests.get(digest)
-            image = await (
-                describe_manifest(self.client, observed.name, manifest)
-                if manifest is not None
-                else describe(self.client, observed.name, digest)
-            )
+            if manifest is not None:
+                return await describe_manifest(self.client, observed.name, manifest)
+            return await describe(self.client, observed.name, digest)
+
+        missing = sorted(digests - found.keys())
+        for image in await asyncio.gather(*(one(digest) for digest in missing)):
             self.images.put(image)
-            found[digest] = image
+            found[image.digest] = image
         return found
 
     async def _busy(self, session: AsyncSession, repositories: list[str]) -> set[str]:

@@ -1,0 +1,2 @@
+"""The security-scanning background task: which digests to scan, scanning them, keeping the
+findings current when the vulnerability data changes."""

@@ -1,0 +1,207 @@
+"""The scan queue in ``scan_targets``: one row per manifest digest, all its SQL here.
+
+Tags sharing a digest share one target. New digests come first (priority), a claimed target
+carries a lease (a killed worker's scan is picked up again), failures back off exponentially,
+and several workers share the queue on PostgreSQL (``FOR UPDATE SKIP LOCKED``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portside.db.models import Repository, ScanTarget, Tag
+
+PENDING, PROGRESS, DONE, FAILED = "pending", "progress", "done", "failed"
+NEW_DIGEST_PRIORITY = 100
+RESCAN_PRIORITY = 0
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ScanTarget)
+
+
+async def enqueue_new(session: AsyncSession, now: datetime) -> int:
+    """A pending target for every tagged digest that has none yet; returns how many."""
+    source = (
+        select(
+            Tag.digest,
+            func.min(Repository.name),
+            literal(PENDING),
+            literal(NEW_DIGEST_PRIORITY),
+            literal(0),
+            literal(now, ScanTarget.available_at.type),
+            literal(now, ScanTarget.created_at.type),
+        )
+        .join(Repository, Repository.id == Tag.repository_id)
+        .where(~exists().where(ScanTarget.digest == Tag.digest))
+        .group_by(Tag.digest)
+    )
+    stmt = (
+        _insert(session)
+        .from_select(
+            [
+                "digest",
+                "repository",
+                "status",
+                "priority",
+                "attempts",
+                "available_at",
+                "created_at",
+            ],
+            source,
+        )
+        .on_conflict_do_nothing()
+    )
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    max_attempts: int,
+) -> list[ScanTarget]:
+    expired = and_(ScanTarget.status == PROGRESS, ScanTarget.lease_until < now)
+    await session.execute(
+        update(ScanTarget)
+        .where(expired, ScanTarget.attempts >= max_attempts)
+        .values(
+            status=FAILED,
+            worker=None,
+            lease_until=None,
+            error="lease expired too many times: a worker died or hung while scanning it",
+        )
+    )
+    await session.execute(
+        update(ScanTarget).where(expired).values(status=PENDING, worker=None, lease_until=None)
+    )
+    ids = (
+        await session.scalars(
+            select(ScanTarget.id)
+            .where(ScanTarget.status == PENDING, ScanTarget.available_at <= now)
+            .order_by(ScanTarget.priority.desc(), ScanTarget.id.desc())
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if not ids:
+        return []
+    await session.execute(
+        update(ScanTarget)
+        .where(ScanTarget.id.in_(ids))
+        .values(
+            status=PROGRESS,
+            worker=worker,
+            lease_until=now + lease,
+            attempts=ScanTarget.attempts + 1,
+        )
+    )
+    rows = await session.scalars(
+        select(ScanTarget)
+        .where(ScanTarget.id.in_(ids))
+        .order_by(ScanTarget.priority.desc(), ScanTarget.id.desc())
+        .execution_options(populate_existing=True)
+    )
+    targets = list(rows.all())
+    await set_tag_state(session, [t.digest for t in targets], "in progress")
+    return targets
+
+
+async def set_tag_state(session: AsyncSession, digests: Iterable[str], state: str) -> None:
+    digests = list(digests)
+    if digests:
+        await session.execute(update(Tag).where(Tag.digest.in_(digests)).values(scan_state=state))
+
+
+async def complete(
+    session: AsyncSession,
+    target_id: int,
+    *,
+    worker: str,
+    now: datetime,
+    os: dict[str, Any] | None,
+    packages: list[dict[str, Any]],
+    findings: list[dict[str, Any]],
+    counts: dict[str, int],
+) -> bool:
+    result = await session.execute(
+        update(ScanTarget)
+        .where(
+            ScanTarget.id == target_id, ScanTarget.worker == worker, ScanTarget.status == PROGRESS
+        )
+        .values(
+            status=DONE,
+            worker=None,
+            lease_until=None,
+            error=None,
+            os=os,
+            packages=packages,
+            findings=findings,
+            counts=counts,
+            scanned_at=now,
+            matched_at=now,
+        )
+        .returning(ScanTarget.digest)
+    )
+    digest = result.scalar_one_or_none()
+    if digest is not None:
+        await set_tag_state(session, [digest], DONE)
+    return digest is not None
+
+
+async def retry_or_fail(
+    session: AsyncSession,
+    target: ScanTarget,
+    *,
+    worker: str,
+    now: datetime,
+    error: str,
+    delay: timedelta | None,
+) -> None:
+    """Back off (``delay``) or, with no delay, mark the scan failed with its error."""
+    status = PENDING if delay is not None else FAILED
+    await session.execute(
+        update(ScanTarget)
+        .where(ScanTarget.id == target.id, ScanTarget.worker == worker)
+        .values(
+            status=status,
+            worker=None,
+            lease_until=None,
+            error=error,
+            available_at=now + delay if delay is not None else target.available_at,
+        )
+    )
+    await set_tag_state(session, [target.digest], PENDING if delay is not None else FAILED)
+
+
+async def request_rescan(session: AsyncSession, digests: list[str] | None, now: datetime) -> int:
+    """Scan again (all targets, or these digests), after the new pushes."""
+    stmt = update(ScanTarget).where(ScanTarget.status != PROGRESS)
+    if digests is not None:
+        stmt = stmt.where(ScanTarget.digest.in_(digests))
+    result = await session.execute(
+        stmt.values(
+            status=PENDING, priority=RESCAN_PRIORITY, attempts=0, available_at=now, error=None
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def depth(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(ScanTarget.status, func.count()).group_by(ScanTarget.status)
+    )
+    found = {PENDING: 0, PROGRESS: 0, DONE: 0, FAILED: 0}
+    found.update({status: int(n) for status, n in rows.all()})
+    return found
