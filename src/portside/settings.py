@@ -65,6 +65,18 @@ class WebhookSettings(_Section):
     max_body: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
 
 
+class ApiSettings(_Section):
+    admin_tokens: list[SecretStr] = Field(
+        default_factory=list,
+        description="Bearer tokens for the API's mutations (deletes, rescans, retries).",
+    )
+    anonymous_reads: bool | None = Field(
+        default=None,
+        description="Let anyone read the API and UI. Default: yes when the server listens on "
+        "a loopback address only, no otherwise (then reads need an admin token).",
+    )
+
+
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -134,6 +146,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
     background: BackgroundSettings = Field(default_factory=BackgroundSettings)
     log_level: str = "INFO"
     data_dir: Path = Field(

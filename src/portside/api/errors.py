@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from portside.api.auth import Unauthorized
 from portside.errors import PortsideError, StorageError
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,12 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
+        response = error_response(401, "unauthorized", str(exc))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="portside"'
+        return response
+
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return error_response(404, "not_found", str(exc))
@@ -41,6 +48,11 @@ def install(app: FastAPI) -> None:
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         return error_response(422, "invalid_request", "; ".join(parts))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal", "an unexpected error; the server log has it")
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:

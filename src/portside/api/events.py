@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 
-from portside.api.deps import PagingDep, ReadSession
-from portside.api.schemas import EventPublic, Page
+from portside.api.auth import Admin, Reader
+from portside.api.deps import PagingDep, ReadSession, ServicesDep
+from portside.api.schemas import Accepted, EventPublic, Page, RetryRequest
 from portside.events import queue
 
-router = APIRouter(prefix="/api/v1", tags=["events"])
+router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=Reader)
 
 
 class EventStatus(StrEnum):
@@ -37,3 +39,11 @@ async def list_events(
         page=paging.page,
         per_page=paging.per_page,
     )
+
+
+@router.post("/events/retry", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
+async def retry_events(body: RetryRequest, services: ServicesDep, _: Admin) -> Accepted:
+    """Queue failed events again: these ids, or all of them (needs an admin token)."""
+    async with services.db.write() as session:
+        queued = await queue.replay(session, body.ids, datetime.now(UTC))
+    return Accepted(queued=queued)

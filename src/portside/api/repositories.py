@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import Select, func, select
 
+from portside.api.auth import Reader
 from portside.api.deps import PagingDep, ReadSession
 from portside.api.errors import NotFound
 from portside.api.schemas import Page, RepositoryPublic, TagPublic
-from portside.db.models import Namespace, Repository, Tag
+from portside.api.tags import tag_public
+from portside.db.models import Namespace, Repository, ScanTarget, Tag
 
-router = APIRouter(prefix="/api/v1", tags=["repositories"])
+router = APIRouter(prefix="/api/v1", tags=["repositories"], dependencies=Reader)
 
 
 def _repository_query() -> Select[Repository, str, int]:
@@ -22,8 +24,7 @@ def _repository_query() -> Select[Repository, str, int]:
     )
 
 
-def _public(row: tuple[Repository, str, int]) -> RepositoryPublic:
-    repo, namespace, tag_count = row
+def _public(repo: Repository, namespace: str, tag_count: int) -> RepositoryPublic:
     return RepositoryPublic(
         id=repo.id,
         name=repo.name,
@@ -50,7 +51,7 @@ async def list_repositories(
     )
     total = await session.scalar(total_query)
     return Page(
-        items=[_public(row._tuple()) for row in rows.all()],
+        items=[_public(*row) for row in rows.all()],
         total=int(total or 0),
         page=paging.page,
         per_page=paging.per_page,
@@ -62,7 +63,7 @@ async def get_repository(repository_id: int, session: ReadSession) -> Repository
     row = (await session.execute(_repository_query().where(Repository.id == repository_id))).first()
     if row is None:
         raise NotFound(f"no repository with id {repository_id}")
-    return _public(row._tuple())
+    return _public(*row)
 
 
 @router.get("/repositories/{repository_id}/tags", response_model=Page[TagPublic])
@@ -70,8 +71,9 @@ async def list_tags(repository_id: int, session: ReadSession, paging: PagingDep)
     """The repository's tags sorted by name."""
     if await session.get(Repository, repository_id) is None:
         raise NotFound(f"no repository with id {repository_id}")
-    rows = await session.scalars(
-        select(Tag)
+    rows = await session.execute(
+        select(Tag, ScanTarget)
+        .outerjoin(ScanTarget, ScanTarget.digest == Tag.digest)
         .where(Tag.repository_id == repository_id)
         .order_by(Tag.name, Tag.id)
         .offset(paging.offset)
@@ -81,7 +83,7 @@ async def list_tags(repository_id: int, session: ReadSession, paging: PagingDep)
         select(func.count()).select_from(Tag).where(Tag.repository_id == repository_id)
     )
     return Page(
-        items=[TagPublic.model_validate(tag) for tag in rows.all()],
+        items=[tag_public(tag, target) for tag, target in rows.all()],
         total=int(total or 0),
         page=paging.page,
         per_page=paging.per_page,

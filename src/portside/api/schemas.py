@@ -62,6 +62,7 @@ class TagPublic(BaseModel):
     pushed_at: datetime | None
     pulled_at: datetime | None
     scan_state: str
+    severity_counts: dict[str, int] = {}
     updated_at: datetime
 
 
@@ -112,3 +113,39 @@ class WebhookAnswer(BaseModel):
     received: int
     stored: int
     dropped: dict[str, int]
+
+
+class Finding(BaseModel):
+    id: str
+    aliases: list[str] = []
+    severity: str
+    package: str
+    version: str
+    ecosystem: str
+    fixed_version: str | None = None
+    summary: str | None = None
+    links: list[str] = []
+
+
+class TagVulnerabilities(BaseModel):
+    tag_id: int
+    repository: str
+    tag: str
+    digest: str
+    scan_state: str
+    scanned_at: datetime | None
+    error: str | None
+    severity_counts: dict[str, int]
+    vulnerabilities: list[Finding]
+
+
+class RescanRequest(BaseModel):
+    tag_id: int | None = None  # None: every scanned digest
+
+
+class Accepted(BaseModel):
+    queued: int
+
+
+class RetryRequest(BaseModel):
+    ids: list[int] | None = None  # None: every failed event

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from portside import __version__
+from portside.api.auth import Reader
 from portside.api.deps import ReadSession, ServicesDep
 from portside.api.schemas import Status, TaskStatus
 from portside.background import state
@@ -17,7 +18,7 @@ router = APIRouter(tags=["status"])
 TASKS = ("events", "sync", "scan")
 
 
-@router.get("/api/v1/status", response_model=Status)
+@router.get("/api/v1/status", response_model=Status, dependencies=Reader)
 async def status(services: ServicesDep, session: ReadSession) -> Status:
     settings = services.settings
     states = await state.load_all(session)

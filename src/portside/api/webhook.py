@@ -11,7 +11,6 @@ document and serves it when the middleware is not installed. Both call :func:`ac
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -22,6 +21,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portside import USER_AGENT
+from portside.api.auth import token_matches
 from portside.api.deps import ServicesDep
 from portside.api.errors import error_body
 from portside.api.schemas import WebhookAnswer
@@ -37,17 +37,7 @@ router = APIRouter(tags=["webhook"])
 
 def authorized(header: str | None, tokens: list[str]) -> bool:
     """Constant-time match of ``Authorization: Bearer <token>`` (or the bare token)."""
-    if not header:
-        return False
-    offered = header.strip()
-    if offered[:7].lower() == "bearer ":
-        offered = offered[7:].strip()
-    offered_bytes = offered.encode()
-    found = False
-    for token in tokens:
-        # Compare against every token, so the time taken does not tell which one matched.
-        found |= hmac.compare_digest(offered_bytes, token.encode())
-    return found
+    return token_matches(header, tokens)
 
 
 async def read_body(chunks: AsyncIterator[bytes], length: str | None, limit: int) -> bytes:

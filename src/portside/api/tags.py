@@ -1,0 +1,97 @@
+"""Tags: one tag, its vulnerabilities, and rescans (admin)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from fastapi import APIRouter, status
+from sqlalchemy import select
+
+from portside.api.auth import Admin, Reader
+from portside.api.deps import ReadSession, ServicesDep
+from portside.api.errors import NotFound
+from portside.api.schemas import Accepted, Finding, RescanRequest, TagPublic, TagVulnerabilities
+from portside.db.models import Repository, ScanTarget, Tag
+from portside.scanning import queue as scan_queue
+from portside.scanning.severity import ORDER
+
+router = APIRouter(prefix="/api/v1", tags=["tags"])
+
+
+class Severity(StrEnum):
+    Critical = "Critical"
+    High = "High"
+    Medium = "Medium"
+    Low = "Low"
+    Negligible = "Negligible"
+    Unknown = "Unknown"
+
+
+def tag_public(tag: Tag, target: ScanTarget | None) -> TagPublic:
+    public = TagPublic.model_validate(tag)
+    public.severity_counts = dict(target.counts or {}) if target and target.counts else {}
+    return public
+
+
+@router.get("/tags/{tag_id}", response_model=TagPublic, dependencies=Reader)
+async def get_tag(tag_id: int, session: ReadSession) -> TagPublic:
+    row = (
+        await session.execute(
+            select(Tag, ScanTarget)
+            .outerjoin(ScanTarget, ScanTarget.digest == Tag.digest)
+            .where(Tag.id == tag_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no tag with id {tag_id}")
+    return tag_public(row[0], row[1])
+
+
+@router.get(
+    "/tags/{tag_id}/vulnerabilities", response_model=TagVulnerabilities, dependencies=Reader
+)
+async def tag_vulnerabilities(
+    tag_id: int, session: ReadSession, severity: Severity | None = None
+) -> TagVulnerabilities:
+    """The tag's findings, worst first; ``severity`` keeps one level."""
+    row = (
+        await session.execute(
+            select(Tag, Repository.name, ScanTarget)
+            .join(Repository, Repository.id == Tag.repository_id)
+            .outerjoin(ScanTarget, ScanTarget.digest == Tag.digest)
+            .where(Tag.id == tag_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no tag with id {tag_id}")
+    tag, repository, target = row
+    findings = [Finding.model_validate(f) for f in (target.findings or [])] if target else []
+    if severity is not None:
+        findings = [f for f in findings if f.severity == severity.value]
+    findings.sort(key=lambda f: (ORDER.index(f.severity) if f.severity in ORDER else 99, f.id))
+    return TagVulnerabilities(
+        tag_id=tag.id,
+        repository=repository,
+        tag=tag.name,
+        digest=tag.digest,
+        scan_state=tag.scan_state,
+        scanned_at=target.scanned_at if target else None,
+        error=target.error if target else None,
+        severity_counts=dict(target.counts or {}) if target else {},
+        vulnerabilities=findings,
+    )
+
+
+@router.post("/rescan", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
+async def rescan(body: RescanRequest, services: ServicesDep, _: Admin) -> Accepted:
+    """Scan one tag's digest again, or every digest (needs an admin token)."""
+    async with services.db.write() as session:
+        digests = None
+        if body.tag_id is not None:
+            tag = await session.get(Tag, body.tag_id)
+            if tag is None:
+                raise NotFound(f"no tag with id {body.tag_id}")
+            digests = [tag.digest]
+        queued = await scan_queue.request_rescan(session, digests, datetime.now(UTC))
+    return Accepted(queued=queued)

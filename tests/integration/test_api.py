@@ -1,0 +1,141 @@
+"""The JSON API through a real server: reads, admin-only mutations, one error shape."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import aiohttp
+import pytest
+
+from portside.api.app import create_app
+from portside.db.engine import Database
+from portside.db.models import ScanTarget
+from portside.index import store
+from portside.registry.images import ImageInfo
+from tests.integration.conftest import make_settings, serving
+
+ADMIN = "admin-s3cret"
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+async def seed(db: Database) -> int:
+    async with db.write() as session:
+        registry_id = await store.ensure_registry(session, "http://r", NOW)
+        repo, _ = await store.ensure_repository(session, registry_id, "ns/app", NOW)
+        from portside.db.models import Tag
+
+        tag = Tag(
+            name="1.0",
+            created_at=NOW,
+            updated_at=NOW,
+            source_at=NOW,
+            scan_state="done",
+            platforms=[],
+        )
+        store.apply_image(
+            tag,
+            ImageInfo(
+                digest="sha256:" + "a" * 64,
+                media_type="application/vnd.oci.image.manifest.v1+json",
+                size=10,
+            ),
+        )
+        repo.tags.append(tag)
+        session.add(
+            ScanTarget(
+                digest=tag.digest,
+                repository="ns/app",
+                status="done",
+                priority=0,
+                attempts=1,
+                available_at=NOW,
+                created_at=NOW,
+                scanned_at=NOW,
+                counts={"High": 1, "Low": 1},
+                findings=[
+                    {
+                        "id": "CVE-2024-2",
+                        "severity": "Low",
+                        "package": "zlib",
+                        "version": "1",
+                        "ecosystem": "deb",
+                    },
+                    {
+                        "id": "CVE-2024-1",
+                        "severity": "High",
+                        "package": "bash",
+                        "version": "5",
+                        "ecosystem": "deb",
+                        "fixed_version": "5.1",
+                        "aliases": ["DSA-1"],
+                    },
+                ],
+            )
+        )
+        await session.flush()
+        return tag.id
+
+
+@pytest.fixture
+async def api(database_url: str) -> AsyncIterator[tuple[str, aiohttp.ClientSession, int]]:
+    settings = make_settings(database_url, api={"admin_tokens": [ADMIN]})
+    async with Database(database_url) as db:
+        tag_id = await seed(db)
+    async with (
+        serving(create_app(settings), settings.server.port) as base,
+        aiohttp.ClientSession() as http,
+    ):
+        yield base, http, tag_id
+
+
+async def test_tags_show_their_scan_results(api: tuple[str, aiohttp.ClientSession, int]) -> None:
+    base, http, tag_id = api
+    async with http.get(f"{base}/api/v1/repositories", params={"q": "app"}) as resp:
+        (repo,) = (await resp.json())["items"]
+    async with http.get(f"{base}/api/v1/repositories/{repo['id']}/tags") as resp:
+        (tag,) = (await resp.json())["items"]
+    assert tag["severity_counts"] == {"High": 1, "Low": 1}
+    async with http.get(f"{base}/api/v1/tags/{tag_id}/vulnerabilities") as resp:
+        body = await resp.json()
+    assert [v["id"] for v in body["vulnerabilities"]] == ["CVE-2024-1", "CVE-2024-2"]  # worst first
+    assert body["vulnerabilities"][0]["fixed_version"] == "5.1"
+    async with http.get(
+        f"{base}/api/v1/tags/{tag_id}/vulnerabilities", params={"severity": "Low"}
+    ) as resp:
+        assert [v["id"] for v in (await resp.json())["vulnerabilities"]] == ["CVE-2024-2"]
+    async with http.get(f"{base}/api/v1/tags/999999") as resp:
+        assert resp.status == 404
+        assert (await resp.json())["error"]["code"] == "not_found"
+
+
+async def test_mutations_need_the_admin_token(api: tuple[str, aiohttp.ClientSession, int]) -> None:
+    base, http, tag_id = api
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        async with http.post(
+            f"{base}/api/v1/rescan", json={"tag_id": tag_id}, headers=headers
+        ) as resp:
+            assert resp.status == 401
+            assert (await resp.json())["error"]["code"] == "unauthorized"
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    async with http.post(f"{base}/api/v1/rescan", json={"tag_id": tag_id}, headers=admin) as resp:
+        assert resp.status == 202
+        assert (await resp.json()) == {"queued": 1}
+    async with http.post(f"{base}/api/v1/events/retry", json={}, headers=admin) as resp:
+        assert resp.status == 202
+
+
+async def test_reads_need_a_token_when_not_on_loopback(database_url: str) -> None:
+    settings = make_settings(database_url, api={"admin_tokens": [ADMIN], "anonymous_reads": False})
+    async with (
+        serving(create_app(settings), settings.server.port) as base,
+        aiohttp.ClientSession() as http,
+    ):
+        async with http.get(f"{base}/api/v1/repositories") as resp:
+            assert resp.status == 401
+        async with http.get(
+            f"{base}/api/v1/repositories", headers={"Authorization": f"Bearer {ADMIN}"}
+        ) as resp:
+            assert resp.status == 200
+        async with http.get(f"{base}/healthz") as resp:
+            assert resp.status == 200
