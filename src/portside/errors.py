@@ -14,9 +14,15 @@ the library and re-raised with the original as ``__cause__``::
     │   ├── RegistryNotFound        404 (MANIFEST_UNKNOWN, NAME_UNKNOWN, BLOB_UNKNOWN)
     │   ├── RegistryRejected        another 4xx: the request itself is refused
     │   └── RegistryProtocolError   an answer that breaks the API: bad JSON, wrong digest, too big
-    └── WebhookError                a notification the endpoint refuses
-        ├── WebhookUnauthorized     missing or wrong token (401)
-        └── InvalidEnvelope         not JSON, wrong shape, too large (4xx)
+    ├── WebhookError                a notification the endpoint refuses
+    │   ├── WebhookUnauthorized     missing or wrong token (401)
+    │   └── InvalidEnvelope         not JSON, wrong shape, too large (4xx)
+    ├── scan.limits.LayerRejected   a hostile, oversized, corrupt or lying layer
+    │   └── UnsupportedLayer        a layer media type the scanner cannot read
+    ├── scan.packages.UnreadableDatabase   a package database the catalogers cannot read
+    └── vulndb.errors.VulnDataError vulnerability data cannot be used
+        ├── InvalidAdvisory         one record is not a usable OSV advisory (the import goes on)
+        └── SourceUnreadable        the folder or archive cannot be read (the import stops)
 """
 
 from __future__ import annotations
