@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import signal
 import socket
 import sqlite3
@@ -78,7 +79,7 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = N
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"{proc.args} exited with {proc.returncode} before answering")
         try:
-            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (loopback only)
+            with urllib.request.urlopen(url, timeout=1):
                 return
         except (urllib.error.URLError, OSError):
             time.sleep(0.05)
@@ -103,6 +104,34 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy() -> float:
+    """CPU seconds all processes of the machine have used so far (every core; /proc/stat)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
+
+
+def wait_quiet(threshold: float = 0.2, max_wait: float = 180.0, window: float = 2.0) -> float:
+    """Wait (at most ``max_wait`` s) until other processes use under ``threshold`` cores over
+    ``window`` s; returns the last load seen (the machine is shared)."""
+    started = time.monotonic()
+    while True:
+        before = machine_busy()
+        time.sleep(window)
+        load = (machine_busy() - before) / window
+        waited = time.monotonic() - started
+        if load < threshold or waited >= max_wait:
+            if waited > window:
+                state = "quiet" if load < threshold else "still busy, running anyway"
+                print(f"  (waited {waited:.0f} s for a quiet machine: {state})", flush=True)
+            return load
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's waited-for children (e.g. wrk after it exits)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _sh(cmd: str) -> str:
     try:
         return subprocess.run(
@@ -116,12 +145,14 @@ def machine() -> list[str]:
     """Markdown bullet lines describing the machine and the date of the run."""
     mem_kb = int(_sh("grep MemTotal /proc/meminfo").split()[1] or 0)
     model = _sh("lscpu | grep 'Model name'").split(":", 1)[-1].strip()
+    dirty = " plus uncommitted changes in src/" if _sh(f"git -C {ROOT} status -s src") else ""
     return [
         f"- Date: {_sh('date -u')}",
         f"- Machine: `nproc` = {_sh('nproc')}, {model}, {mem_kb / 1024 / 1024:.1f} GiB memory; "
         f"Linux {platform.release()}; load average at start {os.getloadavg()[0]:.2f} "
         "(shared, noisy)",
-        f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}",
+        f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; code: commit "
+        f"{_sh(f'git -C {ROOT} rev-parse --short HEAD')}{dirty}",
     ]
 
 

@@ -20,15 +20,18 @@ from bench.common import (
     BIN,
     ROOT,
     WORK,
+    children_cpu,
     cpu_seconds,
     free_port,
     fresh_sqlite,
     machine,
+    machine_busy,
     median,
     portside_env,
     sqlite_count,
     stop,
     wait_http,
+    wait_quiet,
     write_section,
 )
 
@@ -58,6 +61,7 @@ def run_once(variant: str, index: int, args: argparse.Namespace) -> dict:
     name = f"ingest-{variant}-{index}"
     db_url = fresh_sqlite(name)
     port = free_port()
+    wait_quiet()
     if variant == "storing":
         cmd = [str(BIN / "portside"), "serve"]
     else:
@@ -71,9 +75,12 @@ def run_once(variant: str, index: int, args: argparse.Namespace) -> dict:
             )
             wait_http(f"{url}/healthz", 30, proc)
             warm = wrk(url, args, args.warmup, random.randrange(2**30), WORK / f"{name}.warm")
-            cpu_before = cpu_seconds(proc.pid)
+            before = (cpu_seconds(proc.pid), children_cpu(), machine_busy())
             result = wrk(url, args, args.duration, 2**30 + random.randrange(2**30), WORK / name)
-            result["cpu"] = (cpu_seconds(proc.pid) - cpu_before) / result["seconds"]
+            after = (cpu_seconds(proc.pid), children_cpu(), machine_busy())
+            server, wrk_cpu, busy = (a - b for a, b in zip(after, before, strict=True))
+            result["cpu"] = server / result["seconds"]
+            result["others"] = (busy - server - wrk_cpu) / result["seconds"]
         finally:
             stop(proc)
     result["answered"] = warm["ok"] + result["ok"]
@@ -81,7 +88,8 @@ def run_once(variant: str, index: int, args: argparse.Namespace) -> dict:
     print(
         f"  {variant:8} run {index}: {result['rate']:8.0f} events/s, "
         f"p50 {result['p50'] / 1000:6.2f} ms, p99 {result['p99'] / 1000:6.2f} ms, "
-        f"server CPU {result['cpu']:.2f} cores, rows {result['rows']} / 202s {result['answered']}",
+        f"server CPU {result['cpu']:.2f}, others {result['others']:.2f} cores, "
+        f"rows {result['rows']} / 202s {result['answered']}",
         flush=True,
     )
     return result
@@ -95,6 +103,7 @@ def report(runs: dict[str, list[dict]], args: argparse.Namespace, header: list[s
     med = {v: {k: median([r[k] for r in rs]) for k in rs[0]} for v, rs in runs.items()}
     storing, noop = med["storing"], med["noop"]
     ratio = storing["rate"] / noop["rate"]
+    pairs = [s["rate"] / n["rate"] for s, n in zip(runs["storing"], runs["noop"], strict=True)]
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "**missed**"
@@ -115,11 +124,13 @@ def report(runs: dict[str, list[dict]], args: argparse.Namespace, header: list[s
         "`services.ingestor.submit` is replaced by an `async def` returning `len(rows)`. "
         "Auth, body read, parsing, classifying and row building still run.",
         "- wrk is closed-loop (16 requests always outstanding), so latencies are those of a "
-        "saturated server, and wrk shares the 2 cores with the server.",
+        "saturated server, and wrk shares the 2 cores with the server. Before each run the "
+        "script waits (at most 180 s) until other processes use under 0.2 cores.",
         "",
         f"| median of {args.runs} | storing | 202-only | storing / 202-only |",
         "|---|---:|---:|---:|",
-        f"| events/s | {storing['rate']:.0f} | {noop['rate']:.0f} | {ratio:.2f} |",
+        f"| events/s | {storing['rate']:.0f} | {noop['rate']:.0f} | {ratio:.2f} (pairs of "
+        f"interleaved runs: {min(pairs):.2f} to {max(pairs):.2f}) |",
     ]
     for key, label in (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9")):
         lines.append(f"| {label} latency (ms) | {ms(storing[key])} | {ms(noop[key])} | |")
@@ -135,11 +146,12 @@ def report(runs: dict[str, list[dict]], args: argparse.Namespace, header: list[s
         "",
         "Every run (rows: `registry_events` rows after the server stopped; 202s: answers wrk "
         "received, warm-up included; rows above 202s are requests in flight when wrk stopped, "
-        f"at most {args.connections} per wrk invocation):",
+        f"at most {args.connections} per wrk invocation; others' CPU: cores used by processes "
+        "other than the server and wrk, a measure of the noise):",
         "",
         "| variant | run | events/s | p50 ms | p99 ms | p99.9 ms | max ms | non-202 | "
-        "socket errors | server CPU | rows | 202s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "socket errors | server CPU | others' CPU | rows | 202s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for variant, results in runs.items():
         for i, r in enumerate(results, 1):
@@ -147,7 +159,7 @@ def report(runs: dict[str, list[dict]], args: argparse.Namespace, header: list[s
             lines.append(
                 f"| {variant} | {i} | {r['rate']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} | "
                 f"{ms(r['p999'])} | {ms(r['max'])} | {r['status']} | {r['socket_errors']} | "
-                f"{r['cpu']:.2f} | {rows} |"
+                f"{r['cpu']:.2f} | {r['others']:.2f} | {rows} |"
             )
     return "\n".join(lines)
 
