@@ -8,6 +8,7 @@ import logging
 import secrets
 import signal
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +28,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 events_app = typer.Typer(help="Registry events Portside received.", no_args_is_help=True)
+vulndb_app = typer.Typer(help="Vulnerability data (OSV).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(vulndb_app, name="vulndb")
 app.add_typer(events_app, name="events")
 err = Console(stderr=True)
 
@@ -274,6 +277,56 @@ def sync(
         )
     )
     raise typer.Exit(code)
+
+
+class ScanFormat(StrEnum):
+    table = "table"
+    json = "json"
+    cyclonedx = "cyclonedx"
+
+
+@app.command()
+def scan(
+    ctx: typer.Context,
+    ref: Annotated[
+        str, typer.Argument(help="repository:tag or repository@sha256:... on the registry")
+    ],
+    output: Annotated[
+        ScanFormat, typer.Option("--format", help="Output format.")
+    ] = ScanFormat.table,
+) -> None:
+    """Scan one image now: its packages and their known vulnerabilities."""
+    from portside.scanning.cli import scan_command
+
+    settings = _settings(ctx)
+    if not settings.registry.url:
+        err.print("error: registry.url: not set (PORTSIDE_REGISTRY__URL)", highlight=False)
+        raise typer.Exit(2)
+    raise typer.Exit(_run(scan_command(settings, ref, output.value)))
+
+
+@vulndb_app.command("import")
+def vulndb_import(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="A folder of OSV JSON files, or an osv.dev all.zip.")
+    ],
+) -> None:
+    """Import OSV advisories, then match every scanned image again."""
+    from portside.scanning.cli import import_command
+
+    if not path.exists():
+        err.print(f"error: {path}: no such file or folder", highlight=False)
+        raise typer.Exit(2)
+    raise typer.Exit(_run(import_command(_settings(ctx), path)))
+
+
+@vulndb_app.command("status")
+def vulndb_status(ctx: typer.Context) -> None:
+    """What vulnerability data is loaded, and how fresh it is."""
+    from portside.scanning.cli import status_command
+
+    raise typer.Exit(_run(status_command(_settings(ctx))))
 
 
 # -- database --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from portside.events.ingest import EventIngestor
 from portside.events.processor import EventProcessor
 from portside.events.task import EventsTask
 from portside.registry.client import RegistryClient
+from portside.scanning.task import ScanTask
 from portside.settings import Settings
 from portside.sync.task import SyncTask
 
@@ -59,6 +60,10 @@ def build_tasks(services: Services) -> list[Task]:
                 services.settings.registry,
                 worker=services.worker,
             )
+        )
+    if settings.scan.enabled and services.registry is not None:
+        tasks.append(
+            ScanTask(services.db, services.registry, settings.scan, worker=services.worker)
         )
     return tasks
 

@@ -123,6 +123,18 @@ class SyncTaskSettings(_Section):
 class ScanTaskSettings(_Section):
     enabled: bool = True
     interval: float = Field(default=10.0, gt=0)
+    batch_size: int = Field(default=4, ge=1, le=100, description="Digests claimed at once.")
+    lease: float = Field(default=900.0, gt=0, description="Seconds a claimed scan stays claimed.")
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_base: float = Field(default=30.0, gt=0)
+    backoff_max: float = Field(default=3600.0, gt=0)
+    max_layer_bytes: int = Field(
+        default=2 * 1024**3, ge=1024, description="Decompressed bytes read from one layer."
+    )
+    max_layer_files: int = Field(default=500_000, ge=1)
+    max_file_bytes: int = Field(
+        default=64 * 1024**2, ge=1024, description="Largest package database or metadata file."
+    )
 
 
 class BackgroundSettings(_Section):

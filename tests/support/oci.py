@@ -55,15 +55,16 @@ class Layout:
 
     def image(
         self,
-        files: dict[str, bytes],
+        files: dict[str, bytes] | list[dict[str, bytes]],
         *,
         architecture: str = "amd64",
         os: str = "linux",
         author: str = "tests",
         created: str = "2026-01-02T03:04:05.123456789Z",
     ) -> tuple[dict[str, object], Built]:
-        tar = layer_tar(files)
-        layer = gzip.compress(tar, mtime=0)
+        """An image of one layer (a dict of files) or several (a list of them, lowest first)."""
+        tars = [layer_tar(f) for f in ([files] if isinstance(files, dict) else files)]
+        layers = [gzip.compress(tar, mtime=0) for tar in tars]
         config = json.dumps(
             {
                 "architecture": architecture,
@@ -71,21 +72,23 @@ class Layout:
                 "author": author,
                 "created": created,
                 "config": {},
-                "rootfs": {"type": "layers", "diff_ids": [_digest(tar)]},
-                "history": [{"created": created, "created_by": "tests"}],
+                "rootfs": {"type": "layers", "diff_ids": [_digest(tar) for tar in tars]},
+                "history": [{"created": created, "created_by": "tests"} for _ in tars],
             }
         ).encode()
+        config_descriptor = {
+            "mediaType": OCI_CONFIG,
+            "digest": self.blob(config),
+            "size": len(config),
+        }
         manifest = json.dumps(
             {
                 "schemaVersion": 2,
                 "mediaType": OCI_MANIFEST,
-                "config": {
-                    "mediaType": OCI_CONFIG,
-                    "digest": self.blob(config),
-                    "size": len(config),
-                },
+                "config": config_descriptor,
                 "layers": [
                     {"mediaType": OCI_LAYER, "digest": self.blob(layer), "size": len(layer)}
+                    for layer in layers
                 ],
             }
         ).encode()
@@ -96,7 +99,7 @@ class Layout:
             "size": len(manifest),
             "platform": {"architecture": architecture, "os": os},
         }
-        return descriptor, Built(digest, len(config) + len(layer), OCI_MANIFEST)
+        return descriptor, Built(digest, len(config) + sum(len(x) for x in layers), OCI_MANIFEST)
 
     def tag(self, descriptor: dict[str, object], name: str) -> None:
         ref = dict(descriptor)

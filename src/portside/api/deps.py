@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portside.services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -27,18 +28,22 @@ async def get_read_session(services: ServicesDep) -> AsyncIterator[AsyncSession]
 ReadSession = Annotated[AsyncSession, Depends(get_read_session)]
 
 
+@dataclass(frozen=True)
 class Paging:
-    def __init__(
-        self,
-        page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
-        per_page: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50,
-    ):
-        self.page = page
-        self.per_page = per_page
+    page: int
+    per_page: int
 
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.per_page
 
 
-PagingDep = Annotated[Paging, Depends()]
+# Dependencies are async functions: FastAPI runs plain ``def`` ones in a thread pool.
+async def get_paging(
+    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+    per_page: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50,
+) -> Paging:
+    return Paging(page, per_page)
+
+
+PagingDep = Annotated[Paging, Depends(get_paging)]

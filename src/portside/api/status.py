@@ -12,6 +12,7 @@ from portside.api.deps import ReadSession, ServicesDep
 from portside.api.schemas import Status, TaskStatus
 from portside.background import state
 from portside.events import queue
+from portside.scanning import queue as scan_queue
 
 router = APIRouter(tags=["status"])
 
@@ -23,6 +24,7 @@ async def status(services: ServicesDep, session: ReadSession) -> Status:
     settings = services.settings
     states = await state.load_all(session)
     counts = await queue.counts(session)
+    scans = await scan_queue.depth(session)
     enabled = {
         "events": settings.background.events.enabled,
         "sync": settings.background.sync.enabled,
@@ -47,6 +49,8 @@ async def status(services: ServicesDep, session: ReadSession) -> Status:
             )
         if name == "events":
             item.queue_depth = counts["fresh"] + counts["progress"]
+        if name == "scan":
+            item.queue_depth = scans["pending"] + scans["progress"]
         tasks.append(item)
     ingest = services.ingestor.stats if services.ingestor else None
     return Status(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 from sqlalchemy import select
 
 from portside.api.auth import Admin, Reader
@@ -14,6 +14,7 @@ from portside.api.errors import NotFound
 from portside.api.schemas import Accepted, Finding, RescanRequest, TagPublic, TagVulnerabilities
 from portside.db.models import Repository, ScanTarget, Tag
 from portside.scanning import queue as scan_queue
+from portside.scanning import sbom
 from portside.scanning.severity import ORDER
 
 router = APIRouter(prefix="/api/v1", tags=["tags"])
@@ -95,3 +96,23 @@ async def rescan(body: RescanRequest, services: ServicesDep, _: Admin) -> Accept
             digests = [tag.digest]
         queued = await scan_queue.request_rescan(session, digests, datetime.now(UTC))
     return Accepted(queued=queued)
+
+
+@router.get(
+    "/manifests/{digest}/sbom",
+    dependencies=Reader,
+    responses={200: {"content": {"application/vnd.cyclonedx+json": {}}}},
+)
+async def manifest_sbom(digest: str, session: ReadSession) -> Response:
+    """The image's packages and findings as a CycloneDX 1.6 JSON BOM."""
+    target = await session.scalar(select(ScanTarget).where(ScanTarget.digest == digest))
+    if target is None or target.packages is None:
+        raise NotFound(f"no scan of {digest} yet")
+    body = sbom.render(f"{target.repository}@{digest}", target.packages, target.findings or [])
+    return Response(
+        body,
+        media_type="application/vnd.cyclonedx+json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{digest.replace(":", "-")}.cdx.json"'
+        },
+    )

@@ -90,8 +90,7 @@ class EventIngestor:
     async def _store(self, batch: list[tuple[list[dict[str, Any]], asyncio.Future[int]]]) -> None:
         rows = [row for rows, _ in batch for row in rows]
         try:
-            async with self.db.write() as session:
-                stored = await queue.insert_events(session, rows)
+            new_ids = await self.db.run_write(lambda conn: queue.insert_events_sync(conn, rows))
         except Exception as exc:
             log.error("storing %d events failed: %s", len(rows), exc)
             error = exc if isinstance(exc, StorageError) else StorageError(str(exc))
@@ -100,12 +99,10 @@ class EventIngestor:
                     future.set_exception(error)
             return
         self.stats.batches += 1
-        self.stats.stored += stored
-        self.stats.duplicates += len(rows) - stored
-        # Which request's rows were the new ones is not tracked: each request learns the
-        # batch's outcome (it only decides the log line, the answer is 202 either way).
+        self.stats.stored += len(new_ids)
+        self.stats.duplicates += len(rows) - len(new_ids)
         for rows_of, future in batch:
             if not future.done():
-                future.set_result(min(len(rows_of), stored))
-        if stored and self.on_stored is not None:
+                future.set_result(len({row["event_id"] for row in rows_of} & new_ids))
+        if new_ids and self.on_stored is not None:
             self.on_stored()

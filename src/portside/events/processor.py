@@ -46,7 +46,7 @@ from portside.settings import EventsTaskSettings
 
 log = logging.getLogger(__name__)
 
-SYNC_ACTOR = "portside"
+APPLY_CHUNK = 100  # repositories per write transaction
 
 
 class LeaseLost(StorageError):
@@ -147,8 +147,16 @@ class EventProcessor:
         if not claimed.events:
             return result
         images = await self._describe_all(claimed.events)
-        async with self.db.write() as session:
-            await self._apply(session, claimed.events, images, result)
+        # Short write transactions: a batch that creates many repositories must not hold
+        # SQLite's write lock (and the webhook behind it) for long.
+        by_repo: dict[str, list[RegistryEvent]] = {}
+        for event in claimed.events:
+            by_repo.setdefault(event.repository, []).append(event)
+        groups = list(by_repo.values())
+        for start in range(0, len(groups), APPLY_CHUNK):
+            chunk = [e for group in groups[start : start + APPLY_CHUNK] for e in group]
+            async with self.db.write() as session:
+                await self._apply(session, chunk, images, result)
         return result
 
     async def _describe_all(self, events: list[RegistryEvent]) -> dict[str, ImageInfo | Exception]:
@@ -195,12 +203,24 @@ class EventProcessor:
         now = self.clock()
         registry_id = await store.ensure_registry(session, self.registry.base_url, now)
         by_repo: dict[str, list[RegistryEvent]] = {}
+        first_push: dict[str, RegistryEvent] = {}
         for event in events:
             by_repo.setdefault(event.repository, []).append(event)
+            if needs_image(facts(event)) and isinstance(images.get(event.digest or ""), ImageInfo):
+                first_push.setdefault(event.repository, event)
+        # Repositories a push may fill are created together, in a few statements.
+        repos, created = await store.ensure_repositories(session, registry_id, first_push, now)
+        for name in sorted(created):
+            event = first_push[name]
+            store.record(
+                session, "repository.create", event.occurred_at, actor=event.actor, repository=name
+            )
+        rest = [name for name in by_repo if name not in repos]
+        repos.update(await store.repositories_by_name(session, registry_id, rest))
         batch = _Batch(
             session=session,
             registry_id=registry_id,
-            repos=await store.repositories_by_name(session, registry_id, by_repo),
+            repos=repos,
             images=images,
             now=now,
             result=result,
@@ -252,19 +272,6 @@ class EventProcessor:
                 image,
                 pull_resolution=timedelta(seconds=self.settings.pull_resolution),
             )
-            if isinstance(decision, Upsert) and repo is None:
-                repo, created = await store.ensure_repository(
-                    session, batch.registry_id, name, batch.now
-                )
-                batch.repos[name] = repo
-                if created:
-                    store.record(
-                        session,
-                        "repository.create",
-                        event.occurred_at,
-                        actor=event.actor,
-                        repository=name,
-                    )
             if repo is not None and self._apply_one(session, repo, event, decision, batch.now):
                 batch.result.changes += 1
                 if isinstance(decision, Remove):

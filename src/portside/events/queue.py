@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -44,20 +45,24 @@ def event_row(event: IncomingEvent, received_at: datetime) -> dict[str, Any]:
     }
 
 
-async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert events, skipping ids already stored; return how many were new."""
+def insert_events_sync(connection: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert events, skipping ids already stored; return the event ids that were new."""
     if not rows:
-        return 0
+        return set()
     unique = list({row["event_id"]: row for row in rows}.values())
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     stmt = (
         insert(RegistryEvent)
         .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(RegistryEvent.id)
+        .returning(RegistryEvent.event_id)
     )
-    result = await session.execute(stmt, unique)
-    return len(result.all())
+    return set(connection.execute(stmt, unique).scalars().all())
+
+
+async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """:func:`insert_events_sync` inside an async session; returns how many were new."""
+    connection = await session.connection()
+    return len(await connection.run_sync(insert_events_sync, rows))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,112 @@
+"""Keeping findings current: after a vulnerability-data import, every stored package list is
+matched again (no registry download), and new findings are recorded as activities."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portside.db.engine import Database
+from portside.db.models import Repository, ScanTarget, Tag
+from portside.index import store
+from portside.scanning import advisories
+from portside.scanning.matching import findings_of, lookup_keys, osv_packages
+from portside.scanning.severity import ORDER
+
+log = logging.getLogger(__name__)
+
+SCANNER_ACTOR = "portside-scanner"
+
+
+@dataclass
+class RematchResult:
+    images: int = 0
+    changed: int = 0
+    new_findings: Counter[str] = field(default_factory=Counter)
+
+
+def describe_new(new: Counter[str]) -> str:
+    return ", ".join(f"{new[level]} new {level}" for level in ORDER if new.get(level))
+
+
+async def rematch(
+    db: Database, now: datetime, changed_keys: set[tuple[str, str]] | None = None
+) -> RematchResult:
+    """Match every scanned image again (only those touching ``changed_keys``, when given)."""
+    result = RematchResult()
+    async with db.read() as session:
+        targets = list(
+            (
+                await session.scalars(
+                    select(ScanTarget).where(
+                        ScanTarget.status == "done", ScanTarget.packages.is_not(None)
+                    )
+                )
+            ).all()
+        )
+    prepared = []
+    for target in targets:
+        packages = osv_packages(target.os, target.packages or [])
+        keys = lookup_keys(packages)
+        if changed_keys is not None and not keys & changed_keys:
+            continue
+        prepared.append((target, packages, keys))
+    result.images = len(prepared)
+    if not prepared:
+        return result
+    async with db.read() as session:
+        index = await advisories.load_index(session, set().union(*(k for _, _, k in prepared)))
+        ids = {e.advisory.id for entries in index.entries.values() for e in entries}
+        details = await advisories.links_and_summaries(session, ids)
+    async with db.write() as session:
+        for target, packages, _ in prepared:
+            findings, counts = findings_of(index, packages, details)
+            old = {f["id"] for f in target.findings or []}
+            new = [f for f in findings if f["id"] not in old]
+            if {f["id"] for f in findings} == old:
+                continue
+            result.changed += 1
+            await session.execute(
+                update(ScanTarget)
+                .where(ScanTarget.id == target.id)
+                .values(findings=findings, counts=counts, matched_at=now)
+            )
+            if new:
+                added: Counter[str] = Counter(f["severity"] for f in new)
+                result.new_findings.update(added)
+                await _record_new(session, target.digest, added, [f["id"] for f in new], now)
+    log.info(
+        "re-matched %d images: %d changed (%s)",
+        result.images,
+        result.changed,
+        describe_new(result.new_findings) or "nothing new",
+    )
+    return result
+
+
+async def _record_new(
+    session: AsyncSession, digest: str, added: Counter[str], ids: list[str], now: datetime
+) -> None:
+    rows = await session.execute(
+        select(Repository.name, Tag.name)
+        .join(Tag, Tag.repository_id == Repository.id)
+        .where(Tag.digest == digest)
+        .order_by(Repository.name, Tag.name)
+    )
+    for repository, tag in rows.all():
+        store.record(
+            session,
+            "scan.new-vulnerabilities",
+            now,
+            actor=SCANNER_ACTOR,
+            repository=repository,
+            tag=tag,
+            digest=digest,
+            message=f"{describe_new(added)} in {repository}:{tag}",
+            ids=ids[:50],
+        )
