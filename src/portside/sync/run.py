@@ -236,8 +236,7 @@ class SyncRun:
                 return await describe_manifest(self.client, observed.name, manifest)
             return await describe(self.client, observed.name, digest)
 
-        missing = sorted(digests - found.keys())
-        for image in await asyncio.gather(*(one(digest) for digest in missing)):
+        for image in await asyncio.gather(*(one(d) for d in sorted(digests - found.keys()))):
             self.images.put(image)
             found[image.digest] = image
         return found
