@@ -94,3 +94,66 @@ def test_sync_dry_run_then_sync(workdir: Path) -> None:
         assert real.returncode == 0, real.stderr
         exported = json.loads(portside("export", env=env, cwd=workdir).stdout)
         assert [r["name"] for r in exported["repositories"]] == ["ns/app", "other"]
+
+
+def test_scan_and_vulndb_commands(workdir: Path) -> None:
+    import shutil
+
+    from tests.integration.test_scanning import DATA, LAYERS
+    from tests.support.oci import Layout, push
+    from tests.support.registry import running_registry
+
+    with running_registry(workdir / "registry") as registry:
+        layout = Layout(workdir / "layout")
+        image, _ = layout.image(LAYERS)
+        layout.tag(image, "1.0")
+        digest = push(layout.path, "1.0", registry.url, "ns/app")
+        env = portside_env(
+            PORTSIDE_DATABASE_URL=f"sqlite:///{workdir / 'p.db'}",
+            PORTSIDE_REGISTRY__URL=registry.url,
+        )
+        assert portside("db", "upgrade", env=env, cwd=workdir).returncode == 0
+        assert portside("vulndb", "status", env=env, cwd=workdir).returncode == 1  # nothing yet
+        osv = workdir / "osv"
+        osv.mkdir()
+        for name in ("DSA-5514-1", "GHSA-c2qf-rxjj-qqgw"):
+            shutil.copy(DATA / "osv" / f"{name}.json", osv)
+        (osv / "broken.json").write_text("{not json")
+        imported = portside("vulndb", "import", str(osv), env=env, cwd=workdir)
+        assert imported.returncode == 0, imported.stderr
+        assert "imported 2 records" in imported.stderr
+        assert "broken.json" in imported.stderr
+        status = portside("vulndb", "status", env=env, cwd=workdir)
+        assert status.returncode == 0
+        assert "advisories: 2" in status.stdout
+
+        as_json = portside("scan", "ns/app:1.0", "--format", "json", env=env, cwd=workdir)
+        assert as_json.returncode == 0, as_json.stderr
+        report = json.loads(as_json.stdout)
+        assert report["digest"] == digest
+        assert {v["id"] for v in report["vulnerabilities"]} == {"DSA-5514-1", "GHSA-c2qf-rxjj-qqgw"}
+
+        bom = json.loads(
+            portside(
+                "scan", f"ns/app@{digest}", "--format", "cyclonedx", env=env, cwd=workdir
+            ).stdout
+        )
+        assert bom["bomFormat"] == "CycloneDX"
+        assert float(bom["specVersion"]) >= 1.5
+        purls = {c["purl"] for c in bom["components"]}
+        assert any(p.startswith("pkg:deb/debian/libc6@") for p in purls)
+        dsa = next(v for v in bom["vulnerabilities"] if v["id"] == "DSA-5514-1")
+        assert {"id": "CVE-2023-4911", "source": {"name": "NVD"}} in dsa["references"]
+        assert dsa["ratings"][0]["severity"] in (
+            "critical",
+            "high",
+            "medium",
+            "low",
+            "info",
+            "unknown",
+        )
+        assert dsa["affects"][0]["ref"] in {c["bom-ref"] for c in bom["components"]}
+
+        table = portside("scan", "ns/app:1.0", env=env, cwd=workdir)
+        assert table.returncode == 0
+        assert "DSA-5514-1" in table.stdout

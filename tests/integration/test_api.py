@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -53,6 +54,20 @@ async def seed(db: Database) -> int:
                 created_at=NOW,
                 scanned_at=NOW,
                 counts={"High": 1, "Low": 1},
+                packages=[
+                    {
+                        "name": "bash",
+                        "version": "5",
+                        "ecosystem": "deb",
+                        "purl": "pkg:deb/debian/bash@5",
+                    },
+                    {
+                        "name": "zlib",
+                        "version": "1",
+                        "ecosystem": "deb",
+                        "purl": "pkg:deb/debian/zlib@1",
+                    },
+                ],
                 findings=[
                     {
                         "id": "CVE-2024-2",
@@ -139,3 +154,18 @@ async def test_reads_need_a_token_when_not_on_loopback(database_url: str) -> Non
             assert resp.status == 200
         async with http.get(f"{base}/healthz") as resp:
             assert resp.status == 200
+
+
+async def test_sbom_of_a_scanned_digest(api: tuple[str, aiohttp.ClientSession, int]) -> None:
+    base, http, _ = api
+    async with http.get(f"{base}/api/v1/manifests/sha256:{'a' * 64}/sbom") as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("application/vnd.cyclonedx+json")
+        bom = json.loads(await resp.read())
+    assert {c["purl"] for c in bom["components"]} == {
+        "pkg:deb/debian/bash@5",
+        "pkg:deb/debian/zlib@1",
+    }
+    assert {v["id"] for v in bom["vulnerabilities"]} == {"CVE-2024-1", "CVE-2024-2"}
+    async with http.get(f"{base}/api/v1/manifests/sha256:{'b' * 64}/sbom") as resp:
+        assert resp.status == 404
