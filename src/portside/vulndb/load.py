@@ -1,6 +1,7 @@
 """Read OSV advisories from a folder of ``*.json`` files or a ``.zip`` (osv.dev's ``all.zip``).
 
-Reading streams: :func:`read_advisories` is a generator that holds one file's records at a time.
+Reading streams: :func:`read_advisories` (and :func:`read_records`, which also gives each record
+as read) is a generator that holds one file's records at a time.
 It is bounded: a file or zip member over ``LoadLimits.max_file_bytes`` is refused unread, a zip
 member that inflates suspiciously (``max_ratio``) is refused, and so is everything past
 ``max_total_bytes``. A file that cannot be used (unreadable, corrupt, not JSON, no id...) is
@@ -51,9 +52,23 @@ class _Refused(Exception):
 
 
 def read_advisories(
-    path: Path, report: LoadReport | None = None, *, limits: LoadLimits | None = None
+    path: str | os.PathLike[str],
+    report: LoadReport | None = None,
+    *,
+    limits: LoadLimits | None = None,
 ) -> Iterator[Advisory]:
     """Advisories from ``path`` (a folder, searched recursively, or a ``.zip``), one at a time."""
+    for _, advisory in read_records(path, report, limits=limits):
+        yield advisory
+
+
+def read_records(
+    path: str | os.PathLike[str],
+    report: LoadReport | None = None,
+    *,
+    limits: LoadLimits | None = None,
+) -> Iterator[tuple[dict[str, object], Advisory]]:
+    """Like :func:`read_advisories`, with each record as read (to store it as imported)."""
     report = report if report is not None else LoadReport()
     limits = limits or LoadLimits()
     for source, data in _documents(Path(path), report, limits):
@@ -70,9 +85,10 @@ def read_advisories(
             except InvalidAdvisory as exc:
                 report.problems.append(LoadProblem(where, str(exc)))
                 continue
+            assert isinstance(record, dict)  # JSON objects decode to dicts
             report.notes.extend(LoadProblem(where, reason) for reason in parsed.skipped)
             report.advisories += 1
-            yield parsed.advisory
+            yield record, parsed.advisory
 
 
 def _decode(data: bytes) -> list[object]:
@@ -185,30 +201,3 @@ def _read_member(
     if len(data) > limits.max_file_bytes:
         raise _Refused(f"over the {limits.max_file_bytes}-byte limit once inflated")
     return data
-
-
-def read_records(
-    path: Path, report: LoadReport | None = None, *, limits: LoadLimits | None = None
-) -> Iterator[tuple[dict[str, object], Advisory]]:
-    """Like :func:`read_advisories`, with each record as read (to store it as imported)."""
-    report = report if report is not None else LoadReport()
-    limits = limits or LoadLimits()
-    for source, data in _documents(Path(path), report, limits):
-        report.files += 1
-        try:
-            records = _decode(data)
-        except _Refused as exc:
-            report.problems.append(LoadProblem(source, str(exc)))
-            continue
-        for index, record in enumerate(records):
-            where = source if len(records) == 1 else f"{source}[{index}]"
-            try:
-                parsed = parse_advisory(record)
-            except InvalidAdvisory as exc:
-                report.problems.append(LoadProblem(where, str(exc)))
-                continue
-            if not isinstance(record, dict):
-                continue
-            report.notes.extend(LoadProblem(where, reason) for reason in parsed.skipped)
-            report.advisories += 1
-            yield record, parsed.advisory

@@ -42,18 +42,26 @@ def _pick_name(rng: random.Random, count: int) -> int:
     return min(int(count * rng.random() ** 3), count - 1)
 
 
-def records(total: int, seed: int = 1) -> Iterator[dict[str, object]]:
-    """``total`` OSV records as JSON-shaped dicts."""
+def records(total: int, seed: int = 1, *, dense: bool = True) -> Iterator[dict[str, object]]:
+    """``total`` OSV records as JSON-shaped dicts.
+
+    ``dense``: fixes fall anywhere among the installed versions and 30% are unfixed, so most
+    advisories of a package affect an installed version (a worst case: ~20 findings per package).
+    Otherwise most fixes predate the installed versions, as in real distribution data.
+    """
     rng = random.Random(seed)
     weights = [share for _, share, _ in ECOSYSTEMS]
+    unfixed, old_fix = (0.3, 0.0) if dense else (0.05, 0.9)
     for number in range(total):
         ecosystem, _, names = rng.choices(ECOSYSTEMS, weights)[0]
         name_index = _pick_name(rng, names)
         major, minor = name_index % 7 + 1, rng.randint(0, 9)
+        if rng.random() < old_fix:
+            major -= 1
         events: list[dict[str, str]] = [{"introduced": "0"}]
         if rng.random() < 0.3:
             events = [{"introduced": _version(ecosystem, rng, major, max(minor - 2, 0))}]
-        if rng.random() < 0.7:
+        if rng.random() >= unfixed:
             events.append({"fixed": _version(ecosystem, rng, major, minor)})
         affected: dict[str, object] = {
             "package": {"ecosystem": ecosystem, "name": _name(ecosystem, name_index)},
@@ -92,7 +100,7 @@ def package_lists(count: int, seed: int = 2) -> Iterator[list[Package]]:
 
 
 def _base(rng: random.Random, ecosystem: str, size: int) -> list[Package]:
-    names = dict(ECOSYSTEMS_NAMES)[ecosystem]
+    names = next(count for name, _, count in ECOSYSTEMS if name == ecosystem)
     chosen = {_pick_name(rng, names) for _ in range(size)}
     packages = []
     for index in sorted(chosen):
@@ -103,6 +111,3 @@ def _base(rng: random.Random, ecosystem: str, size: int) -> list[Package]:
         else:
             packages.append(Package(ecosystem, name, version))
     return packages
-
-
-ECOSYSTEMS_NAMES = tuple((ecosystem, names) for ecosystem, _, names in ECOSYSTEMS)

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from portside.vulndb.errors import SourceUnreadable
-from portside.vulndb.load import LoadLimits, LoadProblem, LoadReport, read_advisories
+from portside.vulndb.load import (
+    LoadLimits,
+    LoadProblem,
+    LoadReport,
+    read_advisories,
+    read_records,
+)
 
 from .conftest import OSV_DATA, record
 
@@ -161,6 +167,13 @@ def test_total_size_budget(tmp_path: Path) -> None:
     assert report.problems == [
         LoadProblem("PYSEC-2023-74.json", "the source's total size limit is reached")
     ]
+
+
+def test_read_records_gives_each_record_as_read() -> None:
+    report = LoadReport()
+    pairs = list(read_records(OSV_DATA / "DSA-5514-1.json", report))
+    assert [(raw, advisory.id) for raw, advisory in pairs] == [(record("DSA-5514-1"), "DSA-5514-1")]
+    assert report.advisories == 1
 
 
 def test_reading_is_lazy(tmp_path: Path) -> None:
