@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from portside.errors import ConfigError
@@ -120,8 +128,34 @@ class SyncTaskSettings(_Section):
     )
 
 
+class ScannerBackend(StrEnum):
+    BUILTIN = "builtin"
+    CLAIR = "clair"
+    HARBOR_ADAPTER = "harbor-adapter"
+    DUMMY = "dummy"
+
+
+class ClairSettings(_Section):
+    url: str | None = Field(default=None, description="Clair v4's base URL (indexer+matcher).")
+    timeout: float = Field(default=300.0, gt=0, description="Seconds to wait for a report.")
+
+
+class HarborAdapterSettings(_Section):
+    url: str | None = Field(
+        default=None, description="Base URL of a Harbor pluggable-scanner adapter (…/api/v1)."
+    )
+    api_key: SecretStr = SecretStr("")
+    timeout: float = Field(default=300.0, gt=0, description="Seconds to wait for a report.")
+
+
 class ScanTaskSettings(_Section):
     enabled: bool = True
+    backends: list[ScannerBackend] = Field(
+        default_factory=lambda: [ScannerBackend.BUILTIN],
+        description="Scanners to run; their findings are merged per vulnerability id.",
+    )
+    clair: ClairSettings = Field(default_factory=ClairSettings)
+    harbor_adapter: HarborAdapterSettings = Field(default_factory=HarborAdapterSettings)
     interval: float = Field(default=10.0, gt=0)
     batch_size: int = Field(default=4, ge=1, le=100, description="Digests claimed at once.")
     lease: float = Field(default=900.0, gt=0, description="Seconds a claimed scan stays claimed.")
@@ -135,6 +169,16 @@ class ScanTaskSettings(_Section):
     max_file_bytes: int = Field(
         default=64 * 1024**2, ge=1024, description="Largest package database or metadata file."
     )
+
+    @model_validator(mode="after")
+    def _backends_configured(self) -> ScanTaskSettings:
+        if not self.backends:
+            raise ValueError("backends: name at least one scanner")
+        if ScannerBackend.CLAIR in self.backends and not self.clair.url:
+            raise ValueError("clair.url: needed when the clair backend is on")
+        if ScannerBackend.HARBOR_ADAPTER in self.backends and not self.harbor_adapter.url:
+            raise ValueError("harbor_adapter.url: needed when the harbor-adapter backend is on")
+        return self
 
 
 class BackgroundSettings(_Section):

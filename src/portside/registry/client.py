@@ -264,6 +264,16 @@ class RegistryClient:
         async with self._request("DELETE", path, scope=scope) as resp:
             await resp.read()
 
+    async def auth_header(self, repository: str) -> str | None:
+        """The Authorization value that lets another service (a scanner) pull from
+        ``repository`` as Portside does, or None on an anonymous registry."""
+        if self._bearer is None and not self._basic:
+            try:
+                await self.ping()  # learn the registry's auth scheme
+            except RegistryAuthError:
+                pass
+        return await self._authorization(repository_scope(repository))
+
     # -- plumbing --------------------------------------------------------------------------
     def _url(self, path: str) -> str:
         return urljoin(self.base_url + "/", path.lstrip("/")) if "://" not in path else path

@@ -7,6 +7,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,8 +16,10 @@ from portside.db.engine import Database
 from portside.db.models import Repository, ScanTarget, Tag
 from portside.index import store
 from portside.scanning import advisories
+from portside.scanning.backends import merge_findings
 from portside.scanning.matching import findings_of, lookup_keys, osv_packages
 from portside.scanning.severity import ORDER
+from portside.scanning.severity import counts as severity_counts
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,18 @@ class RematchResult:
     images: int = 0
     changed: int = 0
     new_findings: Counter[str] = field(default_factory=Counter)
+
+
+def external_findings(target: ScanTarget) -> dict[str, list[dict[str, Any]]]:
+    """What the other scanner backends reported at the last scan, by backend: a re-match
+    changes only the built-in scanner's part."""
+    others: dict[str, list[dict[str, Any]]] = {}
+    for finding in target.findings or []:
+        for scanner in finding.get("scanners", []):
+            if scanner != "builtin":
+                plain = {k: v for k, v in finding.items() if k != "scanners"}
+                others.setdefault(scanner, []).append(plain)
+    return others
 
 
 def describe_new(new: Counter[str]) -> str:
@@ -65,7 +80,9 @@ async def rematch(
         details = await advisories.links_and_summaries(session, ids)
     async with db.write() as session:
         for target, packages, _ in prepared:
-            findings, counts = findings_of(index, packages, details)
+            builtin, _ = findings_of(index, packages, details)
+            findings = merge_findings(("builtin", builtin), *external_findings(target).items())
+            counts = severity_counts(f["severity"] for f in findings)
             old = {f["id"] for f in target.findings or []}
             new = [f for f in findings if f["id"] not in old]
             if {f["id"] for f in findings} == old:

@@ -15,15 +15,18 @@ from datetime import UTC, datetime, timedelta
 from portside.background.runtime import TaskRun
 from portside.db.engine import Database
 from portside.db.models import ScanTarget
-from portside.errors import RegistryError, RegistryNotFound, RegistryUnavailable
+from portside.errors import RegistryError, RegistryNotFound, RegistryProtocolError
 from portside.events.decide import backoff
 from portside.registry.client import RegistryClient
 from portside.scan.limits import LayerRejected, Limits
 from portside.scanning import queue
 from portside.scanning.analyze import Analyzer, os_record, package_record
+from portside.scanning.backends import BackendError, BackendUnavailable, merge_findings
+from portside.scanning.backends.factory import external_backends
 from portside.scanning.layercache import LayerCacheStore
 from portside.scanning.matching import match
-from portside.settings import ScanTaskSettings
+from portside.scanning.severity import counts as severity_counts
+from portside.settings import ScannerBackend, ScanTaskSettings
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,8 @@ class ScanTask:
         self.interval = settings.interval
         self.clock = clock
         self.analyzer = Analyzer(client, LayerCacheStore(db), limits_of(settings))
+        self.builtin = ScannerBackend.BUILTIN in settings.backends
+        self.external = external_backends(settings, client)
         self.totals = {"scanned": 0, "retried": 0, "failed": 0}
 
     async def run_once(self) -> TaskRun:
@@ -80,21 +85,32 @@ class ScanTask:
 
     async def scan(self, target: ScanTarget) -> None:
         try:
-            analysis = await self.analyzer.analyze(target.repository, target.digest)
-        except (RegistryUnavailable, RegistryError) as exc:
-            await self._failed(target, exc, retry=not isinstance(exc, RegistryNotFound))
+            analysis = (
+                await self.analyzer.analyze(target.repository, target.digest)
+                if self.builtin
+                else None
+            )
+            external = [
+                (backend.name, await backend.scan(target.repository, target.digest))
+                for backend in self.external
+            ]
+        except (RegistryError, BackendUnavailable) as exc:
+            retry = not isinstance(exc, RegistryNotFound | RegistryProtocolError)
+            await self._failed(target, exc, retry=retry)
             return
-        except LayerRejected as exc:
+        except (LayerRejected, BackendError) as exc:
             await self._failed(target, exc, retry=False)
             return
         except Exception as exc:  # a bug or an image nobody foresaw: this scan fails, not the task
             log.exception("scanning %s@%s failed", target.repository, target.digest)
             await self._failed(target, exc, retry=False)
             return
-        packages = [package_record(p) for p in analysis.packages]
-        os = os_record(analysis.os)
+        packages = [package_record(p) for p in analysis.packages] if analysis else []
+        os = os_record(analysis.os) if analysis else None
         async with self.db.write() as session:
-            findings, counts = await match(session, os, packages)
+            builtin, _ = await match(session, os, packages) if analysis else ([], {})
+            findings = merge_findings((ScannerBackend.BUILTIN.value, builtin), *external)
+            counts = severity_counts(f["severity"] for f in findings)
             await queue.complete(
                 session,
                 target.id,
