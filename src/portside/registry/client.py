@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -268,10 +269,8 @@ class RegistryClient:
         """The Authorization value that lets another service (a scanner) pull from
         ``repository`` as Portside does, or None on an anonymous registry."""
         if self._bearer is None and not self._basic:
-            try:
+            with contextlib.suppress(RegistryAuthError):
                 await self.ping()  # learn the registry's auth scheme
-            except RegistryAuthError:
-                pass
         return await self._authorization(repository_scope(repository))
 
     # -- plumbing --------------------------------------------------------------------------
