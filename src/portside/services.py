@@ -20,6 +20,7 @@ from portside.db.engine import Database
 from portside.events.ingest import EventIngestor
 from portside.events.processor import EventProcessor
 from portside.events.task import EventsTask
+from portside.metrics import Metrics
 from portside.registry.client import RegistryClient
 from portside.scanning.task import ScanTask
 from portside.settings import Settings
@@ -37,6 +38,7 @@ class Services:
     ingestor: EventIngestor | None = None
     runtime: Runtime | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    metrics: Metrics = field(default_factory=Metrics)
 
     @property
     def webhook_tokens(self) -> list[str]:
@@ -82,14 +84,22 @@ async def open_services(
         await migrate.wait_until_ready(db, settings.background.schema_wait)
         services = Services(settings=settings, db=db, worker=worker_id())
         if background and settings.registry.url:
-            services.registry = await stack.enter_async_context(RegistryClient(settings.registry))
+            services.registry = await stack.enter_async_context(
+                RegistryClient(settings.registry, on_request=services.metrics.registry_request)
+            )
         if background:
-            services.runtime = Runtime(db, build_tasks(services), worker=services.worker)
+            services.runtime = Runtime(
+                db,
+                build_tasks(services),
+                worker=services.worker,
+                on_run=services.metrics.task_run,
+            )
         if ingest:
             runtime = services.runtime
             services.ingestor = await stack.enter_async_context(
                 EventIngestor(db, on_stored=(lambda: runtime.wake("events")) if runtime else None)
             )
+            services.metrics.watch_ingest(services.ingestor.stats)
         runner: asyncio.Task[None] | None = None
         if services.runtime is not None and not one_shot:
             runner = asyncio.create_task(services.runtime.run(), name="portside-background")

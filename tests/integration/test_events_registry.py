@@ -301,3 +301,25 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+async def test_metrics_show_the_work(stack: Stack) -> None:
+    import aiohttp
+
+    image, _ = stack.layout.image({"m": b"1"})
+    stack.layout.tag(image, "1.0")
+    await stack.push("1.0", "ns/metrics")
+    await eventually(lambda: _digest_is(stack, "ns/metrics", "1.0", image["digest"]))  # type: ignore[arg-type]
+    base = f"http://127.0.0.1:{stack.settings.server.port}"
+
+    async def scrape() -> str | None:
+        async with aiohttp.ClientSession() as http, http.get(base + "/metrics") as resp:
+            assert resp.status == 200
+            text = await resp.text()
+        return text if 'portside_events_total{outcome="done"}' in text else None
+
+    text = await eventually(scrape)
+    assert 'portside_registry_request_seconds_count{endpoint="manifests",status="200"}' in text
+    assert "portside_webhook_events_stored_total 1" in text
+    assert 'portside_queue_depth{queue="events",status="done"} 1.0' in text
+    assert 'portside_task_run_seconds_count{task="events"}' in text

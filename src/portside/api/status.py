@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from portside import __version__
@@ -76,3 +77,10 @@ async def healthz(session: ReadSession) -> JSONResponse:
     except Exception as exc:
         return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
     return JSONResponse({"status": "ok"})
+
+
+@router.get("/metrics", dependencies=Reader, response_class=Response)
+async def metrics(services: ServicesDep, session: ReadSession) -> Response:
+    """Prometheus metrics of this process, and the shared queues' depths."""
+    services.metrics.set_queues(await queue.counts(session), await scan_queue.depth(session))
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -60,7 +60,9 @@ class TaskLoop:
         worker: str,
         stop: asyncio.Event,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_run: Callable[[str, float, bool, dict[str, Any]], None] | None = None,
     ):
+        self.on_run = on_run  # (task, seconds, failed, details), for metrics
         self.task = task
         self.db = db
         self.worker = worker
@@ -113,7 +115,12 @@ class TaskLoop:
         else:
             self.consecutive_errors = 0
         self._runs_unsaved += 1
-        finished = started + timedelta(seconds=time.monotonic() - clock_start)
+        elapsed = time.monotonic() - clock_start
+        if self.on_run is not None:
+            self.on_run(
+                self.task.name, elapsed, error is not None, outcome.details if outcome else {}
+            )
+        finished = started + timedelta(seconds=elapsed)
         due = time.monotonic() - self._last_saved >= STATE_HEARTBEAT
         if error or due or (outcome is not None and (outcome.changed or outcome.finished)):
             await self._save(started, finished, error, outcome)
@@ -165,11 +172,19 @@ class TaskLoop:
 class Runtime:
     """Runs task loops side by side until the stop event is set."""
 
-    def __init__(self, db: Database, tasks: list[Task], *, worker: str | None = None):
+    def __init__(
+        self,
+        db: Database,
+        tasks: list[Task],
+        *,
+        worker: str | None = None,
+        on_run: Callable[[str, float, bool, dict[str, Any]], None] | None = None,
+    ):
         self.stop = asyncio.Event()
         self.worker = worker or worker_id()
         self.loops = {
-            task.name: TaskLoop(task, db, worker=self.worker, stop=self.stop) for task in tasks
+            task.name: TaskLoop(task, db, worker=self.worker, stop=self.stop, on_run=on_run)
+            for task in tasks
         }
 
     def wake(self, name: str) -> None:

@@ -15,7 +15,8 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -96,13 +97,20 @@ def _next_link(header: str | None) -> str | None:
 class RegistryClient:
     """``async with RegistryClient(settings) as registry: await registry.ping()``"""
 
-    def __init__(self, settings: RegistrySettings, *, user_agent: str = USER_AGENT):
+    def __init__(
+        self,
+        settings: RegistrySettings,
+        *,
+        user_agent: str = USER_AGENT,
+        on_request: Callable[[str, int | str, float], None] | None = None,
+    ):
         if not settings.url:
             raise RegistryError("registry.url is not set")
         self.base_url = settings.url.rstrip("/")
         self.settings = settings
         self.user_agent = user_agent
         self.stats = ClientStats()
+        self.on_request = on_request  # (endpoint, status, seconds), for metrics
         self._session: aiohttp.ClientSession | None = None
         self._tokens = TokenCache()
         self._token_locks: dict[str, asyncio.Lock] = {}
@@ -297,12 +305,15 @@ class RegistryClient:
             if auth:
                 sent["Authorization"] = auth
             self.stats.requests += 1
+            started = time.monotonic()
             try:
                 resp = await self.session.request(method, url, headers=sent, allow_redirects=True)
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                self._observe(path, "error", started)
                 raise RegistryUnavailable(
                     f"{method} {path}: {type(exc).__name__}: {exc}", url=path
                 ) from exc
+            self._observe(path, resp.status, started)
             if resp.status != 401 or attempt == 1:
                 return resp
             challenge = parse_challenge(resp.headers.get("WWW-Authenticate"))
@@ -310,6 +321,10 @@ class RegistryClient:
             if not self._learn(challenge):
                 raise RegistryAuthError(f"{method} {path}: 401 Unauthorized", status=401, url=path)
         raise AssertionError("unreachable")
+
+    def _observe(self, path: str, status: int | str, started: float) -> None:
+        if self.on_request is not None:
+            self.on_request(endpoint_of(path), status, time.monotonic() - started)
 
     def _learn(self, challenge: Challenge | None) -> bool:
         """Take in a 401's challenge; True if a retry with new credentials may succeed."""
@@ -441,6 +456,16 @@ class _Request:
     ) -> None:
         if self.resp is not None:
             self.resp.release()
+
+
+def endpoint_of(path: str) -> str:
+    """A low-cardinality name for a registry API path (a metrics label)."""
+    if path.startswith("/v2/_catalog"):
+        return "catalog"
+    for part in ("/manifests/", "/blobs/", "/tags/list"):
+        if part in path:
+            return part.strip("/").split("/")[0]
+    return "ping" if path.rstrip("/") == "/v2" else "other"
 
 
 def _registry_error_codes(body: bytes) -> str:

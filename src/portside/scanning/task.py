@@ -73,6 +73,7 @@ class ScanTask:
                 lease=timedelta(seconds=self.settings.lease),
                 max_attempts=self.settings.max_attempts,
             )
+        before = dict(self.totals)
         for target in targets:
             await self.scan(target)
         async with self.db.read() as session:
@@ -80,7 +81,11 @@ class ScanTask:
         return TaskRun(
             more=bool(targets),
             changed=bool(targets),
-            details={"queue": depth, "totals": dict(self.totals)},
+            details={
+                "queue": depth,
+                "totals": dict(self.totals),
+                "last_run": {k: self.totals[k] - before[k] for k in self.totals},
+            },
         )
 
     async def scan(self, target: ScanTarget) -> None:
