@@ -329,6 +329,47 @@ def vulndb_status(ctx: typer.Context) -> None:
     raise typer.Exit(_run(status_command(_settings(ctx))))
 
 
+@app.command()
+def delete(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="repository:tag, or a repository with --repository")],
+    with_siblings: Annotated[
+        bool, typer.Option("--with-siblings", help="Also the other tags on the same digest.")
+    ] = False,
+    repository: Annotated[
+        bool, typer.Option("--repository", help="Delete the whole repository.")
+    ] = False,
+) -> None:
+    """Delete a tag (or a repository) in the registry, then in the index."""
+    from portside.db.engine import Database
+    from portside.deletion import delete_repository, delete_tag
+    from portside.registry.client import RegistryClient
+
+    settings = _settings(ctx)
+    if not settings.registry.url:
+        err.print("error: registry.url: not set (PORTSIDE_REGISTRY__URL)", highlight=False)
+        raise typer.Exit(2)
+    name, colon, tag = ref.rpartition(":") if not repository else (ref, "", "")
+    if not repository and (not colon or "/" in tag):
+        err.print("error: name a tag as repository:tag, or pass --repository", highlight=False)
+        raise typer.Exit(2)
+
+    async def main() -> Any:
+        async with (
+            Database(settings.database_url) as db,
+            RegistryClient(settings.registry) as client,
+        ):
+            if repository:
+                return await delete_repository(db, client, name, actor="cli")
+            return await delete_tag(db, client, name, tag, with_siblings=with_siblings, actor="cli")
+
+    deleted = _run(main())
+    print(
+        f"deleted {', '.join(f'{deleted.repository}:{t}' for t in deleted.tags) or 'no tags'}"
+        + (f"; repository {deleted.repository} removed" if deleted.repository_removed else "")
+    )
+
+
 # -- database --------------------------------------------------------------------------------
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:

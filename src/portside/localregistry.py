@@ -37,6 +37,7 @@ class LocalRegistryConfig:
     htpasswd: Path | None = None
     token_auth: dict[str, str] | None = None  # realm, service, issuer, rootcertbundle
     catalog_max_entries: int = 1000
+    delete_enabled: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -49,7 +50,7 @@ class LocalRegistryConfig:
             "log": {"level": "warn", "fields": {"service": "registry"}},
             "storage": {
                 "filesystem": {"rootdirectory": str(self.root / "data")},
-                "delete": {"enabled": True},
+                "delete": {"enabled": self.delete_enabled},
                 "cache": {"blobdescriptor": "inmemory"},
             },
             "http": {"addr": f"{self.host}:{self.port}", "secret": "portside-local-registry"},

@@ -83,7 +83,7 @@ async def open_services(
         db = await stack.enter_async_context(Database(settings.database_url))
         await migrate.wait_until_ready(db, settings.background.schema_wait)
         services = Services(settings=settings, db=db, worker=worker_id())
-        if background and settings.registry.url:
+        if settings.registry.url:
             services.registry = await stack.enter_async_context(
                 RegistryClient(settings.registry, on_request=services.metrics.registry_request)
             )

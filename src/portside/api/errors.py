@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from portside.api.auth import Unauthorized
-from portside.errors import PortsideError, StorageError
+from portside.deletion import DeletionRefused
+from portside.errors import PortsideError, RegistryError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,14 @@ def install(app: FastAPI) -> None:
         response = error_response(401, "unauthorized", str(exc))
         response.headers["WWW-Authenticate"] = 'Bearer realm="portside"'
         return response
+
+    @app.exception_handler(DeletionRefused)
+    async def refused(_: Request, exc: DeletionRefused) -> JSONResponse:
+        return error_response(409, "refused", str(exc))
+
+    @app.exception_handler(RegistryError)
+    async def registry_error(_: Request, exc: RegistryError) -> JSONResponse:
+        return error_response(502, "registry_error", str(exc))
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:

@@ -149,3 +149,10 @@ class Accepted(BaseModel):
 
 class RetryRequest(BaseModel):
     ids: list[int] | None = None  # None: every failed event
+
+
+class DeletedPublic(BaseModel):
+    repository: str
+    tags: list[str]
+    digests: list[str]
+    repository_removed: bool

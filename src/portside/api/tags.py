@@ -11,11 +11,21 @@ from sqlalchemy import select
 from portside.api.auth import Admin, Reader
 from portside.api.deps import ReadSession, ServicesDep
 from portside.api.errors import NotFound
-from portside.api.schemas import Accepted, Finding, RescanRequest, TagPublic, TagVulnerabilities
+from portside.api.schemas import (
+    Accepted,
+    DeletedPublic,
+    Finding,
+    RescanRequest,
+    TagPublic,
+    TagVulnerabilities,
+)
 from portside.db.models import Repository, ScanTarget, Tag
+from portside.deletion import DeletionRefused, delete_repository, delete_tag
+from portside.registry.client import RegistryClient
 from portside.scanning import queue as scan_queue
 from portside.scanning import sbom
 from portside.scanning.severity import ORDER
+from portside.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["tags"])
 
@@ -116,3 +126,44 @@ async def manifest_sbom(digest: str, session: ReadSession) -> Response:
             "Content-Disposition": f'attachment; filename="{digest.replace(":", "-")}.cdx.json"'
         },
     )
+
+
+def _registry(services: Services) -> RegistryClient:
+    if services.registry is None:
+        raise DeletionRefused("registry.url is not set: Portside cannot delete from the registry")
+    return services.registry
+
+
+@router.delete("/tags/{tag_id}", response_model=DeletedPublic, dependencies=Reader)
+async def delete_tag_route(
+    tag_id: int, services: ServicesDep, _: Admin, with_siblings: bool = False
+) -> DeletedPublic:
+    """Delete a tag's manifest in the registry, then the tag (needs an admin token). Refused
+    with 409, naming them, when other tags share its digest, unless ``with_siblings``."""
+    async with services.db.read() as session:
+        row = (
+            await session.execute(
+                select(Repository.name, Tag.name)
+                .join(Tag, Tag.repository_id == Repository.id)
+                .where(Tag.id == tag_id)
+            )
+        ).first()
+    if row is None:
+        raise NotFound(f"no tag with id {tag_id}")
+    deleted = await delete_tag(
+        services.db, _registry(services), row[0], row[1], with_siblings=with_siblings, actor="api"
+    )
+    return DeletedPublic(**vars(deleted))
+
+
+@router.delete("/repositories/{repository_id}", response_model=DeletedPublic, dependencies=Reader)
+async def delete_repository_route(
+    repository_id: int, services: ServicesDep, _: Admin
+) -> DeletedPublic:
+    """Delete every manifest of a repository in the registry, then the repository."""
+    async with services.db.read() as session:
+        repo = await session.get(Repository, repository_id)
+    if repo is None:
+        raise NotFound(f"no repository with id {repository_id}")
+    deleted = await delete_repository(services.db, _registry(services), repo.name, actor="api")
+    return DeletedPublic(**vars(deleted))

@@ -1,0 +1,138 @@
+"""Deleting tags and repositories: in the registry first, then in the index, with activities.
+
+The registry deletes manifests, not tags: deleting a tag's digest untags every tag on that
+digest (Portus deleted a `latest` together with a snapshot tag this way, #2238). So deleting one
+tag whose digest other tags share is refused, naming them, unless the caller says
+``with_siblings``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portside.db.engine import Database
+from portside.db.models import Repository, Tag
+from portside.errors import PortsideError, RegistryNotFound, RegistryRejected
+from portside.index import store
+from portside.registry.client import RegistryClient
+
+
+class DeletionRefused(PortsideError):
+    """A deletion that would take more than asked, or that the registry does not allow."""
+
+
+@dataclass
+class Deleted:
+    repository: str
+    tags: list[str] = field(default_factory=list)
+    digests: list[str] = field(default_factory=list)
+    repository_removed: bool = False
+
+
+def siblings_of(tags: list[Tag], tag: Tag) -> list[str]:
+    """The other tags of the repository on the same digest (pure)."""
+    return sorted(t.name for t in tags if t.digest == tag.digest and t.name != tag.name)
+
+
+async def _delete_manifest(client: RegistryClient, repository: str, digest: str) -> None:
+    try:
+        await client.delete_manifest(repository, digest)
+    except RegistryNotFound:
+        pass  # already gone from the registry: the index follows
+    except RegistryRejected as exc:
+        if exc.status in (405, 400) or "UNSUPPORTED" in str(exc):
+            raise DeletionRefused(
+                f"the registry does not allow deletes ({exc}); enable them in its config.yml: "
+                "storage: {delete: {enabled: true}}"
+            ) from exc
+        raise
+
+
+async def _load(db: Database, repository: str) -> Repository | None:
+    async with db.read() as session:
+        return await session.scalar(
+            select(Repository)
+            .where(Repository.name == repository)
+            .options(selectinload(Repository.tags))
+        )
+
+
+async def delete_tag(
+    db: Database,
+    client: RegistryClient,
+    repository: str,
+    tag: str,
+    *,
+    with_siblings: bool,
+    actor: str,
+) -> Deleted:
+    repo = await _load(db, repository)
+    target = next((t for t in repo.tags if t.name == tag), None) if repo else None
+    if repo is None or target is None:
+        raise DeletionRefused(f"{repository}:{tag} is not in the index")
+    siblings = siblings_of(repo.tags, target)
+    if siblings and not with_siblings:
+        raise DeletionRefused(
+            f"{repository}:{tag} shares its digest {target.digest} with "
+            f"{', '.join(siblings)}: the registry would delete those too; "
+            "pass with_siblings to delete them all"
+        )
+    await _delete_manifest(client, repository, target.digest)
+    return await _remove(db, repository, {target.digest}, actor)
+
+
+async def delete_repository(
+    db: Database, client: RegistryClient, repository: str, *, actor: str
+) -> Deleted:
+    repo = await _load(db, repository)
+    if repo is None:
+        raise DeletionRefused(f"{repository} is not in the index")
+    digests = {t.digest for t in repo.tags}
+    for digest in sorted(digests):
+        await _delete_manifest(client, repository, digest)
+    return await _remove(db, repository, digests, actor, whole=True)
+
+
+async def _remove(
+    db: Database, repository: str, digests: set[str], actor: str, *, whole: bool = False
+) -> Deleted:
+    now = datetime.now(UTC)
+    result = Deleted(repository, digests=sorted(digests))
+    async with db.write() as session:
+        repo = await session.scalar(
+            select(Repository)
+            .where(Repository.name == repository)
+            .options(selectinload(Repository.tags))
+        )
+        if repo is None:  # the registry's delete events were faster
+            return result
+        for tag in [t for t in repo.tags if t.digest in digests]:
+            repo.tags.remove(tag)
+            result.tags.append(tag.name)
+            store.record(
+                session,
+                "tag.delete",
+                now,
+                actor=actor,
+                repository=repository,
+                tag=tag.name,
+                digest=tag.digest,
+                source="portside",
+            )
+        if whole or not repo.tags:
+            await session.delete(repo)
+            result.repository_removed = True
+            store.record(
+                session,
+                "repository.delete",
+                now,
+                actor=actor,
+                repository=repository,
+                source="portside",
+            )
+    result.tags.sort()
+    return result
