@@ -370,6 +370,42 @@ def delete(
     )
 
 
+@app.command()
+def gc(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would go; delete nothing.")
+    ] = False,
+) -> None:
+    """Delete old, unused tags by the background.gc rules (even when the task is off)."""
+    from datetime import UTC, datetime
+
+    from portside.db.engine import Database
+    from portside.gc.task import candidates, collect, rules_of
+    from portside.registry.client import RegistryClient
+
+    settings = _settings(ctx)
+    rules = rules_of(settings.background.gc)
+
+    async def main() -> list[str]:
+        async with Database(settings.database_url) as db:
+            if dry_run:
+                return [
+                    f"{t.repository}:{t.name}"
+                    for t in await candidates(db, rules, datetime.now(UTC))
+                ]
+            if not settings.registry.url:
+                raise ConfigError("registry.url: not set (PORTSIDE_REGISTRY__URL)")
+            async with RegistryClient(settings.registry) as client:
+                return await collect(db, client, rules, datetime.now(UTC))
+
+    names = _run(main())
+    for name in names:
+        print(name)
+    verb = "would delete" if dry_run else "deleted"
+    err.print(f"{verb} {len(names)} tags", highlight=False)
+
+
 # -- database --------------------------------------------------------------------------------
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:

@@ -97,6 +97,15 @@ async def delete_repository(
     return await _remove(db, repository, digests, actor, whole=True)
 
 
+async def delete_digests(
+    db: Database, client: RegistryClient, repository: str, digests: set[str], *, actor: str
+) -> Deleted:
+    """Delete these manifests of a repository, and every tag on them."""
+    for digest in sorted(digests):
+        await _delete_manifest(client, repository, digest)
+    return await _remove(db, repository, digests, actor)
+
+
 async def _remove(
     db: Database, repository: str, digests: set[str], actor: str, *, whole: bool = False
 ) -> Deleted:

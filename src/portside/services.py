@@ -20,6 +20,7 @@ from portside.db.engine import Database
 from portside.events.ingest import EventIngestor
 from portside.events.processor import EventProcessor
 from portside.events.task import EventsTask
+from portside.gc.task import GcTask
 from portside.metrics import Metrics
 from portside.registry.client import RegistryClient
 from portside.scanning.task import ScanTask
@@ -63,6 +64,8 @@ def build_tasks(services: Services) -> list[Task]:
                 worker=services.worker,
             )
         )
+    if settings.gc.enabled and services.registry is not None:
+        tasks.append(GcTask(services.db, services.registry, settings.gc))
     if settings.scan.enabled and services.registry is not None:
         tasks.append(
             ScanTask(services.db, services.registry, settings.scan, worker=services.worker)

@@ -8,6 +8,7 @@ Nothing is read at import time: call :func:`load_settings`.
 from __future__ import annotations
 
 import os
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -181,10 +182,30 @@ class ScanTaskSettings(_Section):
         return self
 
 
+class GcTaskSettings(_Section):
+    enabled: bool = Field(default=False, description="Off by default: it deletes images.")
+    interval: float = Field(default=3600.0, gt=0)
+    older_than: float = Field(default=30.0, gt=0, description="Days without a push or pull.")
+    keep_latest: int = Field(default=5, ge=0, description="Newest tags kept per repository.")
+    include: str | None = Field(default=None, description="Only repository:tag matching this.")
+    exclude: str | None = Field(default=None, description="Never repository:tag matching this.")
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _regexp(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from exc
+        return value or None
+
+
 class BackgroundSettings(_Section):
     events: EventsTaskSettings = Field(default_factory=EventsTaskSettings)
     sync: SyncTaskSettings = Field(default_factory=SyncTaskSettings)
     scan: ScanTaskSettings = Field(default_factory=ScanTaskSettings)
+    gc: GcTaskSettings = Field(default_factory=GcTaskSettings)
     schema_wait: float = Field(
         default=60.0, ge=0, description="Seconds to wait for the database to be migrated."
     )

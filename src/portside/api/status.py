@@ -17,7 +17,7 @@ from portside.scanning import queue as scan_queue
 
 router = APIRouter(tags=["status"])
 
-TASKS = ("events", "sync", "scan")
+TASKS = ("events", "sync", "scan", "gc")
 
 
 @router.get("/api/v1/status", response_model=Status, dependencies=Reader)
@@ -30,6 +30,7 @@ async def status(services: ServicesDep, session: ReadSession) -> Status:
         "events": settings.background.events.enabled,
         "sync": settings.background.sync.enabled,
         "scan": settings.background.scan.enabled,
+        "gc": settings.background.gc.enabled,
     }
     tasks = []
     for name in TASKS:

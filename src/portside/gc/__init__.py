@@ -1,0 +1,1 @@
+"""The garbage collector: old, unused tags go (off by default)."""

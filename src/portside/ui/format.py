@@ -1,0 +1,188 @@
+"""How values are shown on the pages: pure functions of data (and "now"), no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from portside.scanning.severity import ORDER, worst
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def human_size(size: int | None) -> str:
+    """``1536`` → ``1.5 KiB``; unknown → ``""``."""
+    if size is None or size < 0:
+        return ""
+    value = float(size)
+    for unit in _UNITS:
+        if value < 1024 or unit == _UNITS[-1]:
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def short_digest(digest: str | None) -> str:
+    """``sha256:0123456789abcdef...`` → ``sha256:0123456789ab``."""
+    if not digest:
+        return ""
+    algorithm, _, hexpart = digest.partition(":")
+    return f"{algorithm}:{hexpart[:12]}" if hexpart else digest[:19]
+
+
+def platforms(entries: Iterable[Mapping[str, Any]] | None) -> str:
+    """``[{"os": "linux", "architecture": "arm64", "variant": "v8"}]`` → ``linux/arm64/v8``."""
+    shown = []
+    for entry in entries or []:
+        parts = [entry.get("os"), entry.get("architecture"), entry.get("variant")]
+        text = "/".join(str(p) for p in parts if p)
+        if text and text not in shown:
+            shown.append(text)
+    return ", ".join(shown)
+
+
+def ago(when: datetime | None, now: datetime) -> str:
+    """A short relative time: ``just now``, ``5 min ago``, ``in 3 h``, ``2 d ago``."""
+    if when is None:
+        return ""
+    seconds = (now - when).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 5:
+        return "just now"
+    for limit, size, unit in ((60, 1, "s"), (3600, 60, "min"), (86400, 3600, "h")):
+        if seconds < limit:
+            amount = int(seconds // size)
+            return f"in {amount} {unit}" if future else f"{amount} {unit} ago"
+    days = int(seconds // 86400)
+    return f"in {days} d" if future else f"{days} d ago"
+
+
+def timestamp(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC") if when else ""
+
+
+def safe_link(url: object) -> str | None:
+    """The URL when it may become an ``<a href>``: http(s) with a host, no spaces or controls.
+
+    Anything else (``javascript:``, ``data:``, relative paths, odd whitespace) is shown as
+    text only.
+    """
+    if not isinstance(url, str) or not url or len(url) > 2048:
+        return None
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def severity_class(severity: str | None) -> str:
+    """The CSS class of a severity badge (``sev-critical``...), ``sev-unknown`` otherwise."""
+    level = severity if severity in ORDER else "Unknown"
+    return "sev-" + level.lower()
+
+
+@dataclass(frozen=True)
+class ScanBadge:
+    """What a tag's scan column shows, as Portus did."""
+
+    label: str
+    css: str
+    counts: list[tuple[str, int]]  # nonzero severities, worst first
+
+
+def scan_badge(state: str | None, counts: Mapping[str, int] | None) -> ScanBadge:
+    if state == "in progress":
+        return ScanBadge("In progress", "state-progress", [])
+    if state == "failed":
+        return ScanBadge("Failed", "state-failed", [])
+    if state != "done":
+        return ScanBadge("Pending", "state-pending", [])
+    found = [(level, int(counts[level])) for level in ORDER if counts and counts.get(level)]
+    if not found:
+        return ScanBadge("Passed", "state-passed", [])
+    level = worst(dict(found)) or "Unknown"
+    return ScanBadge(level, severity_class(level), found)
+
+
+@dataclass(frozen=True)
+class TaskHealth:
+    label: str  # ok, failing, late, never run, disabled
+    css: str
+
+
+def task_health(
+    *,
+    enabled: bool,
+    last_finished_at: datetime | None,
+    last_error_at: datetime | None,
+    next_run_at: datetime | None,
+    now: datetime,
+    grace: float = 300.0,
+) -> TaskHealth:
+    """``failing`` when the last run ended in an error; ``late`` when the next run is
+    ``grace`` seconds overdue; ``never run``; ``disabled``; otherwise ``ok``."""
+    if not enabled:
+        return TaskHealth("disabled", "state-pending")
+    if last_finished_at is None:
+        return TaskHealth("never run", "state-pending")
+    if last_error_at is not None and last_error_at >= last_finished_at:
+        return TaskHealth("failing", "state-failed")
+    if next_run_at is not None and (now - next_run_at).total_seconds() > grace:
+        return TaskHealth("late", "state-progress")
+    return TaskHealth("ok", "state-passed")
+
+
+@dataclass(frozen=True)
+class Pager:
+    page: int
+    per_page: int
+    total: int | None  # None: not counted (then ``has_next`` says whether more follow)
+    shown: int
+    has_next_page: bool = False
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.shown else 0
+
+    @property
+    def last(self) -> int:
+        return (self.page - 1) * self.per_page + self.shown
+
+    @property
+    def pages(self) -> int | None:
+        if self.total is None:
+            return None
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        if self.total is None:
+            return self.has_next_page
+        return self.page * self.per_page < self.total
+
+
+def page_number(raw: str | None, *, maximum: int = 1_000_000) -> int:
+    """A ``page`` query parameter, forgiving: anything that is not a positive number is 1."""
+    if raw is None or not raw.isdigit() or len(raw) > 9:
+        return 1
+    return min(max(int(raw), 1), maximum)
+
+
+def row_id(raw: str) -> int | None:
+    """A path's id, or None when it cannot be one (so the page answers 404, not 422)."""
+    if not raw.isdigit() or len(raw) > 15:
+        return None
+    return int(raw)

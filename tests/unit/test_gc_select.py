@@ -1,0 +1,63 @@
+import re
+from datetime import UTC, datetime, timedelta
+
+from portside.gc.select import Rules, TagAge, select
+
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def tag(
+    repo: str, name: str, digest: str, pushed_days: float, pulled_days: float | None = None
+) -> TagAge:
+    return TagAge(
+        repo,
+        name,
+        digest,
+        NOW - pushed_days * DAY,
+        NOW - pulled_days * DAY if pulled_days is not None else None,
+    )
+
+
+def names(tags: list[TagAge]) -> list[str]:
+    return [f"{t.repository}:{t.name}" for t in tags]
+
+
+def test_old_unused_tags_go_and_keep_latest_is_per_repository() -> None:
+    tags = [tag("a", f"v{n}", f"d{n}", 100 + n) for n in range(5)] + [tag("b", "old", "x", 200)]
+    chosen = select(tags, Rules(older_than=30 * DAY, keep_latest=2), NOW)
+    # a keeps its two newest (v0, v1); b keeps its only tag: the count is per repository.
+    assert names(chosen) == ["a:v2", "a:v3", "a:v4"]
+
+
+def test_a_recent_pull_keeps_a_tag() -> None:
+    tags = [
+        tag("a", "new", "d0", 1),
+        tag("a", "pulled", "d1", 300, pulled_days=2),
+        tag("a", "cold", "d2", 300),
+    ]
+    assert names(select(tags, Rules(older_than=30 * DAY, keep_latest=0), NOW)) == ["a:cold"]
+
+
+def test_a_digest_goes_only_with_all_its_tags() -> None:
+    tags = [
+        tag("a", "latest", "same", 300, pulled_days=1),
+        tag("a", "snapshot", "same", 300),
+        tag("a", "x", "other", 300),
+    ]
+    assert names(select(tags, Rules(older_than=30 * DAY, keep_latest=0), NOW)) == ["a:x"]
+
+
+def test_include_and_exclude() -> None:
+    tags = [
+        tag("a", "pr-1", "d1", 300),
+        tag("a", "pr-2-keep", "d2", 300),
+        tag("a", "1.0", "d3", 300),
+    ]
+    rules = Rules(
+        older_than=30 * DAY,
+        keep_latest=0,
+        include=re.compile(r":pr-"),
+        exclude=re.compile(r"keep$"),
+    )
+    assert names(select(tags, rules, NOW)) == ["a:pr-1"]
