@@ -26,6 +26,7 @@ from portside.registry.client import RegistryClient
 from portside.scanning.task import ScanTask
 from portside.settings import Settings
 from portside.sync.task import SyncTask
+from portside.webhooks.task import WebhooksTask
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,10 @@ def build_tasks(services: Services) -> list[Task]:
                 services.settings.registry,
                 worker=services.worker,
             )
+        )
+    if settings.webhooks.enabled:
+        tasks.append(
+            WebhooksTask(services.db, settings.webhooks, services.settings.outgoing_webhooks)
         )
     if settings.gc.enabled and services.registry is not None:
         tasks.append(GcTask(services.db, services.registry, settings.gc))

@@ -86,6 +86,28 @@ class ApiSettings(_Section):
     )
 
 
+class WebhookKind(StrEnum):
+    PUSH = "push"
+    DELETE = "delete"
+    SCAN_COMPLETED = "scan-completed"
+    NEW_VULNERABILITIES = "new-vulnerabilities"
+
+
+class OutgoingWebhookSettings(_Section):
+    name: str = Field(min_length=1, max_length=255)
+    url: str
+    secret: SecretStr = Field(description="Key of the X-Portside-Signature-256 HMAC-SHA256.")
+    namespaces: str = Field(default="*", description="A glob on the namespace, e.g. team-*.")
+    kinds: list[WebhookKind] = Field(default_factory=lambda: list(WebhookKind))
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https:// (got {value!r})")
+        return value
+
+
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -201,11 +223,21 @@ class GcTaskSettings(_Section):
         return value or None
 
 
+class WebhooksTaskSettings(_Section):
+    enabled: bool = True
+    interval: float = Field(default=2.0, gt=0)
+    timeout: float = Field(default=10.0, gt=0, description="Seconds per delivery attempt.")
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_base: float = Field(default=5.0, gt=0)
+    backoff_max: float = Field(default=3600.0, gt=0)
+
+
 class BackgroundSettings(_Section):
     events: EventsTaskSettings = Field(default_factory=EventsTaskSettings)
     sync: SyncTaskSettings = Field(default_factory=SyncTaskSettings)
     scan: ScanTaskSettings = Field(default_factory=ScanTaskSettings)
     gc: GcTaskSettings = Field(default_factory=GcTaskSettings)
+    webhooks: WebhooksTaskSettings = Field(default_factory=WebhooksTaskSettings)
     schema_wait: float = Field(
         default=60.0, ge=0, description="Seconds to wait for the database to be migrated."
     )
@@ -224,6 +256,9 @@ class Settings(BaseSettings):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    outgoing_webhooks: list[OutgoingWebhookSettings] = Field(
+        default_factory=list, description="Portside's own notifications to your systems."
+    )
     background: BackgroundSettings = Field(default_factory=BackgroundSettings)
     log_level: str = "INFO"
     data_dir: Path = Field(

@@ -169,3 +169,34 @@ async def test_sbom_of_a_scanned_digest(api: tuple[str, aiohttp.ClientSession, i
     assert {v["id"] for v in bom["vulnerabilities"]} == {"CVE-2024-1", "CVE-2024-2"}
     async with http.get(f"{base}/api/v1/manifests/sha256:{'b' * 64}/sbom") as resp:
         assert resp.status == 404
+
+
+async def test_webhooks_are_managed_by_admins(api: tuple[str, aiohttp.ClientSession, int]) -> None:
+    base, http, _ = api
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    body = {
+        "name": "ci",
+        "url": "http://127.0.0.1:9/hook",
+        "secret": "0123456789",
+        "kinds": ["push"],
+    }
+    async with http.post(f"{base}/api/v1/webhooks", json=body) as resp:
+        assert resp.status == 401
+    async with http.post(
+        f"{base}/api/v1/webhooks", json={**body, "url": "ftp://x"}, headers=admin
+    ) as resp:
+        assert resp.status == 422
+    async with http.post(f"{base}/api/v1/webhooks", json=body, headers=admin) as resp:
+        assert resp.status == 201
+        created = await resp.json()
+    assert "secret" not in created
+    async with http.post(f"{base}/api/v1/webhooks", json=body, headers=admin) as resp:
+        assert resp.status == 409  # the name is taken
+    async with http.get(
+        f"{base}/api/v1/webhooks/{created['id']}/deliveries", headers=admin
+    ) as resp:
+        assert (await resp.json())["total"] == 0
+    async with http.delete(f"{base}/api/v1/webhooks/{created['id']}", headers=admin) as resp:
+        assert resp.status == 204
+    async with http.get(f"{base}/api/v1/webhooks", headers=admin) as resp:
+        assert await resp.json() == []

@@ -252,3 +252,50 @@ class VulndbImport(Base):
     records: Mapped[int] = mapped_column(Integer)
     changed: Mapped[int] = mapped_column(Integer)
     errors: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Webhook(Base):
+    """An operator's endpoint for Portside's own notifications."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    secret: Mapped[str] = mapped_column(String(255))
+    namespaces: Mapped[str] = mapped_column(String(255), default="*")  # a glob on the namespace
+    kinds: Mapped[list[str]] = mapped_column(JSON)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    from_settings: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookDelivery(Base):
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_queue", "status", "available_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), index=True
+    )
+    activity_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # pending -> done | failed (after max attempts); retried with backoff meanwhile.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_response: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Cursor(Base):
+    """A named position in an append-only table (the webhooks' place in the activities)."""
+
+    __tablename__ = "cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.db.models import Repository, ScanTarget, Tag
+from portside.index import store
 
 PENDING, PROGRESS, DONE, FAILED = "pending", "progress", "done", "failed"
 NEW_DIGEST_PRIORITY = 100
@@ -157,7 +158,29 @@ async def complete(
     digest = result.scalar_one_or_none()
     if digest is not None:
         await set_tag_state(session, [digest], DONE)
+        await _record_completed(session, digest, counts, now)
     return digest is not None
+
+
+async def _record_completed(
+    session: AsyncSession, digest: str, counts: dict[str, int], now: datetime
+) -> None:
+    rows = await session.execute(
+        select(Repository.name, Tag.name)
+        .join(Tag, Tag.repository_id == Repository.id)
+        .where(Tag.digest == digest)
+    )
+    for repository, tag in rows.all():
+        store.record(
+            session,
+            "scan.completed",
+            now,
+            actor="portside-scanner",
+            repository=repository,
+            tag=tag,
+            digest=digest,
+            severity_counts=counts,
+        )
 
 
 async def retry_or_fail(

@@ -88,7 +88,9 @@ def links_of(vulnerability: dict[str, Any]) -> list[str]:
 
 def aliases_of(vulnerability: dict[str, Any], own_id: str) -> list[str]:
     """Other advisory ids the name and the links mention (a DSA's CVE, a CVE's GHSA...)."""
-    found = ADVISORY_ID.findall(" ".join([_text(vulnerability.get("name")), *links_of(vulnerability)]))
+    found = ADVISORY_ID.findall(
+        " ".join([_text(vulnerability.get("name")), *links_of(vulnerability)])
+    )
     return [alias for alias in dict.fromkeys(found) if alias != own_id]
 
 
@@ -124,9 +126,7 @@ def _distribution_ecosystem(distribution: dict[str, Any]) -> str | None:
     return os_ecosystem(release) or os_id
 
 
-def ecosystem(
-    report: dict[str, Any], package_id: str, vulnerability: dict[str, Any]
-) -> str:
+def ecosystem(report: dict[str, Any], package_id: str, vulnerability: dict[str, Any]) -> str:
     """The OSV ecosystem of the package: from its distribution (``Debian:12``), else its
     repository (``pypi`` -> ``PyPI``), else the vulnerability's own, else ``clair``."""
     distributions = _dict(report.get("distributions"))
@@ -250,9 +250,7 @@ def _message(body: bytes) -> str:
     return ""
 
 
-async def image_manifests(
-    client: RegistryClient, repository: str, digest: str
-) -> list[Manifest]:
+async def image_manifests(client: RegistryClient, repository: str, digest: str) -> list[Manifest]:
     """The image manifest, or each platform's manifest of an index (attestations left out)."""
     manifest = await client.get_manifest(repository, digest)
     if manifest.media_type in mediatypes.SCHEMA1:

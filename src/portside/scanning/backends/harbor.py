@@ -112,7 +112,9 @@ def parse_metadata(data: dict[str, Any], content_type: str = METADATA_V11) -> Ad
         if capability.get("type", "vulnerability") != "vulnerability":
             continue
         reports = [
-            normalize_mime(m) for m in capability.get("produces_mime_types") or [] if isinstance(m, str)
+            normalize_mime(m)
+            for m in capability.get("produces_mime_types") or []
+            if isinstance(m, str)
         ]
         for consumed in capability.get("consumes_mime_types") or []:
             if isinstance(consumed, str):
@@ -236,7 +238,7 @@ class _Answer:
 
 
 class HarborAdapterScanner:
-    """``await HarborAdapterScanner(client, url=..., api_key=..., timeout=300).scan(repo, digest)``"""
+    """``await HarborAdapterScanner(client, url=..., timeout=300).scan(repo, digest)``"""
 
     name = "harbor-adapter"
 

@@ -1,0 +1,136 @@
+"""Outgoing webhooks: register, list, remove (admin), and their delivery log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import func, select
+
+from portside.api.auth import Admin, Reader
+from portside.api.deps import PagingDep, ReadSession, ServicesDep
+from portside.api.errors import NotFound
+from portside.api.schemas import Page
+from portside.db.models import Webhook, WebhookDelivery
+from portside.deletion import DeletionRefused
+from portside.settings import WebhookKind
+
+router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], dependencies=Reader)
+
+
+class WebhookCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+    url: str
+    secret: str = Field(min_length=8, description="Key of the X-Portside-Signature-256 HMAC.")
+    namespaces: str = "*"
+    kinds: list[WebhookKind] = Field(default_factory=lambda: list(WebhookKind))
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class WebhookPublic(BaseModel):
+    id: int
+    name: str
+    url: str
+    namespaces: str
+    kinds: list[str]
+    enabled: bool
+    from_settings: bool
+    created_at: datetime
+
+
+class DeliveryPublic(BaseModel):
+    id: int
+    kind: str
+    activity_id: int
+    status: str
+    attempts: int
+    last_status: int | None
+    last_response: str | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    available_at: datetime
+
+
+def _public(hook: Webhook) -> WebhookPublic:
+    return WebhookPublic(
+        id=hook.id,
+        name=hook.name,
+        url=hook.url,
+        namespaces=hook.namespaces,
+        kinds=hook.kinds,
+        enabled=hook.enabled,
+        from_settings=hook.from_settings,
+        created_at=hook.created_at,
+    )
+
+
+@router.get("", response_model=list[WebhookPublic])
+async def list_webhooks(session: ReadSession, _: Admin) -> list[WebhookPublic]:
+    rows = await session.scalars(select(Webhook).order_by(Webhook.name))
+    return [_public(hook) for hook in rows.all()]
+
+
+@router.post("", response_model=WebhookPublic, status_code=status.HTTP_201_CREATED)
+async def create_webhook(body: WebhookCreate, services: ServicesDep, _: Admin) -> WebhookPublic:
+    async with services.db.write() as session:
+        if await session.scalar(select(Webhook.id).where(Webhook.name == body.name)):
+            raise DeletionRefused(f"a webhook named {body.name!r} exists already")
+        hook = Webhook(
+            name=body.name,
+            url=body.url,
+            secret=body.secret,
+            namespaces=body.namespaces,
+            kinds=[k.value for k in body.kinds],
+            enabled=True,
+            from_settings=False,
+            created_at=datetime.now(UTC),
+        )
+        session.add(hook)
+        await session.flush()
+        return _public(hook)
+
+
+@router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_webhook(webhook_id: int, services: ServicesDep, _: Admin) -> None:
+    async with services.db.write() as session:
+        hook = await session.get(Webhook, webhook_id)
+        if hook is None:
+            raise NotFound(f"no webhook with id {webhook_id}")
+        if hook.from_settings:
+            raise DeletionRefused(f"{hook.name} comes from the settings file: remove it there")
+        await session.delete(hook)
+
+
+@router.get("/{webhook_id}/deliveries", response_model=Page[DeliveryPublic])
+async def deliveries(
+    webhook_id: int, session: ReadSession, paging: PagingDep, _: Admin
+) -> Page[DeliveryPublic]:
+    """The delivery log, newest first: status, attempts, the last answer or error."""
+    if await session.get(Webhook, webhook_id) is None:
+        raise NotFound(f"no webhook with id {webhook_id}")
+    rows = await session.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id == webhook_id)
+        .order_by(WebhookDelivery.id.desc())
+        .offset(paging.offset)
+        .limit(paging.per_page)
+    )
+    total = await session.scalar(
+        select(func.count())
+        .select_from(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id == webhook_id)
+    )
+    return Page(
+        items=[DeliveryPublic.model_validate(d, from_attributes=True) for d in rows.all()],
+        total=int(total or 0),
+        page=paging.page,
+        per_page=paging.per_page,
+    )

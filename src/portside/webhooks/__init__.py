@@ -1,0 +1,1 @@
+"""Portside's own notifications to operators' systems (outgoing webhooks)."""
