@@ -10,7 +10,7 @@ import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -47,6 +47,19 @@ def _settings(ctx: typer.Context) -> Settings:
     return settings
 
 
+def _fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _with_registry(ctx: typer.Context) -> Settings:
+    """The settings of a command that talks to the registry: registry.url must be set."""
+    settings = _settings(ctx)
+    if not settings.registry.url:
+        _fail("registry.url: not set (PORTSIDE_REGISTRY__URL)")
+    return settings
+
+
 @app.callback()
 def main_callback(ctx: typer.Context, config: ConfigOption = None) -> None:
     try:
@@ -61,8 +74,7 @@ def _run(coro: Any) -> Any:
     try:
         return asyncio.run(coro)
     except PortsideError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
+        _fail(str(exc), 1)
 
 
 # -- serving ---------------------------------------------------------------------------------
@@ -119,8 +131,7 @@ def serve(ctx: typer.Context) -> None:
     try:
         _require_tokens(settings)
     except ConfigError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(2) from exc
+        _fail(str(exc))
     _run(_serve(settings, background=False))
 
 
@@ -181,8 +192,7 @@ def run(ctx: typer.Context) -> None:
             settings, registry = _embedded(settings)
         _require_tokens(settings)
     except ConfigError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(2) from exc
+        _fail(str(exc))
 
     async def main() -> None:
         async with Database(settings.database_url) as db:
@@ -205,8 +215,7 @@ def run(ctx: typer.Context) -> None:
         )
         _run(main())
     except PortsideError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
+        _fail(str(exc), 1)
     finally:
         if registry is not None:
             registry.stop()
@@ -223,10 +232,7 @@ def background(
     """Run the background tasks (registry events, ...) without the HTTP side."""
     from portside.services import open_services
 
-    settings = _settings(ctx)
-    if not settings.registry.url:
-        err.print("error: registry.url: not set (PORTSIDE_REGISTRY__URL)", highlight=False)
-        raise typer.Exit(2)
+    settings = _with_registry(ctx)
 
     async def main() -> None:
         async with open_services(
@@ -264,10 +270,7 @@ def sync(
     """Walk the registry's catalog now and make the index match it."""
     from portside.sync.cli import run_sync_command
 
-    settings = _settings(ctx)
-    if not settings.registry.url:
-        err.print("error: registry.url: not set (PORTSIDE_REGISTRY__URL)", highlight=False)
-        raise typer.Exit(2)
+    settings = _with_registry(ctx)
     code = _run(
         run_sync_command(
             settings,
@@ -298,10 +301,7 @@ def scan(
     """Scan one image now: its packages and their known vulnerabilities."""
     from portside.scanning.cli import scan_command
 
-    settings = _settings(ctx)
-    if not settings.registry.url:
-        err.print("error: registry.url: not set (PORTSIDE_REGISTRY__URL)", highlight=False)
-        raise typer.Exit(2)
+    settings = _with_registry(ctx)
     raise typer.Exit(_run(scan_command(settings, ref, output.value)))
 
 
@@ -345,14 +345,10 @@ def delete(
     from portside.deletion import delete_repository, delete_tag
     from portside.registry.client import RegistryClient
 
-    settings = _settings(ctx)
-    if not settings.registry.url:
-        err.print("error: registry.url: not set (PORTSIDE_REGISTRY__URL)", highlight=False)
-        raise typer.Exit(2)
+    settings = _with_registry(ctx)
     name, colon, tag = ref.rpartition(":") if not repository else (ref, "", "")
     if not repository and (not colon or "/" in tag):
-        err.print("error: name a tag as repository:tag, or pass --repository", highlight=False)
-        raise typer.Exit(2)
+        _fail("name a tag as repository:tag, or pass --repository")
 
     async def main() -> Any:
         async with (
@@ -485,8 +481,7 @@ def events_retry(
     from portside.events import queue
 
     if not ids and not all_failed:
-        err.print("error: name event ids, or --all")
-        raise typer.Exit(2)
+        _fail("name event ids, or --all")
 
     async def main() -> int:
         async with Database(_settings(ctx).database_url) as db, db.write() as session:

@@ -157,6 +157,17 @@ def record(
     )
 
 
+async def tags_on_digest(session: AsyncSession, digest: str) -> list[tuple[str, str]]:
+    """(repository, tag) of every tag on a digest, sorted."""
+    rows = await session.execute(
+        select(Repository.name, Tag.name)
+        .join(Tag, Tag.repository_id == Repository.id)
+        .where(Tag.digest == digest)
+        .order_by(Repository.name, Tag.name)
+    )
+    return [(repository, tag) for repository, tag in rows.all()]
+
+
 async def repository_count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(Repository)) or 0)
 

@@ -165,12 +165,7 @@ async def complete(
 async def _record_completed(
     session: AsyncSession, digest: str, counts: dict[str, int], now: datetime
 ) -> None:
-    rows = await session.execute(
-        select(Repository.name, Tag.name)
-        .join(Tag, Tag.repository_id == Repository.id)
-        .where(Tag.digest == digest)
-    )
-    for repository, tag in rows.all():
+    for repository, tag in await store.tags_on_digest(session, digest):
         store.record(
             session,
             "scan.completed",

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.db.engine import Database
-from portside.db.models import Repository, ScanTarget, Tag
+from portside.db.models import ScanTarget
 from portside.index import store
 from portside.scanning import advisories
 from portside.scanning.backends import merge_findings
@@ -109,13 +109,7 @@ async def rematch(
 async def _record_new(
     session: AsyncSession, digest: str, added: Counter[str], ids: list[str], now: datetime
 ) -> None:
-    rows = await session.execute(
-        select(Repository.name, Tag.name)
-        .join(Tag, Tag.repository_id == Repository.id)
-        .where(Tag.digest == digest)
-        .order_by(Repository.name, Tag.name)
-    )
-    for repository, tag in rows.all():
+    for repository, tag in await store.tags_on_digest(session, digest):
         store.record(
             session,
             "scan.new-vulnerabilities",
