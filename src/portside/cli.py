@@ -316,8 +316,7 @@ def vulndb_import(
     from portside.scanning.cli import import_command
 
     if not path.exists():
-        err.print(f"error: {path}: no such file or folder", highlight=False)
-        raise typer.Exit(2)
+        _fail(f"{path}: no such file or folder")
     raise typer.Exit(_run(import_command(_settings(ctx), path)))
 
 
