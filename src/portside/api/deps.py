@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.services import Services
@@ -40,10 +40,14 @@ class Paging:
 
 # Dependencies are async functions: FastAPI runs plain ``def`` ones in a thread pool.
 async def get_paging(
-    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
     per_page: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50,
 ) -> Paging:
     return Paging(page, per_page)
 
 
 PagingDep = Annotated[Paging, Depends(get_paging)]
+
+
+# Row ids: 64-bit, so an id out of range is a 422, not a database overflow.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy import Select, func, select
 
 from portside.api.auth import Reader
-from portside.api.deps import PagingDep, ReadSession
+from portside.api.deps import PagingDep, ReadSession, RowId
 from portside.api.errors import NotFound
 from portside.api.schemas import Page, RepositoryPublic, TagPublic
 from portside.api.tags import tag_public
@@ -59,7 +59,7 @@ async def list_repositories(
 
 
 @router.get("/repositories/{repository_id}", response_model=RepositoryPublic)
-async def get_repository(repository_id: int, session: ReadSession) -> RepositoryPublic:
+async def get_repository(repository_id: RowId, session: ReadSession) -> RepositoryPublic:
     row = (await session.execute(_repository_query().where(Repository.id == repository_id))).first()
     if row is None:
         raise NotFound(f"no repository with id {repository_id}")
@@ -67,7 +67,9 @@ async def get_repository(repository_id: int, session: ReadSession) -> Repository
 
 
 @router.get("/repositories/{repository_id}/tags", response_model=Page[TagPublic])
-async def list_tags(repository_id: int, session: ReadSession, paging: PagingDep) -> Page[TagPublic]:
+async def list_tags(
+    repository_id: RowId, session: ReadSession, paging: PagingDep
+) -> Page[TagPublic]:
     """The repository's tags sorted by name."""
     if await session.get(Repository, repository_id) is None:
         raise NotFound(f"no repository with id {repository_id}")

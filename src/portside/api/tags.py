@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 from sqlalchemy import select
 
 from portside.api.auth import Admin, Reader
-from portside.api.deps import ReadSession, ServicesDep
+from portside.api.deps import ReadSession, RowId, ServicesDep
 from portside.api.errors import NotFound
 from portside.api.schemas import (
     Accepted,
@@ -46,7 +46,7 @@ def tag_public(tag: Tag, target: ScanTarget | None) -> TagPublic:
 
 
 @router.get("/tags/{tag_id}", response_model=TagPublic, dependencies=Reader)
-async def get_tag(tag_id: int, session: ReadSession) -> TagPublic:
+async def get_tag(tag_id: RowId, session: ReadSession) -> TagPublic:
     row = (
         await session.execute(
             select(Tag, ScanTarget)
@@ -63,7 +63,7 @@ async def get_tag(tag_id: int, session: ReadSession) -> TagPublic:
     "/tags/{tag_id}/vulnerabilities", response_model=TagVulnerabilities, dependencies=Reader
 )
 async def tag_vulnerabilities(
-    tag_id: int, session: ReadSession, severity: Severity | None = None
+    tag_id: RowId, session: ReadSession, severity: Severity | None = None
 ) -> TagVulnerabilities:
     """The tag's findings, worst first; ``severity`` keeps one level."""
     row = (
@@ -136,7 +136,7 @@ def _registry(services: Services) -> RegistryClient:
 
 @router.delete("/tags/{tag_id}", response_model=DeletedPublic, dependencies=Reader)
 async def delete_tag_route(
-    tag_id: int, services: ServicesDep, _: Admin, with_siblings: bool = False
+    tag_id: RowId, services: ServicesDep, _: Admin, with_siblings: bool = False
 ) -> DeletedPublic:
     """Delete a tag's manifest in the registry, then the tag (needs an admin token). Refused
     with 409, naming them, when other tags share its digest, unless ``with_siblings``."""
@@ -158,7 +158,7 @@ async def delete_tag_route(
 
 @router.delete("/repositories/{repository_id}", response_model=DeletedPublic, dependencies=Reader)
 async def delete_repository_route(
-    repository_id: int, services: ServicesDep, _: Admin
+    repository_id: RowId, services: ServicesDep, _: Admin
 ) -> DeletedPublic:
     """Delete every manifest of a repository in the registry, then the repository."""
     async with services.db.read() as session:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import func, select
 
 from portside.api.auth import Admin, Reader
-from portside.api.deps import PagingDep, ReadSession, ServicesDep
+from portside.api.deps import PagingDep, ReadSession, RowId, ServicesDep
 from portside.api.errors import NotFound
 from portside.api.schemas import Page
 from portside.db.models import Webhook, WebhookDelivery
@@ -99,7 +99,7 @@ async def create_webhook(body: WebhookCreate, services: ServicesDep, _: Admin) -
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_webhook(webhook_id: int, services: ServicesDep, _: Admin) -> None:
+async def delete_webhook(webhook_id: RowId, services: ServicesDep, _: Admin) -> None:
     async with services.db.write() as session:
         hook = await session.get(Webhook, webhook_id)
         if hook is None:
@@ -111,7 +111,7 @@ async def delete_webhook(webhook_id: int, services: ServicesDep, _: Admin) -> No
 
 @router.get("/{webhook_id}/deliveries", response_model=Page[DeliveryPublic])
 async def deliveries(
-    webhook_id: int, session: ReadSession, paging: PagingDep, _: Admin
+    webhook_id: RowId, session: ReadSession, paging: PagingDep, _: Admin
 ) -> Page[DeliveryPublic]:
     """The delivery log, newest first: status, attempts, the last answer or error."""
     if await session.get(Webhook, webhook_id) is None:
