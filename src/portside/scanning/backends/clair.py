@@ -28,17 +28,15 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote
 
 import aiohttp
 
 from portside import USER_AGENT
-from portside.registry import mediatypes
-from portside.registry.client import Manifest, RegistryClient
-from portside.registry.images import index_children
+from portside.registry.client import RegistryClient
 from portside.scanning.backends import BackendError, BackendUnavailable, merge_findings
+from portside.scanning.backends.common import Answer, image_manifests, read_bounded, text
 from portside.vulndb.ecosystems import OsRelease, os_ecosystem, package_ecosystem
 from portside.vulndb.severity import from_word
 
@@ -63,10 +61,6 @@ ADVISORY_ID = re.compile(
 
 
 # -- the conversion (pure) ------------------------------------------------------------------
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -74,7 +68,7 @@ def _dict(value: object) -> dict[str, Any]:
 def finding_id(vulnerability: dict[str, Any]) -> str:
     """The vulnerability's ``name``; a name such as ``RHSA-2023:5455: glibc security update``
     gives its leading advisory id."""
-    name = _text(vulnerability.get("name")) or _text(vulnerability.get("id"))
+    name = text(vulnerability.get("name")) or text(vulnerability.get("id"))
     first = name.split(maxsplit=1)[0].rstrip(":") if name else ""
     if first != name and ADVISORY_ID.fullmatch(first):
         return first
@@ -83,45 +77,46 @@ def finding_id(vulnerability: dict[str, Any]) -> str:
 
 def links_of(vulnerability: dict[str, Any]) -> list[str]:
     """Clair's ``links``: one space-separated string."""
-    return list(dict.fromkeys(_text(vulnerability.get("links")).split()))
+    return list(dict.fromkeys(text(vulnerability.get("links")).split()))
 
 
 def aliases_of(vulnerability: dict[str, Any], own_id: str) -> list[str]:
     """Other advisory ids the name and the links mention (a DSA's CVE, a CVE's GHSA...)."""
     found = ADVISORY_ID.findall(
-        " ".join([_text(vulnerability.get("name")), *links_of(vulnerability)])
+        " ".join([text(vulnerability.get("name")), *links_of(vulnerability)])
     )
     return [alias for alias in dict.fromkeys(found) if alias != own_id]
 
 
 def fixed_version(value: object) -> str | None:
-    """``fixed_in_version``, None when empty; some updaters write ``fixed=1.2&introduced=1.0``."""
-    text = _text(value)
-    if "=" in text and "fixed=" in text:
-        fixed = parse_qs(text).get("fixed")
+    """``fixed_in_version``, None when empty; some updaters write a range,
+    ``fixed=1.2&introduced=1.0``, of which the ``fixed`` part is the fixed version."""
+    raw = text(value)
+    if "=" in raw:  # a range, URL-encoded: no version has an "="
+        fixed = parse_qs(raw).get("fixed")
         return fixed[0] if fixed else None
-    return text or None
+    return raw or None
 
 
 def severity(vulnerability: dict[str, Any]) -> str:
     """``normalized_severity`` (Unknown, Negligible, Low, Medium, High, Critical) as Portside's."""
-    return str(from_word(_text(vulnerability.get("normalized_severity"))))
+    return str(from_word(text(vulnerability.get("normalized_severity"))))
 
 
 def summary(description: object) -> str | None:
-    lines = _text(description).splitlines()
+    lines = text(description).splitlines()
     return lines[0].strip() if lines else None
 
 
 def _distribution_ecosystem(distribution: dict[str, Any]) -> str | None:
-    os_id = _text(distribution.get("did"))
+    os_id = text(distribution.get("did"))
     if not os_id:
         return None
     release = OsRelease(
         id=os_id,
-        version_id=_text(distribution.get("version_id")),
-        version_codename=_text(distribution.get("version_code_name")),
-        pretty_name=_text(distribution.get("pretty_name")),
+        version_id=text(distribution.get("version_id")),
+        version_codename=text(distribution.get("version_code_name")),
+        pretty_name=text(distribution.get("pretty_name")),
     )
     return os_ecosystem(release) or os_id
 
@@ -134,19 +129,19 @@ def ecosystem(report: dict[str, Any], package_id: str, vulnerability: dict[str, 
     environments = _dict(report.get("environments")).get(package_id)
     for environment in environments if isinstance(environments, list) else []:
         environment = _dict(environment)
-        distribution = _dict(distributions.get(_text(environment.get("distribution_id"))))
+        distribution = _dict(distributions.get(text(environment.get("distribution_id"))))
         found = _distribution_ecosystem(distribution)
         if found:
             return found
         for repository_id in environment.get("repository_ids") or []:
-            name = _text(_dict(repositories.get(str(repository_id))).get("name"))
+            name = text(_dict(repositories.get(str(repository_id))).get("name"))
             if name:
                 return package_ecosystem(name) or name
     own = _dict(vulnerability.get("distribution") or vulnerability.get("dist"))
     found = _distribution_ecosystem(own)
     if found:
         return found
-    name = _text(_dict(vulnerability.get("repository") or vulnerability.get("repo")).get("name"))
+    name = text(_dict(vulnerability.get("repository") or vulnerability.get("repo")).get("name"))
     if name and package_ecosystem(name):
         return package_ecosystem(name) or name
     return FALLBACK_ECOSYSTEM
@@ -171,8 +166,8 @@ def findings_from_report(report: dict[str, Any]) -> list[dict[str, Any]]:
                     "id": own_id,
                     "aliases": aliases_of(vulnerability, own_id),
                     "severity": severity(vulnerability),
-                    "package": _text(package.get("name")),
-                    "version": _text(package.get("version")),
+                    "package": text(package.get("name")),
+                    "version": text(package.get("version")),
                     "ecosystem": ecosystem(report, package_id, vulnerability),
                     "fixed_version": fixed_version(vulnerability.get("fixed_in_version")),
                     "summary": summary(vulnerability.get("description")),
@@ -213,10 +208,10 @@ def layer_digests(manifest: dict[str, Any]) -> list[str]:
     digests = []
     for layer in layers:
         layer = _dict(layer)
-        media_type = _text(layer.get("mediaType"))
+        media_type = text(layer.get("mediaType"))
         if "foreign" in media_type or "nondistributable" in media_type:
             continue
-        digest = _text(layer.get("digest"))
+        digest = text(layer.get("digest"))
         if not digest:
             raise BackendError("a layer descriptor without a digest")
         digests.append(digest)
@@ -224,21 +219,6 @@ def layer_digests(manifest: dict[str, Any]) -> list[str]:
 
 
 # -- the I/O ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    body: bytes
-
-    def json(self, what: str) -> dict[str, Any]:
-        try:
-            data = json.loads(self.body)
-        except ValueError as exc:
-            raise BackendError(f"{what}: the answer is not JSON") from exc
-        if not isinstance(data, dict):
-            raise BackendError(f"{what}: the answer is not a JSON object")
-        return data
-
-
 def _message(body: bytes) -> str:
     """Clair's error body ``{"code": ..., "message": ...}``, shortened."""
     try:
@@ -246,24 +226,8 @@ def _message(body: bytes) -> str:
     except ValueError:
         return body[:200].decode("utf-8", "replace").strip()
     if isinstance(data, dict):
-        return ": ".join(_text(data.get(k)) for k in ("code", "message") if data.get(k))[:300]
+        return ": ".join(text(data.get(k)) for k in ("code", "message") if data.get(k))[:300]
     return ""
-
-
-async def image_manifests(client: RegistryClient, repository: str, digest: str) -> list[Manifest]:
-    """The image manifest, or each platform's manifest of an index (attestations left out)."""
-    manifest = await client.get_manifest(repository, digest)
-    if manifest.media_type in mediatypes.SCHEMA1:
-        raise BackendError(f"{digest}: schema 1 images are not scanned")
-    if manifest.media_type not in mediatypes.INDEXES and "manifests" not in manifest.json():
-        return [manifest]
-    children = []
-    for child in index_children(manifest.json()):
-        sub = await client.get_manifest(repository, child["digest"])
-        if sub.media_type in mediatypes.INDEXES or sub.media_type in mediatypes.SCHEMA1:
-            raise BackendError(f"{child['digest']}: an index entry that is not an image")
-        children.append(sub)
-    return children
 
 
 class ClairScanner:
@@ -322,11 +286,11 @@ class ClairScanner:
         interval = self.poll_interval
         loop = asyncio.get_running_loop()
         while True:
-            state = _text(report.get("state"))
+            state = text(report.get("state"))
             if state == INDEX_FINISHED:
                 return
             if state == INDEX_ERROR:
-                reason = _text(report.get("err")) or "no reason given"
+                reason = text(report.get("err")) or "no reason given"
                 raise BackendError(f"clair could not index {digest}: {reason}")
             if loop.time() + interval >= deadline:
                 raise BackendUnavailable(
@@ -360,7 +324,7 @@ class ClairScanner:
         deadline: float,
         *,
         json_body: dict[str, Any] | None = None,
-    ) -> _Answer:
+    ) -> Answer:
         remaining = deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
             raise BackendUnavailable(f"{method} {url}: no report within {self.timeout:g}s")
@@ -373,7 +337,7 @@ class ClairScanner:
                 method, url, json=json_body, headers=headers, timeout=timeout, allow_redirects=False
             ) as resp:
                 status = resp.status
-                body = await _read_bounded(resp, MAX_REPORT_BYTES, f"{method} {url}")
+                body = await read_bounded(resp, MAX_REPORT_BYTES, f"{method} {url}")
         except TimeoutError as exc:
             raise BackendUnavailable(f"{method} {url}: no answer within {remaining:.1f}s") from exc
         except (aiohttp.ClientError, OSError) as exc:
@@ -382,17 +346,4 @@ class ClairScanner:
             raise BackendUnavailable(f"{method} {url}: {status} {_message(body)}".rstrip())
         if status not in (200, 201, 202):
             raise BackendError(f"{method} {url}: {status} {_message(body)}".rstrip())
-        return _Answer(status, body)
-
-
-async def _read_bounded(resp: aiohttp.ClientResponse, limit: int, what: str) -> bytes:
-    if resp.content_length is not None and resp.content_length > limit:
-        raise BackendError(f"{what}: {resp.content_length} bytes is over the limit of {limit}")
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in resp.content.iter_any():
-        total += len(chunk)
-        if total > limit:
-            raise BackendError(f"{what}: the answer is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        return Answer(status, {}, body)

@@ -32,7 +32,6 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -40,10 +39,9 @@ from urllib.parse import quote
 import aiohttp
 
 from portside import USER_AGENT
-from portside.registry import mediatypes
 from portside.registry.client import Manifest, RegistryClient
-from portside.registry.images import index_children
 from portside.scanning.backends import BackendError, BackendUnavailable, merge_findings
+from portside.scanning.backends.common import Answer, image_manifests, read_bounded, text
 from portside.vulndb.severity import Severity, from_score, from_word
 
 log = logging.getLogger(__name__)
@@ -136,10 +134,6 @@ def severity(item: dict[str, Any]) -> str:
     return str(word)
 
 
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def findings_from_report(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Portside findings from a ``HarborVulnerabilityReport``'s ``vulnerabilities``."""
     items = report.get("vulnerabilities")
@@ -149,21 +143,21 @@ def findings_from_report(report: dict[str, Any]) -> list[dict[str, Any]]:
         raise BackendError("the report's vulnerabilities is not a list")
     findings = []
     for item in items:
-        if not isinstance(item, dict) or not _text(item.get("id")):
+        if not isinstance(item, dict) or not text(item.get("id")):
             continue
-        own_id = _text(item["id"])
+        own_id = text(item["id"])
         links = [link for link in item.get("links") or [] if isinstance(link, str) and link]
         aliases = [m.upper() for m in CVE_ID.findall(" ".join(links))]
-        description = _text(item.get("description")).splitlines()
+        description = text(item.get("description")).splitlines()
         findings.append(
             {
                 "id": own_id,
                 "aliases": [a for a in dict.fromkeys(aliases) if a != own_id.upper()],
                 "severity": severity(item),
-                "package": _text(item.get("package")),
-                "version": _text(item.get("version")),
+                "package": text(item.get("package")),
+                "version": text(item.get("version")),
                 "ecosystem": ECOSYSTEM,
-                "fixed_version": _text(item.get("fix_version")) or None,
+                "fixed_version": text(item.get("fix_version")) or None,
                 "summary": description[0].strip() if description else None,
                 "links": list(dict.fromkeys(links)),
             }
@@ -203,40 +197,10 @@ def _message(body: bytes) -> str:
     except ValueError:
         return body[:200].decode("utf-8", "replace").strip()
     error = data.get("error") if isinstance(data, dict) else None
-    return _text(error.get("message"))[:300] if isinstance(error, dict) else ""
-
-
-async def image_manifests(client: RegistryClient, repository: str, digest: str) -> list[Manifest]:
-    """The image manifest, or each platform's manifest of an index (attestations left out):
-    adapters scan image manifests only."""
-    manifest = await client.get_manifest(repository, digest)
-    if manifest.media_type in mediatypes.SCHEMA1:
-        raise BackendError(f"{digest}: schema 1 images are not scanned")
-    if manifest.media_type not in mediatypes.INDEXES and "manifests" not in manifest.json():
-        return [manifest]
-    return [
-        await client.get_manifest(repository, child["digest"])
-        for child in index_children(manifest.json())
-    ]
+    return text(error.get("message"))[:300] if isinstance(error, dict) else ""
 
 
 # -- the I/O ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    headers: Mapping[str, str]  # case-insensitive
-    body: bytes
-
-    def json(self, what: str) -> dict[str, Any]:
-        try:
-            data = json.loads(self.body)
-        except ValueError as exc:
-            raise BackendError(f"{what}: the answer is not JSON") from exc
-        if not isinstance(data, dict):
-            raise BackendError(f"{what}: the answer is not a JSON object")
-        return data
-
-
 class HarborAdapterScanner:
     """``await HarborAdapterScanner(client, url=..., timeout=300).scan(repo, digest)``"""
 
@@ -348,7 +312,7 @@ class HarborAdapterScanner:
         *,
         headers: dict[str, str],
         data: bytes | None = None,
-    ) -> _Answer:
+    ) -> Answer:
         remaining = deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
             raise BackendUnavailable(f"{method} {url}: no report within {self.timeout:g}s")
@@ -362,7 +326,7 @@ class HarborAdapterScanner:
             ) as resp:
                 status = resp.status
                 answer_headers = resp.headers.copy()
-                body = await _read_bounded(resp, limit, f"{method} {url}")
+                body = await read_bounded(resp, limit, f"{method} {url}")
         except TimeoutError as exc:
             raise BackendUnavailable(f"{method} {url}: no answer within {remaining:.1f}s") from exc
         except (aiohttp.ClientError, OSError) as exc:
@@ -371,17 +335,4 @@ class HarborAdapterScanner:
             raise BackendUnavailable(f"{method} {url}: {status} {_message(body)}".rstrip())
         if status >= 400:
             raise BackendError(f"{method} {url}: {status} {_message(body)}".rstrip())
-        return _Answer(status, answer_headers, body)
-
-
-async def _read_bounded(resp: aiohttp.ClientResponse, limit: int, what: str) -> bytes:
-    if resp.content_length is not None and resp.content_length > limit:
-        raise BackendError(f"{what}: {resp.content_length} bytes is over the limit of {limit}")
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in resp.content.iter_any():
-        total += len(chunk)
-        if total > limit:
-            raise BackendError(f"{what}: the answer is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        return Answer(status, answer_headers, body)
