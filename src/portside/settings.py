@@ -165,7 +165,9 @@ class ClairSettings(_Section):
 
 class HarborAdapterSettings(_Section):
     url: str | None = Field(
-        default=None, description="Base URL of a Harbor pluggable-scanner adapter (…/api/v1)."
+        default=None,
+        description="Base URL of a Harbor pluggable-scanner adapter (/api/v1 is appended "
+        "unless it ends with it).",
     )
     api_key: SecretStr = SecretStr("")
     timeout: float = Field(default=300.0, gt=0, description="Seconds to wait for a report.")
