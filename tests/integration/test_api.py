@@ -43,6 +43,15 @@ async def seed(db: Database) -> int:
             ),
         )
         repo.tags.append(tag)
+        store.record(
+            session,
+            "tag.push",
+            NOW,
+            actor="alice",
+            repository="ns/app",
+            tag="1.0",
+            digest=tag.digest,
+        )
         session.add(
             ScanTarget(
                 digest=tag.digest,
@@ -200,3 +209,18 @@ async def test_webhooks_are_managed_by_admins(api: tuple[str, aiohttp.ClientSess
         assert resp.status == 204
     async with http.get(f"{base}/api/v1/webhooks", headers=admin) as resp:
         assert await resp.json() == []
+
+
+async def test_activities_and_summary(api: tuple[str, aiohttp.ClientSession, int]) -> None:
+    base, http, _ = api
+    async with http.get(f"{base}/api/v1/activities", params={"repository": "ns/app"}) as resp:
+        page = await resp.json()
+    assert page["total"] == 1
+    assert page["items"][0]["kind"] == "tag.push"
+    assert page["items"][0]["actor"] == "alice"
+    async with http.get(f"{base}/api/v1/summary") as resp:
+        summary = await resp.json()
+    assert summary["repositories"] == 1
+    assert summary["tags"] == 1
+    assert summary["scanned_digests"] == 1
+    assert summary["vulnerabilities"]["High"] == 1

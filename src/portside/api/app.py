@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from portside import __version__
-from portside.api import errors, events, repositories, status, tags, webhook, webhooks_api
+from portside.api import (
+    activities,
+    errors,
+    events,
+    repositories,
+    status,
+    tags,
+    webhook,
+    webhooks_api,
+)
 from portside.services import open_services
 from portside.settings import Settings
 
@@ -36,6 +45,7 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
     app.include_router(webhook.router)
     app.include_router(repositories.router)
     app.include_router(tags.router)
+    app.include_router(activities.router)
     app.include_router(events.router)
     app.include_router(webhooks_api.router)
     app.include_router(status.router)
