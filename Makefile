@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := docker-registry skopeo wrk
+SYSTEM_PACKAGES := docker-registry skopeo wrk chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install system-deps run test lint typecheck unit integration e2e bench clean

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from portside import __version__
+from portside import __version__, ui
 from portside.api import (
     activities,
     errors,
@@ -49,4 +49,5 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
     app.include_router(events.router)
     app.include_router(webhooks_api.router)
     app.include_router(status.router)
+    ui.install(app)
     return app

@@ -61,6 +61,18 @@ def ago(when: datetime | None, now: datetime) -> str:
     return f"in {days} d" if future else f"{days} d ago"
 
 
+def duration(seconds: float | None) -> str:
+    """``0.04`` → ``40 ms``; ``1.84`` → ``1.8 s``; ``125`` → ``2 min 5 s``."""
+    if seconds is None or seconds < 0:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
 def timestamp(when: datetime | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S UTC") if when else ""
 
