@@ -17,7 +17,7 @@ from portside.scanning import queue as scan_queue
 
 router = APIRouter(tags=["status"])
 
-TASKS = ("events", "sync", "scan", "gc")
+TASKS = ("events", "sync", "scan", "gc", "webhooks")
 
 
 @router.get("/api/v1/status", response_model=Status, dependencies=Reader)
@@ -31,6 +31,7 @@ async def status(services: ServicesDep, session: ReadSession) -> Status:
         "sync": settings.background.sync.enabled,
         "scan": settings.background.scan.enabled,
         "gc": settings.background.gc.enabled,
+        "webhooks": settings.background.webhooks.enabled,
     }
     tasks = []
     for name in TASKS:
