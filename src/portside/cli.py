@@ -425,7 +425,7 @@ def db_current(ctx: typer.Context) -> None:
     async def main() -> None:
         async with Database(_settings(ctx).database_url) as db:
             current = await migrate.current_revision(db)
-        head = migrate.head_revision()
+        head = migrate.HEAD
         print(f"database: {current or 'empty'}; this version: {head}")
         if current != head:
             raise typer.Exit(1)

@@ -219,3 +219,9 @@ async def test_concurrent_workers_never_claim_the_same_event(db: Database) -> No
     await asyncio.gather(*(worker(f"w{i}") for i in range(6)))
     ids = [event_id for _, event_id in seen]
     assert len(ids) == len(set(ids)) == 400
+
+
+def test_head_constant_is_alembics_head() -> None:
+    from portside.db import migrate
+
+    assert migrate.head_revision() == migrate.HEAD

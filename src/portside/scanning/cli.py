@@ -15,7 +15,7 @@ from portside.db import migrate
 from portside.db.engine import Database
 from portside.errors import ConfigError
 from portside.registry.client import RegistryClient
-from portside.scanning import advisories, sbom
+from portside.scanning import advisories
 from portside.scanning.analyze import Analyzer, os_record, package_record
 from portside.scanning.layercache import LayerCacheStore
 from portside.scanning.matching import match
@@ -65,6 +65,8 @@ async def scan_command(settings: Settings, ref: str, output: str) -> int:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif output == "cyclonedx":
+        from portside.scanning import sbom  # cyclonedx-python-lib is slow to import
+
         sys.stdout.write(sbom.render(f"{repository}@{digest}", packages, findings))
         sys.stdout.write("\n")
     else:
