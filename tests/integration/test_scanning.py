@@ -219,3 +219,25 @@ async def test_a_hostile_layer_fails_the_scan_with_its_reason(db: Database, tmp_
     assert target is not None and target.status == "failed"
     assert "LayerRejected" in (target.error or "")
     assert tag is not None and tag.scan_state == "failed"
+
+
+async def test_a_changed_advisory_updates_stored_findings(scene: Scene, tmp_path: Path) -> None:
+    await import_osv(scene.db, tmp_path, ["GHSA-c2qf-rxjj-qqgw"])
+    await scene.task.run_once()
+    (before,) = (await scene.target()).findings or []
+    record = json.loads((DATA / "osv" / "GHSA-c2qf-rxjj-qqgw.json").read_text())
+    record["modified"] = "2030-01-01T00:00:00Z"
+    record["database_specific"] = {"severity": "CRITICAL"}
+    record.pop("severity", None)
+    folder = tmp_path / "changed"
+    folder.mkdir()
+    (folder / "GHSA-c2qf-rxjj-qqgw.json").write_text(json.dumps(record))
+    result = await advisories.import_path(scene.db, folder, datetime.now(UTC))
+    assert result.changed == 1
+    report = await rematch(scene.db, datetime.now(UTC), result.changed_keys)
+    assert report.changed == 1
+    (after,) = (await scene.target()).findings or []
+    assert (before["id"], after["id"]) == ("GHSA-c2qf-rxjj-qqgw", "GHSA-c2qf-rxjj-qqgw")
+    assert after["severity"] == "Critical"
+    assert before["severity"] != "Critical"
+    assert (await scene.target()).counts == {"Critical": 1}

@@ -142,8 +142,23 @@ async def import_path(db: Database, path: Path, now: datetime) -> ImportResult:
     return result
 
 
+Details = dict[str, tuple[str | None, list[str]]]  # advisory id -> (summary, links)
+
+
+def _details(advisory: Advisory) -> tuple[str | None, list[str]]:
+    return advisory.summary or None, list(advisory.references[:10])
+
+
 async def load_index(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> AdvisoryIndex:
     """The matcher's index for these (ecosystem, name) keys only."""
+    return (await load_index_and_details(session, keys))[0]
+
+
+async def load_index_and_details(
+    session: AsyncSession, keys: Iterable[tuple[str, str]]
+) -> tuple[AdvisoryIndex, Details]:
+    """The matcher's index for these (ecosystem, name) keys, and the summary and links of its
+    advisories, each record decoded once."""
     wanted = set(keys)
     ids: set[str] = set()
     by_ecosystem: dict[str, set[str]] = {}
@@ -166,25 +181,7 @@ async def load_index(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> 
             select(AdvisoryRow.data).where(AdvisoryRow.id.in_(id_list[start : start + 500]))
         )
         advisories.extend(parse_advisory(raw).advisory for raw in rows.all())
-    return build_index(advisories)
-
-
-async def links_and_summaries(
-    session: AsyncSession, ids: Iterable[str]
-) -> dict[str, tuple[str | None, list[str]]]:
-    """Summary and reference URLs of advisories, for showing findings."""
-    out: dict[str, tuple[str | None, list[str]]] = {}
-    id_list = sorted(set(ids))
-    for start in range(0, len(id_list), 500):
-        rows = await session.execute(
-            select(AdvisoryRow.id, AdvisoryRow.summary, AdvisoryRow.data).where(
-                AdvisoryRow.id.in_(id_list[start : start + 500])
-            )
-        )
-        for advisory_id, summary, data in rows.all():
-            refs = [r.get("url") for r in (data.get("references") or []) if isinstance(r, dict)]
-            out[advisory_id] = (summary, [u for u in refs if isinstance(u, str)][:10])
-    return out
+    return build_index(advisories), {a.id: _details(a) for a in advisories}
 
 
 @dataclass

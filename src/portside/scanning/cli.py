@@ -41,7 +41,7 @@ def parse_ref(ref: str) -> tuple[str, str]:
 async def scan_command(settings: Settings, ref: str, output: str) -> int:
     repository, reference = parse_ref(ref)
     async with Database(settings.database_url) as db:
-        await migrate.wait_until_ready(db, settings.background.schema_wait)
+        await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
         async with RegistryClient(settings.registry) as client:
             digest = (await client.head_manifest(repository, reference)).digest
             analyzer = Analyzer(client, LayerCacheStore(db), limits_of(settings.background.scan))
@@ -104,7 +104,7 @@ def _print_table(report: dict[str, Any]) -> None:
 async def import_command(settings: Settings, path: Path) -> int:
     err = Console(stderr=True)
     async with Database(settings.database_url) as db:
-        await migrate.wait_until_ready(db, settings.background.schema_wait)
+        await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
         now = datetime.now(UTC)
         result = await advisories.import_path(db, path, now)
         rematched = await rematch(db, now, result.changed_keys)
@@ -122,7 +122,7 @@ async def import_command(settings: Settings, path: Path) -> int:
 
 async def status_command(settings: Settings) -> int:
     async with Database(settings.database_url) as db:
-        await migrate.wait_until_ready(db, settings.background.schema_wait)
+        await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
         async with db.read() as session:
             state = await advisories.status(session)
     console = Console()

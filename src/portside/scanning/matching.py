@@ -62,28 +62,48 @@ def lookup_keys(packages: Iterable[Package]) -> set[tuple[str, str]]:
     return keys
 
 
+class FindingCache:
+    """Finding dicts by (advisory, package, version): images share most of their packages, so
+    a re-match of many images builds each finding once. The dicts are never modified."""
+
+    def __init__(self) -> None:
+        self.findings: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        self.aliases: dict[str, list[str]] = {}
+
+
 def findings_of(
     index: AdvisoryIndex,
     packages: list[Package],
     details: dict[str, tuple[str | None, list[str]]],
+    cache: FindingCache | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    cache = cache or FindingCache()
     result = match_packages(index, packages)
     findings: list[dict[str, Any]] = []
     for finding in result.findings:
-        summary, links = details.get(finding.advisory_id, (None, []))
-        findings.append(
-            {
+        package = finding.package
+        key = (finding.advisory_id, package.ecosystem, package.name, package.version)
+        found = cache.findings.get(key)
+        if found is None:
+            aliases = cache.aliases.get(finding.advisory_id)
+            if aliases is None:
+                aliases = list(dict.fromkeys((*finding.aliases, *finding.cve_ids)))
+                cache.aliases[finding.advisory_id] = aliases
+            summary, links = details.get(finding.advisory_id, (None, []))
+            found = {
                 "id": finding.advisory_id,
-                "aliases": list(dict.fromkeys((*finding.aliases, *finding.cve_ids))),
+                "aliases": aliases,
                 "severity": str(finding.severity),
-                "package": finding.package.name,
-                "version": finding.package.version,
-                "ecosystem": finding.package.ecosystem,
+                "package": package.name,
+                "version": package.version,
+                "ecosystem": package.ecosystem,
                 "fixed_version": finding.fixed_version,
                 "summary": summary,
                 "links": links,
+                "scanners": ["builtin"],
             }
-        )
+            cache.findings[key] = found
+        findings.append(found)
     return findings, counts(f["severity"] for f in findings)
 
 
@@ -92,7 +112,5 @@ async def match(
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Findings and severity counts for one image's stored packages."""
     wanted = osv_packages(os, packages)
-    index = await advisories.load_index(session, lookup_keys(wanted))
-    ids = [ref for entries in index.entries.values() for e in entries for ref in [e.advisory.id]]
-    details = await advisories.links_and_summaries(session, ids)
+    index, details = await advisories.load_index_and_details(session, lookup_keys(wanted))
     return findings_of(index, wanted, details)

@@ -17,7 +17,7 @@ from portside.db.models import ScanTarget
 from portside.index import store
 from portside.scanning import advisories
 from portside.scanning.backends import merge_findings
-from portside.scanning.matching import findings_of, lookup_keys, osv_packages
+from portside.scanning.matching import FindingCache, findings_of, lookup_keys, osv_packages
 from portside.scanning.severity import ORDER
 from portside.scanning.severity import counts as severity_counts
 
@@ -43,6 +43,17 @@ def external_findings(target: ScanTarget) -> dict[str, list[dict[str, Any]]]:
                 plain = {k: v for k, v in finding.items() if k != "scanners"}
                 others.setdefault(scanner, []).append(plain)
     return others
+
+
+def _identity(finding: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes a finding different for its reader: a changed severity or fix counts."""
+    return (
+        finding["id"],
+        finding["package"],
+        finding["version"],
+        finding["severity"],
+        finding.get("fixed_version"),
+    )
 
 
 def describe_new(new: Counter[str]) -> str:
@@ -75,18 +86,20 @@ async def rematch(
     if not prepared:
         return result
     async with db.read() as session:
-        index = await advisories.load_index(session, set().union(*(k for _, _, k in prepared)))
-        ids = {e.advisory.id for entries in index.entries.values() for e in entries}
-        details = await advisories.links_and_summaries(session, ids)
+        index, details = await advisories.load_index_and_details(
+            session, set().union(*(k for _, _, k in prepared))
+        )
+    cache = FindingCache()
     async with db.write() as session:
         for target, packages, _ in prepared:
-            builtin, _ = findings_of(index, packages, details)
+            builtin, _ = findings_of(index, packages, details, cache)
             findings = merge_findings(("builtin", builtin), *external_findings(target).items())
             counts = severity_counts(f["severity"] for f in findings)
-            old = {f["id"] for f in target.findings or []}
+            before = target.findings or []
+            if {_identity(f) for f in findings} == {_identity(f) for f in before}:
+                continue  # the same findings, severities and fixes: nothing to write
+            old = {f["id"] for f in before}
             new = [f for f in findings if f["id"] not in old]
-            if {f["id"] for f in findings} == old:
-                continue
             result.changed += 1
             await session.execute(
                 update(ScanTarget)

@@ -67,7 +67,7 @@ async def run_sync_command(
         bar.update(task, repos=counts["repos"], tags=counts["tags"], changes=counts["changes"])
 
     async with Database(settings.database_url) as db:
-        await migrate.wait_until_ready(db, settings.background.schema_wait)
+        await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
         async with RegistryClient(settings.registry) as client:
             with bar:
                 report = await run_sync(

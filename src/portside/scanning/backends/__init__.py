@@ -40,13 +40,17 @@ def merge_findings(*sources: tuple[str, Iterable[dict[str, Any]]]) -> list[dict[
     """One finding per (vulnerability id, package, version), from every (scanner, findings):
     the worst severity, every alias and link, a fixed version if any scanner knows one, and
     the scanners that reported it."""
+    given = [(scanner, list(findings)) for scanner, findings in sources]
+    present = [(scanner, findings) for scanner, findings in given if findings]
+    if len(present) == 1 and all(f.get("scanners") == [present[0][0]] for f in present[0][1]):
+        return present[0][1]  # one scanner reported: nothing to merge (the built-in's case)
     merged: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for scanner, findings in sources:
+    for scanner, findings in present:
         for finding in findings:
             key = (finding["id"], finding["package"], finding["version"])
             found = merged.get(key)
             if found is None:
-                merged[key] = {**finding, "scanners": [scanner]}
+                merged[key] = {**finding, "scanners": list(finding.get("scanners") or [scanner])}
                 continue
             if _rank(finding["severity"]) < _rank(found["severity"]):
                 found["severity"] = finding["severity"]
@@ -58,6 +62,7 @@ def merge_findings(*sources: tuple[str, Iterable[dict[str, Any]]]) -> list[dict[
             )
             found["fixed_version"] = found.get("fixed_version") or finding.get("fixed_version")
             found["summary"] = found.get("summary") or finding.get("summary")
-            if scanner not in found["scanners"]:
-                found["scanners"].append(scanner)
+            for name in finding.get("scanners") or [scanner]:
+                if name not in found["scanners"]:
+                    found["scanners"].append(name)
     return list(merged.values())
