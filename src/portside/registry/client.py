@@ -207,11 +207,17 @@ class RegistryClient:
         return body
 
     async def stream_blob(
-        self, repository: str, digest: str, *, chunk_size: int = 256 * 1024
+        self,
+        repository: str,
+        digest: str,
+        *,
+        chunk_size: int = 256 * 1024,
+        verify: bool = True,
     ) -> AsyncIterator[bytes]:
-        """Yield a (large) blob such as a layer in chunks, verifying its digest at the end."""
+        """Yield a (large) blob such as a layer in chunks, verifying its digest at the end
+        (``verify=False`` for a reader that verifies it itself)."""
         path = f"/v2/{repository}/blobs/{digest}"
-        hasher = hashlib.sha256() if digest.startswith("sha256:") else None
+        hasher = hashlib.sha256() if verify and digest.startswith("sha256:") else None
         async with self._request("GET", path, scope=repository_scope(repository)) as resp:
             try:
                 async for chunk in resp.content.iter_chunked(chunk_size):

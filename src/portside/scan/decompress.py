@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import zlib
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from portside.scan.limits import LayerRejected, UnsupportedLayer
 
@@ -82,9 +82,23 @@ class PlainStream:
         return None
 
 
+def _inflater() -> tuple[Any, tuple[type[Exception], ...]]:
+    """ISA-L's inflate (python-isal, about twice as fast as zlib here) when installed; zlib
+    otherwise. Both have the same streaming API."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return zlib, (zlib.error,)
+    isal_error = cast(type[Exception], isal_zlib.error)
+    return isal_zlib, (isal_error, zlib.error)
+
+
+INFLATE, INFLATE_ERRORS = _inflater()
+
+
 class GzipDecompressor:
     def __init__(self) -> None:
-        self._inflate = zlib.decompressobj(wbits=31)
+        self._inflate = INFLATE.decompressobj(wbits=31)
         self._in_member = False
         self._seen_input = False
 
@@ -96,13 +110,13 @@ class GzipDecompressor:
         while True:
             try:
                 out = self._inflate.decompress(pending, GZIP_PIECE)
-            except zlib.error as exc:
+            except INFLATE_ERRORS as exc:
                 raise LayerRejected(f"corrupt gzip stream: {exc}") from exc
             if out:
                 yield out
             if self._inflate.eof:  # a member ended; another may follow
                 pending = self._inflate.unused_data
-                self._inflate = zlib.decompressobj(wbits=31)
+                self._inflate = INFLATE.decompressobj(wbits=31)
                 self._in_member = bool(pending)
                 if not pending:
                     return
