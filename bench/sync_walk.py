@@ -242,16 +242,6 @@ async def main_async(args: argparse.Namespace) -> None:
         "(target under 250 MB).",
         "",
         "Raw runs (wall s): `" + json.dumps(raw) + "`",
-        +json.dumps(
-            {
-                k: [round(r[0], 2) for r in v]
-                for k, v in {
-                    **{f"loopback {k}": v for k, v in local.items()},
-                    **{f"proxy {k}": v for k, v in remote.items()},
-                }.items()
-            }
-        )
-        + "`",
     ]
     write_section("sync_walk", "\n".join(body))
 
