@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -15,6 +17,7 @@ from portside.db.models import Base, Namespace, RegistryEvent, Repository, Tag
 from portside.errors import StorageError
 from portside.events import queue
 from portside.events.envelope import IncomingEvent
+from tests.support import databases
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -58,10 +61,13 @@ async def test_migrations_and_models_agree(db: Database) -> None:
     assert diff == []
 
 
-async def test_sqlite_runs_in_wal_mode_with_foreign_keys(db: Database) -> None:
-    if db.dialect != "sqlite":
-        pytest.skip("SQLite only")
-    async with db.read() as session:
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    async with (
+        Database(databases.sqlite_clone(sqlite_template, tmp_path)) as db,
+        db.read() as session,
+    ):
         assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await session.execute(text("PRAGMA foreign_keys"))).scalar() == 1
 
@@ -199,10 +205,20 @@ async def test_failed_events_are_replayed_and_done_ones_pruned(db: Database) -> 
         assert await queue.counts(session) == {"fresh": 1, "progress": 0, "done": 0, "failed": 0}
 
 
+@pytest.fixture
+async def pg_db(pg_template: str) -> AsyncIterator[Database]:
+    name = await databases.pg_clone(pg_template)
+    try:
+        async with Database(databases.PG_URL.format(name=name)) as db:
+            yield db
+    finally:
+        await databases.pg_drop(name)
+
+
 @pytest.mark.postgres
-async def test_concurrent_workers_never_claim_the_same_event(db: Database) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("several workers share one queue on PostgreSQL")
+async def test_concurrent_workers_never_claim_the_same_event(pg_db: Database) -> None:
+    """Several workers share one queue on PostgreSQL."""
+    db = pg_db
     events = [incoming(n, f"repo{n % 40}") for n in range(400)]
     await store_events(db, *events)
     seen: list[tuple[str, int]] = []
