@@ -8,6 +8,7 @@ UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 SYSTEM_PACKAGES := docker-registry skopeo wrk chromium
+BENCH_PACKAGES := debootstrap time
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install system-deps run test lint typecheck unit integration e2e bench clean
@@ -23,7 +24,7 @@ $(BIN)/portside: $(UV) pyproject.toml uv.lock
 install: $(BIN)/portside
 
 system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	@missing=""; for p in $(SYSTEM_PACKAGES) $(EXTRA_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -54,9 +55,13 @@ integration: install system-deps
 e2e: install system-deps
 	$(BIN)/pytest tests/e2e
 
-bench: install system-deps
+bench: install
+	$(MAKE) system-deps EXTRA_PACKAGES="$(BENCH_PACKAGES)"
 	$(BIN)/python -m bench.webhook_ingest
 	$(BIN)/python -m bench.event_processing
+	$(BIN)/python -m bench.sync_walk
+	$(BIN)/python -m bench.scan_image
+	$(BIN)/python -m bench.rematch
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
