@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +48,7 @@ class EventIngestor:
         self.max_batch = max_batch
         self.on_stored = on_stored
         self.stats = IngestStats()
-        self._pending: list[tuple[list[dict[str, Any]], asyncio.Future[int]]] = []
+        self._pending: deque[tuple[list[dict[str, Any]], asyncio.Future[int]]] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -80,7 +81,7 @@ class EventIngestor:
             while self._pending:
                 batch, size = [], 0
                 while self._pending and size < self.max_batch:
-                    item = self._pending.pop(0)
+                    item = self._pending.popleft()
                     batch.append(item)
                     size += len(item[0])
                 await self._store(batch)
