@@ -23,7 +23,8 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 async def seed(db: Database) -> int:
     async with db.write() as session:
         registry_id = await store.ensure_registry(session, "http://r", NOW)
-        repo, _ = await store.ensure_repository(session, registry_id, "ns/app", NOW)
+        repos, _ = await store.ensure_repositories(session, registry_id, ["ns/app"], NOW)
+        repo = repos["ns/app"]
         from portside.db.models import Tag
 
         tag = Tag(

@@ -7,9 +7,11 @@ that dies frees it. No advisory locks (they do not survive transaction-pooling p
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.db.engine import Database
 from portside.db.models import Lease
@@ -40,3 +42,34 @@ async def release(db: Database, name: str, holder: str) -> None:
         await session.execute(
             update(Lease).where(Lease.name == name, Lease.holder == holder).values(holder=None)
         )
+
+
+async def reap_expired(
+    session: AsyncSession,
+    model: Any,
+    *,
+    now: datetime,
+    max_attempts: int,
+    waiting: str,
+    message: str,
+    **failed: Any,
+) -> int:
+    """Free the rows of a work queue whose claim expired (their worker died or hung): back to
+    ``waiting``, or ``failed`` with ``message`` once they were tried ``max_attempts`` times.
+    The table needs ``status``, ``lease_until``, ``worker``, ``attempts`` and ``error``."""
+    expired = and_(model.status == "progress", model.lease_until < now)
+    gave_up = await session.execute(
+        update(model)
+        .where(expired, model.attempts >= max_attempts)
+        .values(
+            status="failed",
+            worker=None,
+            lease_until=None,
+            error=func.coalesce(model.error + "; ", "") + message,  # keep the last error
+            **failed,
+        )
+    )
+    await session.execute(
+        update(model).where(expired).values(status=waiting, worker=None, lease_until=None)
+    )
+    return int(getattr(gave_up, "rowcount", 0) or 0)

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from portside.db.leases import reap_expired
 from portside.db.models import RegistryEvent
 from portside.events.envelope import IncomingEvent
 
@@ -81,7 +82,15 @@ async def claim(
     max_attempts: int,
 ) -> Claimed:
     """Claim up to ``limit`` events, in order per repository. Run inside a write transaction."""
-    expired_failed = await _reap_expired(session, now, max_attempts)
+    expired_failed = await reap_expired(
+        session,
+        RegistryEvent,
+        now=now,
+        max_attempts=max_attempts,
+        waiting=FRESH,
+        message="lease expired too many times: a worker died or hung while processing it",
+        processed_at=now,
+    )
     earlier = aliased(RegistryEvent)
     blocked = exists().where(
         earlier.repository == RegistryEvent.repository,
@@ -149,26 +158,6 @@ async def _followers(
             continue
         taken.append(row.id)
     return taken
-
-
-async def _reap_expired(session: AsyncSession, now: datetime, max_attempts: int) -> int:
-    expired = and_(RegistryEvent.status == PROGRESS, RegistryEvent.lease_until < now)
-    failed = await session.execute(
-        update(RegistryEvent)
-        .where(expired, RegistryEvent.attempts >= max_attempts)
-        .values(
-            status=FAILED,
-            worker=None,
-            lease_until=None,
-            processed_at=now,
-            error=func.coalesce(RegistryEvent.error, "")
-            + "lease expired too many times: a worker died or hung while processing it",
-        )
-    )
-    await session.execute(
-        update(RegistryEvent).where(expired).values(status=FRESH, worker=None, lease_until=None)
-    )
-    return int(getattr(failed, "rowcount", 0) or 0)
 
 
 async def complete(session: AsyncSession, ids: Iterable[int], *, worker: str, now: datetime) -> int:

@@ -94,14 +94,6 @@ async def ensure_repositories(
     return {repo.name: repo for repo in repos.all()}, created
 
 
-async def ensure_repository(
-    session: AsyncSession, registry_id: int, name: str, now: datetime
-) -> tuple[Repository, bool]:
-    """One repository (see ensure_repositories); True when this call created it."""
-    repos, created = await ensure_repositories(session, registry_id, [name], now)
-    return repos[name], name in created
-
-
 def apply_image(tag: Tag, image: ImageInfo) -> None:
     tag.digest = image.digest
     tag.media_type = image.media_type

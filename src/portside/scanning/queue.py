@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, select, update
+from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside.db.leases import reap_expired
 from portside.db.models import Repository, ScanTarget, Tag
 from portside.index import store
 
@@ -73,19 +74,13 @@ async def claim(
     lease: timedelta,
     max_attempts: int,
 ) -> list[ScanTarget]:
-    expired = and_(ScanTarget.status == PROGRESS, ScanTarget.lease_until < now)
-    await session.execute(
-        update(ScanTarget)
-        .where(expired, ScanTarget.attempts >= max_attempts)
-        .values(
-            status=FAILED,
-            worker=None,
-            lease_until=None,
-            error="lease expired too many times: a worker died or hung while scanning it",
-        )
-    )
-    await session.execute(
-        update(ScanTarget).where(expired).values(status=PENDING, worker=None, lease_until=None)
+    await reap_expired(
+        session,
+        ScanTarget,
+        now=now,
+        max_attempts=max_attempts,
+        waiting=PENDING,
+        message="lease expired too many times: a worker died or hung while scanning it",
     )
     ids = (
         await session.scalars(
