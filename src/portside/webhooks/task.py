@@ -123,6 +123,7 @@ class WebhooksTask:
         self.interval = settings.interval
         self.clock = clock
         self._synced = False
+        self._seen: int | None = None  # the cursor after our last fan-out
         self.totals = {"delivered": 0, "retried": 0, "failed": 0}
 
     async def run_once(self) -> TaskRun:
@@ -130,9 +131,13 @@ class WebhooksTask:
         if not self._synced:
             await sync_configured(self.db, self.configured, now)
             self._synced = True
+        if await self._idle(now):
+            return TaskRun(details={"created": 0, "sent": 0, "totals": dict(self.totals)})
         async with self.db.write() as session:
             created = await fan_out(session, now)
             claimed = await self._claim(session, now)
+            # Where the fan-out stopped (it takes FANOUT_BATCH activities at a time).
+            self._seen = await session.scalar(select(Cursor.position).where(Cursor.name == CURSOR))
         if claimed:
             async with Sender(self.settings.timeout) as sender:
                 attempts = await asyncio.gather(
@@ -151,6 +156,20 @@ class WebhooksTask:
             changed=bool(claimed) or created > 0,
             details={"created": created, "sent": len(claimed), "totals": dict(self.totals)},
         )
+
+    async def _idle(self, now: datetime) -> bool:
+        """Nothing past the cursor at our last fan-out and no delivery due: no write transaction (on
+        SQLite it would take the write lock every few seconds for nothing)."""
+        if self._seen is None:
+            return False
+        async with self.db.read() as session:
+            newest = await session.scalar(select(func.max(Activity.id))) or 0
+            due = await session.scalar(
+                select(WebhookDelivery.id)
+                .where(WebhookDelivery.status == "pending", WebhookDelivery.available_at <= now)
+                .limit(1)
+            )
+        return newest <= self._seen and due is None
 
     async def _claim(
         self, session: AsyncSession, now: datetime
