@@ -134,6 +134,9 @@ class EventProcessor:
 
     async def run_batch(self) -> BatchResult:
         now = self.clock()
+        async with self.db.read() as session:
+            if not await queue.claimable(session, now):
+                return BatchResult()
         async with self.db.write() as session:
             claimed = await queue.claim(
                 session,

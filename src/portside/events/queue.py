@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -158,6 +158,21 @@ async def _followers(
             continue
         taken.append(row.id)
     return taken
+
+
+async def claimable(session: AsyncSession, now: datetime) -> bool:
+    """Whether a claim could find anything (a read, so an idle worker takes no write lock)."""
+    found = await session.scalar(
+        select(RegistryEvent.id)
+        .where(
+            or_(
+                and_(RegistryEvent.status == FRESH, RegistryEvent.available_at <= now),
+                and_(RegistryEvent.status == PROGRESS, RegistryEvent.lease_until < now),
+            )
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def complete(session: AsyncSession, ids: Iterable[int], *, worker: str, now: datetime) -> int:
