@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from portside.index import store
 from portside.localregistry import LocalRegistry
 from portside.registry.client import RegistryClient
 from portside.settings import RegistrySettings, Settings, SyncStrategy
+from portside.sync import describe
 from portside.sync.reconcile import Observed, RepositoryPlan
 from portside.sync.run import Progress, SyncOptions, SyncReport, SyncRun
 from portside.sync.task import SyncTask, options_for
@@ -126,6 +127,83 @@ async def test_a_first_sync_fills_the_index_and_a_second_writes_nothing(world: W
     async with world.db.read() as session:
         after = {t.id: t.updated_at for t in (await session.scalars(select(Tag))).all()}
     assert after == before
+
+
+async def test_new_images_are_described_after_the_walk(world: World) -> None:
+    report = await world.sync()
+    assert report.describe is not None
+    assert report.describe.images == 600
+    assert report.describe.requests == 600  # one config blob each; the manifest was read
+    assert report.index_duration <= report.duration
+    async with world.db.read() as session:
+        tags = (await session.scalars(select(Tag))).all()
+    assert all(t.described for t in tags)
+    tag = next(t for t in tags if t.digest == world.digests[("a/b/c1", "1.0")])
+    assert tag.platforms == [
+        {
+            "os": "linux",
+            "architecture": "amd64",
+            "variant": None,
+            "digest": tag.digest,
+            "size": tag.size,
+        }
+    ]
+    assert tag.image_created_at == datetime(2026, 1, 1, tzinfo=UTC)
+    assert tag.size and tag.config_digest
+
+
+async def test_an_image_whose_config_fails_is_indexed_and_described_next_time(
+    world: World,
+) -> None:
+    def configs_fail(request: web.Request) -> int | None:
+        return 500 if request.path.startswith("/v2/team6/svc6/blobs/") else None
+
+    proxy = FaultProxy(world.registry.url, configs_fail)
+    await proxy.start(free_port())
+    try:
+        report = await world.sync(proxy.url)
+    finally:
+        await proxy.stop()
+    assert report.describe is not None and report.describe.images == 598
+    assert any("describing team6/svc6@" in e for e in report.summary.errors)
+    assert await world.index() == world.digests  # the index is complete all the same
+    async with world.db.read() as session:
+        undescribed = (await session.scalars(select(Tag).where(Tag.described.is_(False)))).all()
+    assert sorted((t.digest, t.platforms, t.image_created_at) for t in undescribed) == sorted(
+        (world.digests[("team6/svc6", tag)], [], None) for tag in ("1.0", "latest")
+    )
+    assert all(t.size and t.media_type for t in undescribed)  # from the manifest
+
+    again = await world.sync()
+    assert again.describe is not None and again.describe.images == 2
+    assert again.summary.errors == []
+    async with world.db.read() as session:
+        left = await session.scalar(select(func.count()).where(Tag.described.is_(False)))
+    assert left == 0
+
+
+async def test_describing_leaves_a_row_that_moved_to_another_digest(world: World) -> None:
+    def configs_fail(request: web.Request) -> int | None:
+        return 500 if "/blobs/" in request.path else None
+
+    proxy = FaultProxy(world.registry.url, configs_fail)
+    await proxy.start(free_port())
+    try:
+        await world.sync(proxy.url)
+    finally:
+        await proxy.stop()
+    old = world.digests[("solo2", "1.0")]
+    async with world.db.write() as session:  # as an event would, between read and write
+        tag = await session.scalar(select(Tag).where(Tag.digest == old))
+        assert tag is not None and not tag.described
+        tag_id, old_image = tag.id, store.image_of(tag)
+        tag.digest = "sha256:" + "e" * 64
+    described = replace(old_image, platforms=[{"os": "linux"}], described=True)
+    await describe._write(world.db, [described], {old: [tag_id]})
+    async with world.db.read() as session:
+        tag = await session.get(Tag, tag_id)
+        assert tag is not None
+        assert (tag.digest, tag.platforms, tag.described) == ("sha256:" + "e" * 64, [], False)
 
 
 async def test_changes_between_runs_are_applied(world: World) -> None:

@@ -1,9 +1,12 @@
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from portside.errors import RegistryProtocolError
-from portside.registry.images import created_from_config, image_size, index_children
+from portside.registry import mediatypes
+from portside.registry.client import Manifest
+from portside.registry.images import created_from_config, from_manifest, image_size, index_children
 from portside.registry.mediatypes import ACCEPT, is_manifest
 
 
@@ -61,3 +64,38 @@ def test_every_manifest_type_is_accepted() -> None:
         assert is_manifest(media_type)
     assert not is_manifest("application/octet-stream")
     assert not is_manifest(None)
+
+
+def _manifest(media_type: str, data: dict[str, object]) -> Manifest:
+    return Manifest("sha256:" + "1" * 64, media_type, json.dumps(data).encode())
+
+
+def test_from_manifest_an_image_waits_for_its_config() -> None:
+    image = from_manifest(
+        _manifest(
+            mediatypes.OCI_MANIFEST,
+            {"config": {"digest": "sha256:c", "size": 10}, "layers": [{"size": 5}]},
+        )
+    )
+    assert (image.config_digest, image.size, image.platforms, image.described) == (
+        "sha256:c",
+        15,
+        [],
+        False,
+    )
+
+
+def test_from_manifest_an_index_knows_its_platforms_but_not_their_sizes() -> None:
+    index = {"manifests": [{"digest": "sha256:a", "platform": {"os": "linux"}}]}
+    image = from_manifest(_manifest(mediatypes.OCI_INDEX, index))
+    assert [(p["os"], p["size"]) for p in image.platforms] == [("linux", None)]
+    assert image.size is None and not image.described
+
+
+def test_from_manifest_has_nothing_to_wait_for_without_config_or_children() -> None:
+    for media_type, data in (
+        (mediatypes.DOCKER_SCHEMA1_SIGNED, {"schemaVersion": 1}),
+        (mediatypes.OCI_MANIFEST, {"layers": []}),
+        (mediatypes.OCI_INDEX, {"manifests": []}),
+    ):
+        assert from_manifest(_manifest(media_type, data)).described, media_type

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -97,6 +99,9 @@ class Tag(Base):
     # For an index: [{"os", "architecture", "variant", "digest", "size", "media_type"}].
     # For an image: one entry, from its config.
     platforms: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # False while only the manifest is known: the sync records a new image from its manifest
+    # and describes it (config: platform, created; an index's platform sizes) after its walk.
+    described: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     author: Mapped[str | None] = mapped_column(String(255))
     image_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

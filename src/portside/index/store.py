@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -101,6 +101,26 @@ def apply_image(tag: Tag, image: ImageInfo) -> None:
     tag.size = image.size
     tag.platforms = image.platforms
     tag.image_created_at = image.created
+    tag.described = image.described
+
+
+def new_tag(repository_id: int, name: str, image: ImageInfo, now: datetime) -> dict[str, Any]:
+    """A new tag row's values, for a bulk insert (the ORM's defaults do not apply there)."""
+    return {
+        "repository_id": repository_id,
+        "name": name,
+        "digest": image.digest,
+        "media_type": image.media_type,
+        "config_digest": image.config_digest,
+        "size": image.size,
+        "platforms": image.platforms,
+        "image_created_at": image.created,
+        "described": image.described,
+        "scan_state": "pending",
+        "source_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def image_of(tag: Tag) -> ImageInfo:
@@ -111,6 +131,7 @@ def image_of(tag: Tag) -> ImageInfo:
         size=tag.size,
         platforms=list(tag.platforms or []),
         created=tag.image_created_at,
+        described=tag.described,
     )
 
 
@@ -122,7 +143,33 @@ async def known_images(session: AsyncSession, digests: Iterable[str]) -> dict[st
     rows = await session.scalars(
         select(Tag).where(Tag.digest.in_(digests), Tag.media_type.is_not(None))
     )
-    return {tag.digest: image_of(tag) for tag in rows.all()}
+    found: dict[str, ImageInfo] = {}
+    for tag in rows.all():
+        if tag.digest not in found or (tag.described and not found[tag.digest].described):
+            found[tag.digest] = image_of(tag)
+    return found
+
+
+def activity(
+    kind: str,
+    at: datetime,
+    *,
+    actor: str | None,
+    repository: str | None = None,
+    tag: str | None = None,
+    digest: str | None = None,
+    **details: Any,
+) -> dict[str, Any]:
+    """An activity row's values (see :func:`record` and :func:`insert_activities`)."""
+    return {
+        "at": at,
+        "kind": kind,
+        "actor": actor,
+        "repository": repository,
+        "tag": tag,
+        "digest": digest,
+        "details": details,
+    }
 
 
 def record(
@@ -138,15 +185,17 @@ def record(
 ) -> None:
     session.add(
         Activity(
-            at=at,
-            kind=kind,
-            actor=actor,
-            repository=repository,
-            tag=tag,
-            digest=digest,
-            details=details,
+            **activity(
+                kind, at, actor=actor, repository=repository, tag=tag, digest=digest, **details
+            )
         )
     )
+
+
+async def insert_activities(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Many activities in one statement (no ORM objects: nothing reads their ids back)."""
+    if rows:
+        await session.execute(insert(Activity), rows)
 
 
 async def tags_on_digest(session: AsyncSession, digest: str) -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ The parsing functions are pure; :func:`describe` does the fetching through a Reg
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ class ImageInfo:
     size: int | None = None
     platforms: list[dict[str, Any]] = field(default_factory=list)
     created: datetime | None = None
+    described: bool = True  # False: only the manifest was read (see from_manifest)
 
 
 def _descriptor_size(descriptor: object) -> int:
@@ -106,27 +107,61 @@ def created_from_config(config: dict[str, Any]) -> datetime | None:
         return None
 
 
-async def _describe_image(
-    client: RegistryClient, repository: str, manifest: Manifest, data: dict[str, Any]
-) -> ImageInfo:
+def from_manifest(manifest: Manifest) -> ImageInfo:
+    """What the manifest alone tells (pure): digest, media type, and for an image its config
+    digest and size, for an index its platforms without their sizes. ``described`` is False
+    when the config (platform, created) or the platforms' manifests must still be read."""
+    if manifest.media_type in mediatypes.SCHEMA1:
+        return ImageInfo(digest=manifest.digest, media_type=manifest.media_type)
+    data = manifest.json()
+    if manifest.media_type in mediatypes.INDEXES or "manifests" in data:
+        children = index_children(data)
+        return ImageInfo(
+            digest=manifest.digest,
+            media_type=manifest.media_type,
+            size=0 if not children else None,
+            platforms=children,
+            described=not children,
+        )
     digest = config_digest(data)
-    platforms: list[dict[str, Any]] = []
-    created = None
-    if digest:
-        config = await client.get_json_blob(repository, digest, MAX_CONFIG_BYTES)
-        platforms = [{**platform_from_config(config), "digest": manifest.digest}]
-        created = created_from_config(config)
-    size = image_size(data)
-    if platforms:
-        platforms[0]["size"] = size
     return ImageInfo(
         digest=manifest.digest,
         media_type=manifest.media_type,
         config_digest=digest,
-        size=size,
-        platforms=platforms,
-        created=created,
+        size=image_size(data),
+        described=digest is None,
     )
+
+
+async def complete(
+    client: RegistryClient,
+    repository: str,
+    image: ImageInfo,
+    configs: dict[str, dict[str, Any]] | None = None,
+) -> ImageInfo:
+    """Read what the manifest does not tell: an image's config (platform, created), an index's
+    platform manifests (their sizes). ``configs`` shares config blobs by digest between calls:
+    they are content-addressed, so two images with one config need one read."""
+    if image.described:
+        return image
+    if image.config_digest is not None:
+        config = configs.get(image.config_digest) if configs is not None else None
+        if config is None:
+            config = await client.get_json_blob(repository, image.config_digest, MAX_CONFIG_BYTES)
+            if configs is not None:
+                configs[image.config_digest] = config
+        platform = {**platform_from_config(config), "digest": image.digest, "size": image.size}
+        return replace(
+            image, platforms=[platform], created=created_from_config(config), described=True
+        )
+
+    async def child_size(child: dict[str, Any]) -> dict[str, Any]:
+        sub = await client.get_manifest(repository, child["digest"])
+        return {**child, "size": image_size(sub.json()), "media_type": sub.media_type}
+
+    platforms = list(await asyncio.gather(*(child_size(c) for c in image.platforms)))
+    total = sum(p["size"] or 0 for p in platforms)
+    return replace(image, size=total, platforms=platforms, described=True)
 
 
 async def describe(client: RegistryClient, repository: str, reference: str) -> ImageInfo:
@@ -140,22 +175,4 @@ async def describe_manifest(
     client: RegistryClient, repository: str, manifest: Manifest
 ) -> ImageInfo:
     """Describe a fetched manifest: its config for an image, its children for an index."""
-    if manifest.media_type in mediatypes.SCHEMA1:
-        return ImageInfo(digest=manifest.digest, media_type=manifest.media_type)
-    data = manifest.json()
-    if manifest.media_type in mediatypes.INDEXES or "manifests" in data:
-        children = index_children(data)
-
-        async def child_size(child: dict[str, Any]) -> dict[str, Any]:
-            sub = await client.get_manifest(repository, child["digest"])
-            return {**child, "size": image_size(sub.json()), "media_type": sub.media_type}
-
-        platforms = list(await asyncio.gather(*(child_size(c) for c in children)))
-        total = sum(p["size"] or 0 for p in platforms)
-        return ImageInfo(
-            digest=manifest.digest,
-            media_type=manifest.media_type,
-            size=total,
-            platforms=platforms,
-        )
-    return await _describe_image(client, repository, manifest, data)
+    return await complete(client, repository, from_manifest(manifest))

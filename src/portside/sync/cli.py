@@ -50,14 +50,14 @@ async def run_sync_command(
         BarColumn(bar_width=None),
         TextColumn(
             "{task.fields[repos]} repositories, {task.fields[tags]} tags, "
-            "{task.fields[changes]} changes"
+            "{task.fields[changes]} changes, {task.fields[described]} images described"
         ),
         TimeElapsedColumn(),
         console=err,
         disable=not err.is_terminal,
         transient=True,
     )
-    task = bar.add_task("sync", total=None, repos=0, tags=0, changes=0)
+    task = bar.add_task("sync", total=None, repos=0, tags=0, changes=0, described=0)
     counts = {"repos": 0, "tags": 0, "changes": 0}
 
     async def repository_done(observed: Observed, plan: RepositoryPlan) -> None:
@@ -65,6 +65,9 @@ async def run_sync_command(
         counts["tags"] += len(observed.tags or ())
         counts["changes"] += len(plan.upserts) + len(plan.removals)
         bar.update(task, repos=counts["repos"], tags=counts["tags"], changes=counts["changes"])
+
+    async def images_described(count: int) -> None:
+        bar.update(task, described=count)
 
     async with Database(settings.database_url) as db:
         await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
@@ -75,7 +78,9 @@ async def run_sync_command(
                     client,
                     options,
                     holder=worker_id(),
-                    progress=sync_run.Progress(repository_done=repository_done),
+                    progress=sync_run.Progress(
+                        repository_done=repository_done, images_described=images_described
+                    ),
                 )
     if report is None:
         err.print("another process is syncing now; try again later")
@@ -96,7 +101,9 @@ async def run_sync_command(
         ("repositories unknown (errors)", summary.unknown_repositories),
         ("catalog read to its end", "yes" if summary.catalog_complete else "no"),
         ("deletions", summary.deletions),
+        ("images described (config read)", report.describe.images if report.describe else 0),
         ("requests", report.requests),
+        ("index complete after", f"{report.index_duration:.2f}s"),
         ("duration", f"{report.duration:.2f}s"),
     ):
         table.add_row(label, str(value))

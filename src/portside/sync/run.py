@@ -1,9 +1,11 @@
 """One sync pass: snapshot the index, walk the registry, apply changes per repository.
 
-Additions and digest changes are applied as each repository's walk completes, each in its own
-short transaction. Deletions wait for the end of the walk and are applied only if the whole
-walk succeeded, the strategy deletes, and they stay under the mass-deletion limit. A repository
-that received an event after the walk started is left to the events.
+Additions and digest changes are applied as repositories' walks complete, in short batched
+transactions; a new image is recorded from its manifest alone. Deletions wait for the end of
+the walk and are applied only if the whole walk succeeded, the strategy deletes, and they stay
+under the mass-deletion limit. A repository that received an event after the walk started is
+left to the events. Then the index is complete, and the new images' configs are read
+(:mod:`portside.sync.describe`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -25,7 +28,8 @@ from portside.events.decide import TagFacts
 from portside.events.processor import ImageCache
 from portside.index import store
 from portside.registry.client import RegistryClient
-from portside.registry.images import ImageInfo, describe, describe_manifest
+from portside.registry.images import ImageInfo, from_manifest
+from portside.sync.describe import DescribeReport, describe_pending
 from portside.sync.reconcile import (
     Observed,
     RepositoryPlan,
@@ -34,7 +38,7 @@ from portside.sync.reconcile import (
     plan_missing,
     plan_repository,
 )
-from portside.sync.walk import walk
+from portside.sync.walk import WalkResult, walk
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,7 @@ class Progress:
     """Callbacks for a progress display (the CLI's); all optional."""
 
     repository_done: Callable[[Observed, RepositoryPlan], Awaitable[None]] | None = None
+    images_described: Callable[[int], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -65,8 +70,10 @@ class SyncReport:
     summary: SyncSummary
     plans: list[RepositoryPlan] = field(default_factory=list)  # dry runs keep them
     requests: int = 0
-    duration: float = 0.0
+    duration: float = 0.0  # the whole pass
+    index_duration: float = 0.0  # until the index matched the registry (before describing)
     started_at: datetime | None = None
+    describe: DescribeReport | None = None
 
 
 class SyncRun:
@@ -126,6 +133,31 @@ class SyncRun:
         summary.repositories, summary.tags = result.repositories, result.tags
         if result.catalog_error:
             self._error(result.catalog_error)
+        await self._deletions(result, seen, indexed_tags)
+        index_duration = time.monotonic() - started_clock
+        described = None
+        if not self.options.dry_run:
+            described = await describe_pending(
+                self.db,
+                self.client,
+                concurrency=self.options.concurrency,
+                on_page=self.progress.images_described,
+            )
+            for error in described.errors:
+                self._error(error)
+        return SyncReport(
+            summary=summary,
+            plans=self.plans,
+            requests=self.client.stats.requests - requests_before,
+            duration=time.monotonic() - started_clock,
+            index_duration=index_duration,
+            started_at=self.started,
+            describe=described,
+        )
+
+    async def _deletions(self, result: WalkResult, seen: set[str], indexed_tags: int) -> None:
+        """Judge the walk's deletions as a whole, then apply them (or list them, dry)."""
+        summary = self.summary
         if result.catalog_complete:
             for name, tags in self._indexed.items():
                 if name not in seen:
@@ -152,13 +184,6 @@ class SyncRun:
                     await self._apply_deletions(plan)
         elif verdict.tags or verdict.repositories:
             log.warning("sync: deletions not applied: %s", verdict.reason)
-        return SyncReport(
-            summary=summary,
-            plans=self.plans,
-            requests=self.client.stats.requests - requests_before,
-            duration=time.monotonic() - started_clock,
-            started_at=self.started,
-        )
 
     def _error(self, message: str) -> None:
         log.warning("sync: %s", message)
@@ -189,7 +214,7 @@ class SyncRun:
             self._count_upserts(plan)
             return
         try:
-            images = await self._describe(observed, {u.digest for u in plan.upserts})
+            images = await self._images(observed, {u.digest for u in plan.upserts})
         except Exception as exc:  # one repository's trouble never ends the sync
             self.summary.unknown_repositories += 1
             self._error(f"{observed.name}: {type(exc).__name__}: {exc}")
@@ -217,7 +242,8 @@ class SyncRun:
             else:
                 self.summary.moved += 1
 
-    async def _describe(self, observed: Observed, digests: set[str]) -> dict[str, ImageInfo]:
+    async def _images(self, observed: Observed, digests: set[str]) -> dict[str, ImageInfo]:
+        """These digests' images: from the cache, from the index, else from their manifests."""
         found: dict[str, ImageInfo] = {}
         for digest in digests:
             cached = self.images.get(digest)
@@ -227,17 +253,20 @@ class SyncRun:
         if missing:
             async with self.db.read() as session:
                 for digest, image in (await store.known_images(session, missing)).items():
-                    self.images.put(image)
+                    if image.described:
+                        self.images.put(image)
                     found[digest] = image
 
         async def one(digest: str) -> ImageInfo:
+            # From the manifest alone: the config is read after the walk (sync.describe).
             manifest = observed.manifests.get(digest)
-            if manifest is not None:
-                return await describe_manifest(self.client, observed.name, manifest)
-            return await describe(self.client, observed.name, digest)
+            if manifest is None:
+                manifest = await self.client.get_manifest(observed.name, digest)
+            return from_manifest(manifest)
 
         for image in await asyncio.gather(*(one(d) for d in sorted(digests - found.keys()))):
-            self.images.put(image)
+            if image.described:
+                self.images.put(image)
             found[image.digest] = image
         return found
 
@@ -267,48 +296,58 @@ class SyncRun:
             repos, created = await store.ensure_repositories(
                 session, self._registry_id, [plan.repository for plan, _ in batch], now
             )
-            for name in sorted(created):
-                store.record(session, "repository.create", now, actor=SYNC_ACTOR, repository=name)
+            activities = [
+                store.activity("repository.create", now, actor=SYNC_ACTOR, repository=name)
+                for name in sorted(created)
+            ]
+            new_tags: list[dict[str, Any]] = []
             for plan, images in batch:
-                self._upsert_tags(session, repos[plan.repository], plan, images, now)
+                self._upsert_tags(repos[plan.repository], plan, images, now, new_tags, activities)
+            # New rows in one statement each (the ORM would insert them one by one, to read
+            # back ids nothing here needs).
+            if new_tags:
+                await session.execute(insert(Tag), new_tags)
+            await store.insert_activities(session, activities)
 
     def _upsert_tags(
         self,
-        session: AsyncSession,
         repo: Repository,
         plan: RepositoryPlan,
         images: dict[str, ImageInfo],
         now: datetime,
+        new_tags: list[dict[str, Any]],
+        activities: list[dict[str, Any]],
     ) -> None:
+        """Moved tags are changed in place; new ones and the activities are appended."""
         tags = {t.name: t for t in repo.tags}
         for upsert in plan.upserts:
             tag = tags.get(upsert.tag)
+            image = images[upsert.digest]
             if tag is not None and tag.source_at >= self.started:
                 self.summary.left_to_events += 1
                 continue
             if tag is None:
-                tag = Tag(name=upsert.tag, created_at=now, scan_state="pending", platforms=[])
-                repo.tags.append(tag)
+                new_tags.append(store.new_tag(repo.id, upsert.tag, image, now))
                 self.summary.added += 1
             elif tag.digest != upsert.digest:
+                store.apply_image(tag, image)
                 tag.scan_state = "pending"
+                tag.source_at = tag.updated_at = now
                 self.summary.moved += 1
             else:
                 continue
-            store.apply_image(tag, images[upsert.digest])
-            tag.source_at = now
-            tag.updated_at = now
             repo.updated_at = now
-            store.record(
-                session,
-                "tag.push",
-                now,
-                actor=SYNC_ACTOR,
-                repository=plan.repository,
-                tag=upsert.tag,
-                digest=upsert.digest,
-                previous_digest=upsert.previous_digest,
-                source="sync",
+            activities.append(
+                store.activity(
+                    "tag.push",
+                    now,
+                    actor=SYNC_ACTOR,
+                    repository=plan.repository,
+                    tag=upsert.tag,
+                    digest=upsert.digest,
+                    previous_digest=upsert.previous_digest,
+                    source="sync",
+                )
             )
 
     async def _apply_deletions(self, plan: RepositoryPlan) -> None:

@@ -55,7 +55,9 @@ def report_details(report: SyncReport) -> dict[str, Any]:
     return {
         "started_at": report.started_at.isoformat() if report.started_at else None,
         "duration": round(report.duration, 3),
+        "index_duration": round(report.index_duration, 3),
         "requests": report.requests,
+        "images_described": report.describe.images if report.describe else 0,
         **asdict(report.summary),
     }
 
