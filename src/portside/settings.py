@@ -13,7 +13,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -297,6 +296,8 @@ class Settings(BaseSettings):
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml  # here: only a process given a config file pays for it
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside.db.conflict import conflict_insert
 from portside.db.engine import Database
 from portside.db.models import Lease
 
@@ -20,9 +20,8 @@ from portside.db.models import Lease
 async def acquire(db: Database, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Take or renew the lease; False when someone else holds it."""
     async with db.write() as session:
-        insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
         await session.execute(
-            insert(Lease)
+            conflict_insert(db.dialect, Lease)
             .values(name=name, holder=None, expires_at=now)
             .on_conflict_do_nothing(index_elements=["name"])
         )

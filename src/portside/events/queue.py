@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from portside.db.conflict import conflict_insert
 from portside.db.leases import reap_expired
 from portside.db.models import RegistryEvent
 from portside.events.envelope import IncomingEvent
@@ -51,9 +51,8 @@ def insert_events_sync(connection: Connection, rows: Sequence[dict[str, Any]]) -
     if not rows:
         return set()
     unique = list({row["event_id"]: row for row in rows}.values())
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     stmt = (
-        insert(RegistryEvent)
+        conflict_insert(connection.dialect.name, RegistryEvent)
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(RegistryEvent.event_id)
     )

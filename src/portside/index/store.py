@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from portside.db.conflict import conflict_insert
 from portside.db.models import Activity, Namespace, Registry, Repository, Tag
 from portside.index.names import namespace_of
 from portside.registry.images import ImageInfo
@@ -21,8 +21,7 @@ DEFAULT_REGISTRY = "default"
 def _insert(session: AsyncSession, model: Any) -> Any:
     """The dialect's INSERT, for ON CONFLICT DO NOTHING (safe when several workers create
     the same row)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    return insert(model)
+    return conflict_insert(session.get_bind().dialect.name, model)
 
 
 async def ensure_registry(session: AsyncSession, url: str, now: datetime) -> int:

@@ -9,8 +9,8 @@ import zlib
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from portside.db.conflict import conflict_insert
 from portside.db.engine import Database
 from portside.db.models import LayerCache
 from portside.scan.files import LayerFiles
@@ -50,10 +50,9 @@ class LayerCacheStore:
         return decode(blob) if blob is not None else None
 
     async def put(self, layer: LayerFiles, now: datetime) -> None:
-        insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
         async with self.db.write() as session:
             await session.execute(
-                insert(LayerCache)
+                conflict_insert(self.db.dialect, LayerCache)
                 .values(digest=layer.digest, data=encode(layer), created_at=now)
                 .on_conflict_do_nothing()
             )

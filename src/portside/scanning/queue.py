@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside.db.conflict import conflict_insert
 from portside.db.leases import reap_expired
 from portside.db.models import Repository, ScanTarget, Tag
 from portside.index import store
@@ -26,7 +26,7 @@ RESCAN_PRIORITY = 0
 
 def _insert(session: AsyncSession) -> Any:
     dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ScanTarget)
+    return conflict_insert(dialect, ScanTarget)
 
 
 async def enqueue_new(session: AsyncSession, now: datetime) -> int:

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.background.runtime import TaskRun
+from portside.db.conflict import conflict_insert
 from portside.db.engine import Database
 from portside.db.models import Activity, Cursor, Webhook, WebhookDelivery
 from portside.events.decide import backoff
@@ -54,10 +54,11 @@ async def sync_configured(
 
 async def fan_out(session: AsyncSession, now: datetime) -> int:
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     start = await session.scalar(select(func.coalesce(func.max(Activity.id), 0)))
     await session.execute(
-        insert(Cursor).values(name=CURSOR, position=start).on_conflict_do_nothing()
+        conflict_insert(dialect, Cursor)
+        .values(name=CURSOR, position=start)
+        .on_conflict_do_nothing()
     )
     position = await session.scalar(
         select(Cursor.position).where(Cursor.name == CURSOR).with_for_update()
