@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, TypeDecorator
+from sqlalchemy import JSON, DateTime, Dialect, TypeDecorator
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -31,3 +32,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class EncodedJSON(TypeDecorator[str]):
+    """A value for a JSON column, given as the text ``json.dumps`` would make of it.
+
+    For a writer that encodes shared parts once (a re-match writes the same finding into
+    hundreds of images): the text is bound as it is, where the column's own type would encode
+    the value again. Only for binding; reading the column gives the decoded value as usual.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        return None

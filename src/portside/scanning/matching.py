@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,7 @@ from portside.vulndb.ecosystems import (
     os_ecosystem,
     package_ecosystem,
 )
-from portside.vulndb.match import AdvisoryIndex, Package, match_packages
+from portside.vulndb.match import AdvisoryIndex, Match, Package, cve_ids, package_matches
 
 OS_KINDS = frozenset({"deb", "apk", "rpm"})
 
@@ -54,56 +55,100 @@ def osv_packages(os: dict[str, Any] | None, packages: Iterable[dict[str, Any]]) 
 
 
 def lookup_keys(packages: Iterable[Package]) -> set[tuple[str, str]]:
-    keys = set()
+    """The index keys the packages are looked up under (each ecosystem's spellings worked out
+    once, not once per package)."""
+    names: dict[str, set[str]] = {}
     for package in packages:
-        for ecosystem in lookup_ecosystems(package.ecosystem):
-            for name in {package.name, package.source_name or package.name}:
-                keys.add((index_ecosystem(ecosystem), normalize_name(package.ecosystem, name)))
+        names_in = names.setdefault(package.ecosystem, set())
+        names_in.add(package.name)
+        names_in.add(package.source_name or package.name)
+    keys: set[tuple[str, str]] = set()
+    for ecosystem, names_in in names.items():
+        under = {index_ecosystem(e) for e in lookup_ecosystems(ecosystem)}
+        for name in names_in:
+            normalized = normalize_name(ecosystem, name)
+            keys.update((key_ecosystem, normalized) for key_ecosystem in under)
     return keys
 
 
 class FindingCache:
-    """Finding dicts by (advisory, package, version): images share most of their packages, so
-    a re-match of many images builds each finding once. The dicts are never modified."""
+    """Finding dicts by (advisory, package, version), and each package's list of them: images
+    share most of their packages, so a re-match of many images matches each package and builds
+    each finding once. The dicts and lists are never modified."""
 
     def __init__(self) -> None:
         self.findings: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.aliases: dict[str, list[str]] = {}
+        self.packages: dict[Package, list[dict[str, Any]]] = {}
+
+
+def _finding(
+    package: Package, match: Match, details: advisories.Details, cache: FindingCache
+) -> dict[str, Any]:
+    ref = match.advisory
+    key = (ref.id, package.ecosystem, package.name, package.version)
+    found = cache.findings.get(key)
+    if found is None:
+        aliases = cache.aliases.get(ref.id)
+        if aliases is None:
+            aliases = list(
+                dict.fromkeys((*ref.aliases, *cve_ids(ref.id, ref.aliases, ref.related)))
+            )
+            cache.aliases[ref.id] = aliases
+        summary, links = details.get(ref.id, (None, []))
+        found = {
+            "id": ref.id,
+            "aliases": aliases,
+            "severity": str(ref.severity),
+            "package": package.name,
+            "version": package.version,
+            "ecosystem": package.ecosystem,
+            "fixed_version": match.fixed_version,
+            "summary": summary,
+            "links": links,
+            "scanners": ["builtin"],
+        }
+        cache.findings[key] = found
+    return found
+
+
+def package_findings(
+    index: AdvisoryIndex,
+    packages: list[Package],
+    details: advisories.Details,
+    cache: FindingCache,
+) -> list[list[dict[str, Any]]]:
+    """The built-in scanner's findings for each of one image's packages (lists shared with the
+    other images that have the same package, through ``cache``)."""
+    sections: list[list[dict[str, Any]]] = []
+    for package in packages:
+        found = cache.packages.get(package)
+        if found is None:
+            matches, _ = package_matches(index, package)
+            found = [_finding(package, match, details, cache) for match in matches]
+            cache.packages[package] = found
+        sections.append(found)
+    return sections
+
+
+def builtin_findings(
+    index: AdvisoryIndex,
+    packages: list[Package],
+    details: advisories.Details,
+    cache: FindingCache | None = None,
+) -> list[dict[str, Any]]:
+    """The built-in scanner's findings for one image's packages, in package order."""
+    sections = package_findings(index, packages, details, cache or FindingCache())
+    return list(chain.from_iterable(sections))
 
 
 def findings_of(
     index: AdvisoryIndex,
     packages: list[Package],
-    details: dict[str, tuple[str | None, list[str]]],
+    details: advisories.Details,
     cache: FindingCache | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    cache = cache or FindingCache()
-    result = match_packages(index, packages)
-    findings: list[dict[str, Any]] = []
-    for finding in result.findings:
-        package = finding.package
-        key = (finding.advisory_id, package.ecosystem, package.name, package.version)
-        found = cache.findings.get(key)
-        if found is None:
-            aliases = cache.aliases.get(finding.advisory_id)
-            if aliases is None:
-                aliases = list(dict.fromkeys((*finding.aliases, *finding.cve_ids)))
-                cache.aliases[finding.advisory_id] = aliases
-            summary, links = details.get(finding.advisory_id, (None, []))
-            found = {
-                "id": finding.advisory_id,
-                "aliases": aliases,
-                "severity": str(finding.severity),
-                "package": package.name,
-                "version": package.version,
-                "ecosystem": package.ecosystem,
-                "fixed_version": finding.fixed_version,
-                "summary": summary,
-                "links": links,
-                "scanners": ["builtin"],
-            }
-            cache.findings[key] = found
-        findings.append(found)
+    findings = builtin_findings(index, packages, details, cache)
     return findings, counts(f["severity"] for f in findings)
 
 

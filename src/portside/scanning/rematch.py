@@ -3,23 +3,28 @@ matched again (no registry download), and new findings are recorded as activitie
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from itertools import chain
+from operator import itemgetter
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside import cyclegc
 from portside.db.engine import Database
 from portside.db.models import ScanTarget
+from portside.db.types import EncodedJSON
 from portside.index import store
 from portside.scanning import advisories
 from portside.scanning.backends import merge_findings
-from portside.scanning.matching import FindingCache, findings_of, lookup_keys, osv_packages
-from portside.scanning.severity import ORDER
-from portside.scanning.severity import counts as severity_counts
+from portside.scanning.matching import FindingCache, lookup_keys, osv_packages, package_findings
+from portside.scanning.severity import ORDER, counts_from
+from portside.vulndb.match import AdvisoryIndex, Package
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +68,25 @@ def describe_new(new: Counter[str]) -> str:
 async def rematch(
     db: Database, now: datetime, changed_keys: set[tuple[str, str]] | None = None
 ) -> RematchResult:
-    """Match every scanned image again (only those touching ``changed_keys``, when given)."""
+    """Match every scanned image again (only those touching ``changed_keys``, when given).
+
+    The cycle collector is paused meanwhile (:mod:`portside.cyclegc`): the index and the
+    findings are millions of objects that it would walk again and again for nothing."""
+    with cyclegc.paused():
+        result = await _rematch(db, now, changed_keys)
+    if result.images:
+        log.info(
+            "re-matched %d images: %d changed (%s)",
+            result.images,
+            result.changed,
+            describe_new(result.new_findings) or "nothing new",
+        )
+    return result
+
+
+async def _rematch(
+    db: Database, now: datetime, changed_keys: set[tuple[str, str]] | None
+) -> RematchResult:
     result = RematchResult()
     async with db.read() as session:
         targets = list(
@@ -78,51 +101,124 @@ async def rematch(
     prepared = []
     for target in targets:
         packages = osv_packages(target.os, target.packages or [])
-        keys = lookup_keys(packages)
-        if changed_keys is not None and not keys & changed_keys:
+        if changed_keys is not None and not lookup_keys(packages) & changed_keys:
             continue
-        prepared.append((target, packages, keys))
+        prepared.append((target, packages))
     result.images = len(prepared)
     if not prepared:
         return result
     async with db.read() as session:
         index, details = await advisories.load_index_and_details(
-            session, set().union(*(k for _, _, k in prepared))
+            session, lookup_keys(chain.from_iterable(packages for _, packages in prepared))
         )
-    cache = FindingCache()
-    async with db.write() as session:
-        for target, packages, _ in prepared:
-            builtin, _ = findings_of(index, packages, details, cache)
-            findings = merge_findings(("builtin", builtin), *external_findings(target).items())
-            counts = severity_counts(f["severity"] for f in findings)
-            before = target.findings or []
-            if {_identity(f) for f in findings} == {_identity(f) for f in before}:
-                continue  # the same findings, severities and fixes: nothing to write
-            old = {f["id"] for f in before}
-            new = [f for f in findings if f["id"] not in old]
-            result.changed += 1
-            await session.execute(
-                update(ScanTarget)
-                .where(ScanTarget.id == target.id)
-                .values(findings=findings, counts=counts, matched_at=now)
-            )
-            if new:
-                added: Counter[str] = Counter(f["severity"] for f in new)
-                result.new_findings.update(added)
-                await _record_new(session, target.digest, added, [f["id"] for f in new], now)
-    log.info(
-        "re-matched %d images: %d changed (%s)",
-        result.images,
-        result.changed,
-        describe_new(result.new_findings) or "nothing new",
-    )
+    changes = _changes(index, details, prepared)
+    result.changed = len(changes)
+    if changes:
+        await _write(db, changes, now, result)
     return result
 
 
-async def _record_new(
-    session: AsyncSession, digest: str, added: Counter[str], ids: list[str], now: datetime
+async def _write(db: Database, changes: list[Change], now: datetime, result: RematchResult) -> None:
+    """Store the changed findings and counts, and record the new findings as activities."""
+    encoder = FindingsEncoder()
+    async with db.write() as session:
+        tags = await store.tags_on_digests(session, [c.target.digest for c in changes if c.new])
+        for target, findings, new, sections in changes:
+            tally = Counter(map(itemgetter("severity"), findings))
+            await session.execute(
+                update(ScanTarget)
+                .where(ScanTarget.id == target.id)
+                .values(
+                    findings=type_coerce(encoder.encode(sections), EncodedJSON()),
+                    counts=counts_from(tally),
+                    matched_at=now,
+                )
+            )
+            if new:
+                # ``new`` is a part of ``findings``: as long, it is all of them.
+                same = len(new) == len(findings)
+                added = tally if same else Counter(map(itemgetter("severity"), new))
+                result.new_findings.update(added)
+                _record_new(session, tags.get(target.digest, []), target.digest, added, new, now)
+
+
+Findings = list[dict[str, Any]]
+
+
+class Change(NamedTuple):
+    """A target whose findings a reader would see change."""
+
+    target: ScanTarget
+    findings: Findings
+    new: Findings  # the findings whose id it did not have
+    sections: list[Findings]  # the findings in parts, shared between images where possible
+
+
+def _changes(
+    index: AdvisoryIndex,
+    details: advisories.Details,
+    targets: list[tuple[ScanTarget, list[Package]]],
+) -> list[Change]:
+    """The targets whose findings change, with their findings and the new ones among them
+    (matching is done here, before the write transaction opens)."""
+    cache = FindingCache()
+    changes = []
+    for target, packages in targets:
+        sections = package_findings(index, packages, details, cache)
+        builtin = list(chain.from_iterable(sections))
+        others = external_findings(target)
+        if others:
+            findings = merge_findings(("builtin", builtin), *others.items())
+            sections = [findings]
+        else:
+            findings = builtin  # what merge_findings returns for the built-in scanner alone
+        before = target.findings or []
+        if not _differ(findings, before):
+            continue  # the same findings, severities and fixes: nothing to write
+        old = {f["id"] for f in before}
+        new = [f for f in findings if f["id"] not in old] if old else list(findings)
+        changes.append(Change(target, findings, new, sections))
+    return changes
+
+
+class FindingsEncoder:
+    """The JSON text of a findings list given in sections (:attr:`Change.sections`), each
+    section encoded once however many images share it: images share most of their packages,
+    and encoding their findings again and again was a good part of writing them. The text is
+    the one ``json.dumps`` makes of the whole list."""
+
+    def __init__(self) -> None:
+        # By id(): lists are not hashable. Each is kept with its text, so no id is reused.
+        self._texts: dict[int, tuple[Findings, str]] = {}
+
+    def encode(self, sections: list[Findings]) -> str:
+        return "[" + ", ".join(self._text(s) for s in sections if s) + "]"
+
+    def _text(self, section: Findings) -> str:
+        known = self._texts.get(id(section))
+        if known is None:
+            # A list's items, as json.dumps writes them inside its brackets.
+            known = self._texts[id(section)] = (section, json.dumps(section)[1:-1])
+        return known[1]
+
+
+def _differ(findings: list[dict[str, Any]], before: list[dict[str, Any]]) -> bool:
+    """Whether a reader would see a change (none stored before: any finding is one)."""
+    if not before:
+        return bool(findings)
+    return {_identity(f) for f in findings} != {_identity(f) for f in before}
+
+
+def _record_new(
+    session: AsyncSession,
+    tags: list[tuple[str, str]],
+    digest: str,
+    added: Counter[str],
+    new: list[dict[str, Any]],
+    now: datetime,
 ) -> None:
-    for repository, tag in await store.tags_on_digest(session, digest):
+    ids = [f["id"] for f in new]
+    for repository, tag in tags:
         store.record(
             session,
             "scan.new-vulnerabilities",

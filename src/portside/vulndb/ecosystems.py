@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _DEBIAN_CODENAMES = {
     "buster": "10",
@@ -59,6 +60,7 @@ def family(ecosystem: str) -> str:
     return ecosystem.split(":", 1)[0]
 
 
+@lru_cache(maxsize=4096)  # asked for every advisory entry and package: few distinct spellings
 def index_ecosystem(ecosystem: str) -> str:
     """The key under which advisories of ``ecosystem`` are indexed and looked up."""
     if ecosystem.startswith("Ubuntu:") and ecosystem.endswith(":LTS"):
@@ -72,6 +74,7 @@ def index_ecosystem(ecosystem: str) -> str:
 _SLE_PRODUCT = re.compile(r"^SUSE:Linux Enterprise Server (\d+(?: SP\d+)?)$")
 
 
+@lru_cache(maxsize=4096)
 def lookup_ecosystems(ecosystem: str) -> tuple[str, ...]:
     """The index keys to search for a package of ``ecosystem`` (its own first).
 

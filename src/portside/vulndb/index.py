@@ -8,15 +8,19 @@ Withdrawn advisories are left out.
 :meth:`AdvisoryIndex.matches` answers "which advisories affect version V of package P". Images
 share base layers, so the same (package, version) is asked again and again: answers are
 memoized in the index (bounded), which is what makes re-matching a thousand images cheap.
+A much-advised package has hundreds of entries, nearly all fixed below the installed version:
+each key asked gets a :class:`~portside.vulndb.candidates.CandidatePlan` on first use, and only
+the entries it names are evaluated (:func:`evaluate` gives the same answer over all of them).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from portside.vulndb.candidates import CandidatePlan, plan
 from portside.vulndb.ecosystems import index_ecosystem, normalize_name
 from portside.vulndb.osv import Advisory
 from portside.vulndb.severity import Severity
@@ -68,6 +72,7 @@ class AdvisoryIndex:
         self.withdrawn = withdrawn
         self.undecidable_ranges = undecidable_ranges  # ranges no order can read
         self._memo: dict[tuple[str, str, str], Answer] = {}
+        self._plans: dict[tuple[str, str], CandidatePlan] = {}
 
     def lookup(self, ecosystem: str, name: str) -> tuple[IndexEntry, ...]:
         """The entries for a package, by its ecosystem and name as an advisory spells them."""
@@ -79,17 +84,34 @@ class AdvisoryIndex:
         memo_key = (key_ecosystem, key_name, version)
         answer = self._memo.get(memo_key)
         if answer is None:
-            answer = _evaluate(self.entries.get((key_ecosystem, key_name), ()), version)
+            answer = self._evaluate((key_ecosystem, key_name), version)
             if len(self._memo) >= MEMO_LIMIT:
                 self._memo.clear()
             self._memo[memo_key] = answer
         return answer
 
+    def _evaluate(self, key: tuple[str, str], version: str) -> Answer:
+        """:func:`evaluate` over the entries the key's plan (made on first use) leaves."""
+        entries = self.entries.get(key, ())
+        if not entries:
+            return (), 0
+        key_plan = self._plans.get(key)
+        if key_plan is None:
+            key_plan = self._plans[key] = plan(entry.affected for entry in entries)
+        keys = VersionKeys(version)
+        chosen = key_plan.candidates(version, keys)
+        if chosen is None:
+            return evaluate(entries, version, keys)
+        return evaluate([entries[i] for i in chosen], version, keys)
 
-def _evaluate(entries: tuple[IndexEntry, ...], version: str) -> Answer:
+
+def evaluate(
+    entries: Sequence[IndexEntry], version: str, keys: VersionKeys | None = None
+) -> Answer:
+    """Every entry checked in turn: the matches (with fix hints) and the undecided count."""
     found: list[Match] = []
     undecided = 0
-    keys = VersionKeys(version)
+    keys = keys if keys is not None else VersionKeys(version)
     for entry in entries:
         verdict = Verdict.NOT_AFFECTED
         for affected in entry.affected:

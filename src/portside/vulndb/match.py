@@ -35,7 +35,9 @@ __all__ = [
     "Package",
     "PackageMatches",
     "build_index",
+    "cve_ids",
     "match_packages",
+    "package_matches",
 ]
 
 
@@ -67,8 +69,13 @@ class Finding(NamedTuple):
     @property
     def cve_ids(self) -> tuple[str, ...]:
         """The CVE ids this finding is known by (its id, aliases, upstream and related ids)."""
-        ids = (self.advisory_id, *self.aliases, *self.related)
-        return tuple(dict.fromkeys(i for i in ids if i.startswith("CVE-")))
+        return cve_ids(self.advisory_id, self.aliases, self.related)
+
+
+def cve_ids(advisory_id: str, aliases: Iterable[str], related: Iterable[str]) -> tuple[str, ...]:
+    """The CVE ids among an advisory's id, aliases and upstream/related ids, each once."""
+    ids = (advisory_id, *aliases, *related)
+    return tuple(dict.fromkeys(i for i in ids if i.startswith("CVE-")))
 
 
 @dataclass(frozen=True)
@@ -100,21 +107,26 @@ def _lookups(package: Package) -> Iterator[tuple[str, str, str]]:
             yield ecosystem, normalize_name(package.ecosystem, name), version
 
 
+def package_matches(index: AdvisoryIndex, package: Package) -> tuple[tuple[Match, ...], int]:
+    """The advisories affecting one package, each once, and how many could not decide."""
+    answers = [index.matches(*lookup) for lookup in _lookups(package)]
+    undecided = sum(count for _, count in answers)
+    if len(answers) == 1:
+        return answers[0][0], undecided
+    first: dict[str, Match] = {}
+    for found, _ in answers:
+        for match in found:
+            first.setdefault(match.advisory.id, match)
+    return tuple(first.values()), undecided
+
+
 def match_packages(index: AdvisoryIndex, packages: Iterable[Package]) -> MatchResult:
     """The advisories affecting each package (withdrawn ones are not in the index)."""
     affected: list[PackageMatches] = []
     undecided = 0
     for package in packages:
-        answers = [index.matches(*lookup) for lookup in _lookups(package)]
-        undecided += sum(count for _, count in answers)
-        if len(answers) == 1:
-            matches = answers[0][0]
-        else:
-            first: dict[str, Match] = {}
-            for found, _ in answers:
-                for match in found:
-                    first.setdefault(match.advisory.id, match)
-            matches = tuple(first.values())
+        matches, count = package_matches(index, package)
+        undecided += count
         if matches:
             affected.append(PackageMatches(package, matches))
     return MatchResult(tuple(affected), undecided)

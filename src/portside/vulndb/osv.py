@@ -39,6 +39,11 @@ class EventKind(enum.StrEnum):
     LIMIT = "limit"
 
 
+# (kind, its key in an event object), listed once: iterating the enum for every event of every
+# record was a noticeable part of loading advisories.
+_EVENT_KEYS = tuple((kind, kind.value) for kind in EventKind)
+
+
 @dataclass(frozen=True)
 class Event:
     kind: EventKind
@@ -119,7 +124,7 @@ def _text(value: object) -> str:
 def _event(raw: object) -> Event:
     if not isinstance(raw, Mapping):
         raise ValueError("an event is not an object")
-    found = [(kind, raw[kind.value]) for kind in EventKind if kind.value in raw]
+    found = [(kind, raw[key]) for kind, key in _EVENT_KEYS if key in raw]
     if len(found) != 1:
         raise ValueError(f"an event has {len(found)} of introduced/fixed/last_affected/limit")
     kind, version = found[0]
