@@ -172,23 +172,10 @@ def activity(
 
 
 def record(
-    session: AsyncSession,
-    kind: str,
-    at: datetime,
-    *,
-    actor: str | None,
-    repository: str | None = None,
-    tag: str | None = None,
-    digest: str | None = None,
-    **details: Any,
+    session: AsyncSession, kind: str, at: datetime, *, actor: str | None, **fields: Any
 ) -> None:
-    session.add(
-        Activity(
-            **activity(
-                kind, at, actor=actor, repository=repository, tag=tag, digest=digest, **details
-            )
-        )
-    )
+    """Add an activity to the session; ``fields`` as :func:`activity` takes them."""
+    session.add(Activity(**activity(kind, at, actor=actor, **fields)))
 
 
 async def insert_activities(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
