@@ -15,7 +15,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from portside import __version__
+from portside import __version__, cyclegc
 from portside.errors import ConfigError, PortsideError
 from portside.logconfig import configure
 from portside.settings import Settings, SyncStrategy, load_settings
@@ -299,7 +299,8 @@ def scan(
     ] = ScanFormat.table,
 ) -> None:
     """Scan one image now: its packages and their known vulnerabilities."""
-    from portside.scanning.cli import scan_command
+    with cyclegc.paused():  # a one-shot command: its imports are most of its time
+        from portside.scanning.cli import scan_command
 
     settings = _with_registry(ctx)
     raise typer.Exit(_run(scan_command(settings, ref, output.value)))
@@ -528,4 +529,7 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        cyclegc.before_exit()

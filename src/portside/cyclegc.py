@@ -29,3 +29,10 @@ def paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def before_exit() -> None:
+    """For a process on its way out: every live object goes to the collector's permanent
+    generation, so the interpreter's last collections do not walk them all for nothing
+    (about 0.1 s of a short command such as `portside scan`)."""
+    gc.freeze()

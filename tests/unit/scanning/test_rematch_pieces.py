@@ -48,3 +48,15 @@ def test_the_cycle_collector_is_paused_and_restored() -> None:
     with pytest.raises(RuntimeError), cyclegc.paused():
         raise RuntimeError("boom")
     assert gc.isenabled()
+
+
+def test_before_exit_freezes_what_is_alive() -> None:
+    import gc
+
+    from portside import cyclegc
+
+    try:
+        cyclegc.before_exit()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
