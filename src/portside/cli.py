@@ -526,10 +526,3 @@ def registry_config(
 def version() -> None:
     """Print Portside's version."""
     print(__version__)
-
-
-def main() -> None:
-    try:
-        app()
-    finally:
-        cyclegc.before_exit()
