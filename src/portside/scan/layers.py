@@ -56,14 +56,21 @@ class LayerReader:
         self._whiteouts: set[str] = set()
         self._opaque: set[str] = set()
         self._replaced: set[str] = set()
+        self._last_name, self._last_path = "", paths.normalize("")
+
+    def _normalize(self, name: str) -> str | None:
+        """:func:`paths.normalize`, remembering the last name: an entry's name is asked for
+        when its header is read and again when it is recorded."""
+        if name != self._last_name:
+            self._last_name, self._last_path = name, paths.normalize(name)
+        return self._last_path
 
     def _wants_raw(self, name: str) -> bool:
-        path = paths.normalize(name)
+        path = self._normalize(name)
         return path is not None and not paths.is_whiteout_name(path) and self._want(path)
 
-    @staticmethod
-    def _is_database_raw(name: str) -> bool:
-        path = paths.normalize(name)
+    def _is_database_raw(self, name: str) -> bool:
+        path = self._normalize(name)
         return path is not None and is_large_database(path)
 
     def feed(self, chunk: bytes) -> None:
@@ -97,7 +104,7 @@ class LayerReader:
         )
 
     def _record(self, entry: TarEntry) -> None:
-        path = paths.normalize(entry.name)
+        path = self._normalize(entry.name)
         if path is None:
             if entry.name.strip("./"):  # not the root: a ".." or NUL name, never extracted
                 logger.debug("layer %s: ignored tar entry %r", self._digest, entry.name[:200])

@@ -36,8 +36,9 @@ def decimal(value: str, what: str) -> int:
 
 def checksum_ok(block: bytes) -> bool:
     """The header checksum, computed unsigned (POSIX) or signed (old Sun and GNU tars)."""
-    stored = number(block[148:156], "checksum")
-    unsigned = sum(block[:148]) + 8 * 0x20 + sum(block[156:])
+    field = block[148:156]
+    stored = number(field, "checksum")
+    unsigned = sum(block) - sum(field) + 8 * 0x20  # the field itself counts as 8 spaces
     if stored == unsigned:
         return True
     signed = unsigned - 256 * sum(1 for byte in block[:148] + block[156:] if byte & 0x80)

@@ -24,8 +24,18 @@ from portside.scan.layers import DEFAULT_LIMITS, read_layer
 from portside.scan.limits import Limits
 from portside.scan.packages import Package
 from portside.scanning.layercache import LayerCacheStore
+from portside.settings import ScanTaskSettings
 
 log = logging.getLogger(__name__)
+
+
+def limits_of(settings: ScanTaskSettings) -> Limits:
+    """The analysis bounds the settings ask for (``background.scan``)."""
+    return Limits(
+        max_decompressed_bytes=settings.max_layer_bytes,
+        max_files=settings.max_layer_files,
+        max_file_bytes=settings.max_file_bytes,
+    )
 
 
 @dataclass

@@ -16,12 +16,10 @@ from portside.db.engine import Database
 from portside.errors import ConfigError
 from portside.registry.client import RegistryClient
 from portside.scanning import advisories
-from portside.scanning.analyze import Analyzer, os_record, package_record
+from portside.scanning.analyze import Analyzer, limits_of, os_record, package_record
 from portside.scanning.layercache import LayerCacheStore
 from portside.scanning.matching import match
-from portside.scanning.rematch import describe_new, rematch
 from portside.scanning.severity import ORDER
-from portside.scanning.task import limits_of
 from portside.settings import Settings
 
 
@@ -102,6 +100,8 @@ def _print_table(report: dict[str, Any]) -> None:
 
 
 async def import_command(settings: Settings, path: Path) -> int:
+    from portside.scanning.rematch import describe_new, rematch  # not needed by `scan`
+
     err = Console(stderr=True)
     async with Database(settings.database_url) as db:
         await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong

@@ -18,9 +18,9 @@ from portside.db.models import ScanTarget
 from portside.errors import RegistryError, RegistryNotFound, RegistryProtocolError
 from portside.events.decide import backoff
 from portside.registry.client import RegistryClient
-from portside.scan.limits import LayerRejected, Limits
+from portside.scan.limits import LayerRejected
 from portside.scanning import queue
-from portside.scanning.analyze import Analyzer, os_record, package_record
+from portside.scanning.analyze import Analyzer, limits_of, os_record, package_record
 from portside.scanning.backends import BackendError, BackendUnavailable, merge_findings
 from portside.scanning.backends.factory import external_backends
 from portside.scanning.layercache import LayerCacheStore
@@ -29,14 +29,6 @@ from portside.scanning.severity import counts as severity_counts
 from portside.settings import ScannerBackend, ScanTaskSettings
 
 log = logging.getLogger(__name__)
-
-
-def limits_of(settings: ScanTaskSettings) -> Limits:
-    return Limits(
-        max_decompressed_bytes=settings.max_layer_bytes,
-        max_files=settings.max_layer_files,
-        max_file_bytes=settings.max_file_bytes,
-    )
 
 
 class ScanTask:
