@@ -83,10 +83,10 @@ class Tools:
 
     def imports(self, out: Path) -> Result:
         """A process that only imports what `portside scan` imports, as the command does
-        (portside.launch: the collector paused while importing, frozen at exit)."""
+        (portside.launch: the collector paused while importing, frozen after and at exit)."""
         code = (
             "from portside import cyclegc\n"
-            "with cyclegc.paused():\n"
+            "with cyclegc.importing():\n"
             "    import portside.cli, portside.scanning.cli\n"
             "cyclegc.before_exit()"
         )

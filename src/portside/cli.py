@@ -299,7 +299,7 @@ def scan(
     ] = ScanFormat.table,
 ) -> None:
     """Scan one image now: its packages and their known vulnerabilities."""
-    with cyclegc.paused():  # a one-shot command: its imports are most of its time
+    with cyclegc.importing():  # a one-shot command: its imports are most of its time
         from portside.scanning.cli import scan_command
 
     settings = _with_registry(ctx)

@@ -31,6 +31,16 @@ def paused() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def importing() -> Iterator[None]:
+    """For a block that imports modules: the collector paused meanwhile, and what the block
+    left alive frozen after it (moved to the permanent generation), since module objects live
+    as long as the process: later collections need not walk them again and again."""
+    with paused():
+        yield
+    gc.freeze()
+
+
 def before_exit() -> None:
     """For a process on its way out: every live object goes to the collector's permanent
     generation, so the interpreter's last collections do not walk them all for nothing

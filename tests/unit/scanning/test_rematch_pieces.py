@@ -1,14 +1,10 @@
 """The pure pieces of a re-match: encoding findings in shared sections, counting severities,
 and pausing the cycle collector."""
 
-import gc
 import json
 from collections import Counter
 from typing import Any
 
-import pytest
-
-from portside import cyclegc
 from portside.scanning.rematch import FindingsEncoder
 from portside.scanning.severity import counts, counts_from
 
@@ -35,28 +31,3 @@ def test_counts_from_a_tally_equal_counts() -> None:
     assert list(counts(words)) == ["Critical", "High", "Low", "Unknown"]
     assert counts(words)["Unknown"] == 2
     assert counts([]) == {}
-
-
-def test_the_cycle_collector_is_paused_and_restored() -> None:
-    assert gc.isenabled()
-    with cyclegc.paused():
-        assert not gc.isenabled()
-        with cyclegc.paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # the inner block leaves it as it found it
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), cyclegc.paused():
-        raise RuntimeError("boom")
-    assert gc.isenabled()
-
-
-def test_before_exit_freezes_what_is_alive() -> None:
-    import gc
-
-    from portside import cyclegc
-
-    try:
-        cyclegc.before_exit()
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()
