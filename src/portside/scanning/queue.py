@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.db.conflict import conflict_insert
@@ -209,6 +209,23 @@ async def request_rescan(session: AsyncSession, digests: list[str] | None, now: 
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def has_work(session: AsyncSession, now: datetime) -> bool:
+    """Whether a run could enqueue or claim anything: a tagged digest without a target, a
+    pending target that is due, an expired lease (a read, so an idle worker takes no write
+    lock)."""
+    untargeted = select(Tag.id).where(~exists().where(ScanTarget.digest == Tag.digest))
+    due = select(ScanTarget.id).where(
+        or_(
+            and_(ScanTarget.status == PENDING, ScanTarget.available_at <= now),
+            and_(ScanTarget.status == PROGRESS, ScanTarget.lease_until < now),
+        )
+    )
+    for probe in (due, untargeted):
+        if await session.scalar(probe.limit(1)) is not None:
+            return True
+    return False
 
 
 async def depth(session: AsyncSession) -> dict[str, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from portside.background.runtime import TaskRun
 from portside.db.engine import Database
@@ -55,17 +56,21 @@ class ScanTask:
 
     async def run_once(self) -> TaskRun:
         now = self.clock()
-        async with self.db.write() as session:
-            await queue.enqueue_new(session, now)
-            targets = await queue.claim(
-                session,
-                worker=self.worker,
-                now=now,
-                limit=self.settings.batch_size,
-                lease=timedelta(seconds=self.settings.lease),
-                max_attempts=self.settings.max_attempts,
-            )
         before = dict(self.totals)
+        async with self.db.read() as session:
+            idle = not await queue.has_work(session, now)
+        targets: list[ScanTarget] = []
+        if not idle:
+            async with self.db.write() as session:
+                await queue.enqueue_new(session, now)
+                targets = await queue.claim(
+                    session,
+                    worker=self.worker,
+                    now=now,
+                    limit=self.settings.batch_size,
+                    lease=timedelta(seconds=self.settings.lease),
+                    max_attempts=self.settings.max_attempts,
+                )
         for target in targets:
             await self.scan(target)
         async with self.db.read() as session:
@@ -104,10 +109,13 @@ class ScanTask:
             return
         packages = [package_record(p) for p in analysis.packages] if analysis else []
         os = os_record(analysis.os) if analysis else None
+        builtin: list[dict[str, Any]] = []
+        if analysis:  # matched in a read session: the write below only stores the result
+            async with self.db.read() as session:
+                builtin, _ = await match(session, os, packages)
+        findings = merge_findings((ScannerBackend.BUILTIN.value, builtin), *external)
+        counts = severity_counts(f["severity"] for f in findings)
         async with self.db.write() as session:
-            builtin, _ = await match(session, os, packages) if analysis else ([], {})
-            findings = merge_findings((ScannerBackend.BUILTIN.value, builtin), *external)
-            counts = severity_counts(f["severity"] for f in findings)
             await queue.complete(
                 session,
                 target.id,
