@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import secrets
@@ -10,15 +11,17 @@ import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 
 from portside import __version__, cyclegc
 from portside.errors import ConfigError, PortsideError
 from portside.logconfig import configure
 from portside.settings import Settings, SyncStrategy, load_settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 log = logging.getLogger("portside")
 app = typer.Typer(
@@ -32,7 +35,16 @@ vulndb_app = typer.Typer(help="Vulnerability data (OSV).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(vulndb_app, name="vulndb")
 app.add_typer(events_app, name="events")
-err = Console(stderr=True)
+
+
+@functools.cache
+def err() -> Console:
+    """The console for messages (stderr), made on first use: Rich is imported only by a
+    command that prints one (`portside scan --format json` does not)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
 
 ConfigOption = Annotated[
     Path | None,
@@ -48,7 +60,7 @@ def _settings(ctx: typer.Context) -> Settings:
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
+    err().print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -65,7 +77,7 @@ def main_callback(ctx: typer.Context, config: ConfigOption = None) -> None:
     try:
         ctx.obj = load_settings(config)
     except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
+        err().print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from exc
     configure(ctx.obj.log_level)
 
@@ -202,13 +214,13 @@ def run(ctx: typer.Context) -> None:
     try:
         if registry is not None:
             registry.start()
-            err.print(
+            err().print(
                 f"local registry: {registry.url} (push with: skopeo copy --dest-tls-verify=false "
                 f"... docker://{registry.url.removeprefix('http://')}/NAME:TAG)",
                 highlight=False,
                 markup=False,
             )
-        err.print(
+        err().print(
             f"portside: http://{settings.server.host}:{settings.server.port}/api/v1/repositories",
             highlight=False,
             markup=False,
@@ -399,7 +411,7 @@ def gc(
     for name in names:
         print(name)
     verb = "would delete" if dry_run else "deleted"
-    err.print(f"{verb} {len(names)} tags", highlight=False)
+    err().print(f"{verb} {len(names)} tags", highlight=False)
 
 
 # -- database --------------------------------------------------------------------------------
@@ -442,6 +454,7 @@ def events_list(
     limit: int = 50,
 ) -> None:
     """List received events, newest first."""
+    from rich.console import Console
     from rich.table import Table
 
     from portside.db.engine import Database
@@ -462,8 +475,9 @@ def events_list(
                 str(row.attempts),
                 row.error or "",
             )
-        Console().print(table)
-        Console().print(f"{len(rows)} of {total}")
+        console = Console()
+        console.print(table)
+        console.print(f"{len(rows)} of {total}")
 
     _run(main())
 

@@ -1,4 +1,8 @@
-"""`portside scan REF` and `portside vulndb import|status`."""
+"""`portside scan REF` and `portside vulndb import|status`.
+
+Rich is imported where a table or a message is printed: `portside scan --format json` never
+needs it, and a one-shot command's time is mostly imports.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,6 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
-from rich.table import Table
 
 from portside.db import migrate
 from portside.db.engine import Database
@@ -73,6 +74,9 @@ async def scan_command(settings: Settings, ref: str, output: str) -> int:
 
 
 def _print_table(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     os = report["os"]
     console.print(
@@ -100,6 +104,8 @@ def _print_table(report: dict[str, Any]) -> None:
 
 
 async def import_command(settings: Settings, path: Path) -> int:
+    from rich.console import Console
+
     from portside.scanning.rematch import describe_new, rematch  # not needed by `scan`
 
     err = Console(stderr=True)
@@ -125,6 +131,9 @@ async def status_command(settings: Settings) -> int:
         await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
         async with db.read() as session:
             state = await advisories.status(session)
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     console.print(f"advisories: {state.advisories} ({state.withdrawn} withdrawn)")
     console.print(f"newest record modified: {state.newest_modified or 'never'}")
