@@ -140,13 +140,11 @@ async def known_images(session: AsyncSession, digests: Iterable[str]) -> dict[st
     if not digests:
         return {}
     rows = await session.scalars(
-        select(Tag).where(Tag.digest.in_(digests), Tag.media_type.is_not(None))
+        select(Tag).where(
+            Tag.digest.in_(digests), Tag.media_type.is_not(None), Tag.described.is_(True)
+        )
     )
-    found: dict[str, ImageInfo] = {}
-    for tag in rows.all():
-        if tag.digest not in found or (tag.described and not found[tag.digest].described):
-            found[tag.digest] = image_of(tag)
-    return found
+    return {tag.digest: image_of(tag) for tag in rows.all()}
 
 
 def activity(

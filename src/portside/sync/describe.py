@@ -4,8 +4,9 @@ The walk records a new image from its manifest (digest, media type, size), so th
 complete as soon as the catalog has been read. What only the config blob tells (platform,
 creation time), or an index's platform manifests (their sizes), is read afterwards by
 :func:`describe_pending`: off the walk, once per digest, once per config digest. A config blob
-costs the registry about 2.7 times the CPU of a manifest (docs/benchmarks.md), so this is most
-of a first sync's registry work, and it need not hold up the index.
+costs Debian's registry more CPU than a manifest (measured by bench/sync_walk.py, in
+docs/benchmarks.md), so this is most of a first sync's registry work, and it need not hold up
+the index.
 
 Rows are updated only while they still name the digest that was read and are still
 undescribed, so an event that moved the tag meanwhile is never overwritten.

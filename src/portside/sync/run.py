@@ -253,8 +253,7 @@ class SyncRun:
         if missing:
             async with self.db.read() as session:
                 for digest, image in (await store.known_images(session, missing)).items():
-                    if image.described:
-                        self.images.put(image)
+                    self.images.put(image)
                     found[digest] = image
 
         async def one(digest: str) -> ImageInfo:
