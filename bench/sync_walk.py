@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -155,6 +156,52 @@ async def measure(url: str, runs: int, serial: bool) -> dict[str, list[tuple[flo
     return out
 
 
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (from /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def registry_cost(url: str, pid: int, repositories: int) -> dict[str, float]:
+    """The registry's CPU (ms) per request of each kind the sync makes: a manifest HEAD, a
+    manifest GET, a config blob GET; each kind for every tag of ``repositories``
+    repositories, at CONCURRENCY, the registry's CPU read from /proc around the batch."""
+    limit = asyncio.Semaphore(CONCURRENCY)
+    manifest = {"Accept": ACCEPT}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as http:
+        async with http.get(f"{url}/v2/_catalog?n={repositories}") as resp:
+            names = (await resp.json())["repositories"]
+        tags = []
+        for name in names:
+            async with http.get(f"{url}/v2/{name}/tags/list") as resp:
+                tags += [(name, tag) for tag in (await resp.json())["tags"]]
+
+        async def config_of(name: str, tag: str) -> str:
+            async with limit, http.get(f"{url}/v2/{name}/manifests/{tag}", headers=manifest) as r:
+                return str((await r.json(content_type=None))["config"]["digest"])
+
+        configs = await asyncio.gather(*(config_of(n, t) for n, t in tags))
+
+        async def one(method: str, path: str, headers: dict[str, str]) -> None:
+            async with limit, http.request(method, url + path, headers=headers) as resp:
+                await resp.read()
+
+        kinds = {
+            "manifest HEAD": [("HEAD", f"/v2/{n}/manifests/{t}", manifest) for n, t in tags],
+            "manifest GET": [("GET", f"/v2/{n}/manifests/{t}", manifest) for n, t in tags],
+            "config blob GET": [
+                ("GET", f"/v2/{n}/blobs/{c}", {}) for (n, _), c in zip(tags, configs, strict=True)
+            ],
+        }
+        cost = {}
+        for kind, requests in kinds.items():
+            before = process_cpu(pid)
+            await asyncio.gather(*(one(*r) for r in requests))
+            cost[kind] = (process_cpu(pid) - before) * 1000 / len(requests)
+    return cost
+
+
 def peak_memory(url: str) -> float:
     """Peak RSS (MB) of a whole `portside sync` process into an empty SQLite index."""
     db_url = fresh_sqlite("sync-memory")
@@ -216,6 +263,8 @@ async def main_async(args: argparse.Namespace) -> None:
     with running_registry(run_root) as registry:
         print("loopback:", flush=True)
         local = await measure(registry.url, args.runs, serial=True)
+        assert registry.process is not None
+        cost = await registry_cost(registry.url, registry.process.pid, 800)
         port = int(registry.url.rsplit(":", 1)[1])
         async with LatencyProxy(port, 0.005) as proxy:
             print("behind a 5 ms-each-way proxy:", flush=True)
@@ -261,6 +310,12 @@ async def main_async(args: argparse.Namespace) -> None:
         f"sync: {serial_remote / second_remote:.1f}x.",
         f"- Peak memory of a whole `portside sync` process (first sync, loopback): {memory:.0f} MB "
         "(target under 250 MB).",
+        "",
+        "- Registry CPU per request (ms; every tag of 800 repositories, each kind at "
+        "concurrency 16, the registry's CPU from /proc): "
+        + ", ".join(f"{kind} {ms:.2f}" for kind, ms in cost.items())
+        + f". A config blob costs {cost['config blob GET'] / cost['manifest GET']:.1f}x a "
+        "manifest GET: why the sync describes new images after its walk (sync/describe.py).",
         "",
         "Raw runs (wall s): `" + json.dumps(raw) + "`",
     ]
