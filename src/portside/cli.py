@@ -309,13 +309,49 @@ def scan(
     output: Annotated[
         ScanFormat, typer.Option("--format", help="Output format.")
     ] = ScanFormat.table,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="PORTSIDE_API_URL",
+            help="Ask a running Portside (its base URL) instead of scanning in this process.",
+            show_default=False,
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="PORTSIDE_API_TOKEN",
+            help="The server's admin token (api.admin_tokens), with --server.",
+            show_default=False,
+        ),
+    ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Analyze the image now even if the background scanner has a stored result "
+            "for its digest.",
+        ),
+    ] = False,
 ) -> None:
     """Scan one image now: its packages and their known vulnerabilities."""
+    if server:
+        from portside.apiclient import request_scan
+        from portside.scanning.render import emit
+
+        try:
+            report = request_scan(server, token, ref, reuse=not fresh)
+        except PortsideError as exc:
+            _fail(str(exc), 1)
+        emit(report, output.value)
+        raise typer.Exit(0)
     with cyclegc.importing():  # a one-shot command: its imports are most of its time
         from portside.scanning.cli import scan_command
 
     settings = _with_registry(ctx)
-    raise typer.Exit(_run(scan_command(settings, ref, output.value)))
+    raise typer.Exit(_run(scan_command(settings, ref, output.value, reuse=not fresh)))
 
 
 @vulndb_app.command("import")

@@ -14,6 +14,7 @@ the library and re-raised with the original as ``__cause__``::
     │   ├── RegistryNotFound        404 (MANIFEST_UNKNOWN, NAME_UNKNOWN, BLOB_UNKNOWN)
     │   ├── RegistryRejected        another 4xx: the request itself is refused
     │   └── RegistryProtocolError   an answer that breaks the API: bad JSON, wrong digest, too big
+    ├── ApiClientError              a running Portside could not be asked (`scan --server`)
     ├── WebhookError                a notification the endpoint refuses
     │   ├── WebhookUnauthorized     missing or wrong token (401)
     │   └── InvalidEnvelope         not JSON, wrong shape, too large (4xx)
@@ -71,6 +72,14 @@ class RegistryRejected(RegistryError):
 
 class RegistryProtocolError(RegistryError):
     """The registry's answer breaks the API: unparsable, a wrong digest, too large."""
+
+
+class ApiClientError(PortsideError):
+    """The command line could not get an answer from a running Portside's API."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class WebhookError(PortsideError):

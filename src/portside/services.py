@@ -41,6 +41,10 @@ class Services:
     runtime: Runtime | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     metrics: Metrics = field(default_factory=Metrics)
+    scan_slots: asyncio.Semaphore = field(init=False)  # on-request scans (POST /api/v1/scans)
+
+    def __post_init__(self) -> None:
+        self.scan_slots = asyncio.Semaphore(self.settings.api.scan_slots)
 
     @property
     def webhook_tokens(self) -> list[str]:

@@ -83,6 +83,12 @@ class ApiSettings(_Section):
         description="Let anyone read the API and UI. Default: yes when the server listens on "
         "a loopback address only, no otherwise (then reads need an admin token).",
     )
+    scan_slots: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Images POST /api/v1/scans analyzes at once; more requests wait their turn.",
+    )
 
 
 class WebhookKind(StrEnum):

@@ -1,5 +1,6 @@
 """The OpenAPI document against the running server (schemathesis): no 5xx for any input,
-with and without the admin token, on a server started as `portside serve` would be."""
+with and without the admin token, on a server started as `portside serve` would be, with a
+real (empty) registry behind it."""
 
 from __future__ import annotations
 
@@ -9,21 +10,30 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import PORTSIDE, portside, portside_env
 from tests.support.net import free_port
+from tests.support.registry import running_registry
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 
 
+@pytest.mark.registry
 def test_no_input_makes_the_api_fail(tmp_path: Path) -> None:
+    with running_registry(tmp_path / "registry") as registry:
+        fuzz(tmp_path, registry.url)
+
+
+def fuzz(tmp_path: Path, registry_url: str) -> None:
     port = free_port()
     env = portside_env(
         PORTSIDE_DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
         PORTSIDE_SERVER__PORT=str(port),
         PORTSIDE_WEBHOOK__TOKENS='["s3cret"]',
         PORTSIDE_API__ADMIN_TOKENS='["admin-token"]',
-        # The registry is not running: deletes must answer 4xx/502, never 500.
-        PORTSIDE_REGISTRY__URL=f"http://127.0.0.1:{free_port()}",
+        # An empty registry: scans of whatever reference answer 404 or 422, never 5xx.
+        PORTSIDE_REGISTRY__URL=registry_url,
     )
     assert portside("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
     with (tmp_path / "serve.log").open("w") as log:

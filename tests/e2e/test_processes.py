@@ -142,3 +142,55 @@ def test_several_background_processes_share_the_work_on_postgresql(
         assert '"level": "error"' not in logs  # no worker tripped over another
         result = portside("events", "list", "--status", "failed", env=env, cwd=tmp_path)
         assert "0 of 0" in result.stdout
+
+
+def test_scan_asks_a_running_portside(tmp_path: Path) -> None:
+    """`portside scan --server`: the image is analyzed by `portside serve`, with its database."""
+    import shutil
+
+    from tests.integration.test_scanning import DATA, LAYERS
+
+    port = free_port()
+    with running_registry(tmp_path / "registry") as registry:
+        layout = Layout(tmp_path / "layout")
+        image, _ = layout.image(LAYERS)
+        layout.tag(image, "1.0")
+        digest = push(layout.path, "1.0", registry.url, "ns/app")
+        env = portside_env(
+            PORTSIDE_DATABASE_URL=f"sqlite:///{tmp_path / 'server.db'}",
+            PORTSIDE_SERVER__PORT=str(port),
+            PORTSIDE_REGISTRY__URL=registry.url,
+            PORTSIDE_WEBHOOK__TOKENS='["s3cret"]',
+            PORTSIDE_API__ADMIN_TOKENS='["admin-s3cret"]',
+        )
+        assert portside("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+        osv = tmp_path / "osv"
+        osv.mkdir()
+        shutil.copy(DATA / "osv" / "DSA-5514-1.json", osv)
+        assert portside("vulndb", "import", str(osv), env=env, cwd=tmp_path).returncode == 0
+        server = start("serve", env=env, cwd=tmp_path)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/healthz")
+            # The client has neither the database nor the registry: only the server's address.
+            client = portside_env(PORTSIDE_DATABASE_URL=f"sqlite:///{tmp_path / 'none.db'}")
+            url = f"http://127.0.0.1:{port}"
+            scan = ("scan", "ns/app:1.0", "--server", url)
+            result = portside(
+                *scan, "--token", "admin-s3cret", "--format", "json", env=client, cwd=tmp_path
+            )
+            assert result.returncode == 0, result.stderr
+            report = json.loads(result.stdout)
+            assert (report["digest"], report["source"]) == (digest, "scanned")
+            assert [v["id"] for v in report["vulnerabilities"]] == ["DSA-5514-1"]
+            refused = portside(*scan, env=client, cwd=tmp_path)
+            assert refused.returncode == 1
+            assert "401" in refused.stderr and "--token" in refused.stderr
+            by_env = portside_env(PORTSIDE_API_URL=url, PORTSIDE_API_TOKEN="admin-s3cret")
+            table = portside("scan", "ns/app:1.0", env=by_env, cwd=tmp_path)
+            assert table.returncode == 0, table.stderr
+            assert "DSA-5514-1" in table.stdout
+            bom = portside("scan", "ns/app:1.0", "--format", "cyclonedx", env=by_env, cwd=tmp_path)
+            assert json.loads(bom.stdout)["bomFormat"] == "CycloneDX"
+        finally:
+            assert stop(server) == 0
+    assert not (tmp_path / "none.db").exists()  # the client never opened a database

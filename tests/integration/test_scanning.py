@@ -183,31 +183,29 @@ def bomb_layer() -> bytes:
     return gzip.compress(raw.getvalue(), mtime=0, compresslevel=9)
 
 
+def tag_bomb_image(layout: Layout, tag: str = "bomb") -> None:
+    """An image whose one layer is :func:`bomb_layer`, tagged ``tag`` in ``layout``."""
+    layer = bomb_layer()
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": layout.blob(config), "size": len(config)},
+            "layers": [{"mediaType": OCI_LAYER, "digest": layout.blob(layer), "size": len(layer)}],
+        }
+    ).encode()
+    layout.tag(
+        {"mediaType": OCI_MANIFEST, "digest": layout.blob(manifest), "size": len(manifest)}, tag
+    )
+
+
 async def test_a_hostile_layer_fails_the_scan_with_its_reason(db: Database, tmp_path: Path) -> None:
     with running_registry(tmp_path / "registry") as registry:
         layout = Layout(tmp_path / "layout")
-        layer = bomb_layer()
-        config = json.dumps(
-            {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
-        ).encode()
-        manifest = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": OCI_MANIFEST,
-                "config": {
-                    "mediaType": OCI_CONFIG,
-                    "digest": layout.blob(config),
-                    "size": len(config),
-                },
-                "layers": [
-                    {"mediaType": OCI_LAYER, "digest": layout.blob(layer), "size": len(layer)}
-                ],
-            }
-        ).encode()
-        layout.tag(
-            {"mediaType": OCI_MANIFEST, "digest": layout.blob(manifest), "size": len(manifest)},
-            "bomb",
-        )
+        tag_bomb_image(layout)
         digest = await asyncio.to_thread(push, layout.path, "bomb", registry.url, "ns/bomb")
         async with RegistryClient(RegistrySettings(url=registry.url)) as client:
             await SyncRun(db, client, SyncOptions()).run()

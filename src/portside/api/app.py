@@ -13,6 +13,7 @@ from portside.api import (
     errors,
     events,
     repositories,
+    scans,
     status,
     tags,
     webhook,
@@ -45,6 +46,7 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
     app.include_router(webhook.router)
     app.include_router(repositories.router)
     app.include_router(tags.router)
+    app.include_router(scans.router)
     app.include_router(activities.router)
     app.include_router(events.router)
     app.include_router(webhooks_api.router)

@@ -13,12 +13,21 @@ from starlette.exceptions import HTTPException
 from portside.api.auth import Unauthorized
 from portside.deletion import DeletionRefused
 from portside.errors import PortsideError, RegistryError, StorageError
+from portside.scan.limits import LayerRejected
 
 log = logging.getLogger(__name__)
 
 
 class NotFound(PortsideError):
     """An API resource that does not exist."""
+
+
+class InvalidRequest(PortsideError):
+    """A well-formed request whose value cannot be used (422)."""
+
+
+class NotConfigured(PortsideError):
+    """A call this server is not set up for (503), e.g. a scan without registry.url."""
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -43,6 +52,18 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RegistryError)
     async def registry_error(_: Request, exc: RegistryError) -> JSONResponse:
         return error_response(502, "registry_error", str(exc))
+
+    @app.exception_handler(InvalidRequest)
+    async def invalid(_: Request, exc: InvalidRequest) -> JSONResponse:
+        return error_response(422, "invalid_request", str(exc))
+
+    @app.exception_handler(NotConfigured)
+    async def not_configured(_: Request, exc: NotConfigured) -> JSONResponse:
+        return error_response(503, "not_configured", str(exc))
+
+    @app.exception_handler(LayerRejected)
+    async def layer_rejected(_: Request, exc: LayerRejected) -> JSONResponse:
+        return error_response(422, "layer_rejected", str(exc))
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:

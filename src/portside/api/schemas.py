@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -137,6 +137,38 @@ class TagVulnerabilities(BaseModel):
     error: str | None
     severity_counts: dict[str, int]
     vulnerabilities: list[Finding]
+
+
+class ScanRequest(BaseModel):
+    reference: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="repository:tag or repository@sha256:... on the registry.",
+    )
+    reuse: bool = Field(
+        default=True,
+        description="Answer with the background scanner's stored result for the digest when it "
+        "has one (kept current by re-matching); false: analyze the image now.",
+    )
+
+
+class ScanReport(BaseModel):
+    """What `portside scan --format json` prints."""
+
+    model_config = ConfigDict(extra="allow")
+
+    repository: str
+    reference: str
+    digest: str
+    source: Literal["scanned", "stored"]
+    scanned_at: datetime | None = None
+    matched_at: datetime | None = None
+    os: dict[str, Any] | None
+    platforms: list[str]
+    packages: list[dict[str, Any]]
+    vulnerabilities: list[dict[str, Any]]
+    severity_counts: dict[str, int]
+    notes: list[str]
 
 
 class RescanRequest(BaseModel):

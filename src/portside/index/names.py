@@ -18,8 +18,8 @@ def namespace_of(repository: str) -> str:
 
 
 def is_valid_repository(name: str) -> bool:
-    return len(name) <= 255 and REPOSITORY_NAME.match(name) is not None
+    return len(name) <= 255 and REPOSITORY_NAME.fullmatch(name) is not None
 
 
 def is_valid_tag(name: str) -> bool:
-    return TAG_NAME.match(name) is not None
+    return TAG_NAME.fullmatch(name) is not None

@@ -1,0 +1,55 @@
+"""``POST /api/v1/scans``: scan one image now, or answer with its stored scan (admin).
+
+What `portside scan REF --server URL` asks. The analysis runs in this process with its layer
+cache and vulnerability data, at most ``api.scan_slots`` at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from portside.api.auth import Admin
+from portside.api.deps import ServicesDep
+from portside.api.errors import InvalidRequest, NotConfigured, NotFound
+from portside.api.schemas import ScanReport, ScanRequest
+from portside.errors import ConfigError, RegistryNotFound, RegistryRejected
+from portside.scanning import oneshot
+from portside.scanning.analyze import limits_of
+
+router = APIRouter(prefix="/api/v1", tags=["scans"])
+
+
+@router.post(
+    "/scans",
+    response_model=None,
+    responses={200: {"model": ScanReport, "description": "The image's scan report."}},
+)
+async def scan(body: ScanRequest, services: ServicesDep, _: Admin) -> JSONResponse:
+    """Scan one image of the registry now and return its packages and findings, or, with
+    ``reuse`` (the default), the background scanner's stored result for its digest (needs an
+    admin token). Only the layer cache is written: the scan queue is left to the background
+    task."""
+    client = services.registry
+    if client is None:
+        raise NotConfigured("registry.url is not set: this Portside cannot read images")
+    try:
+        repository, reference, digest = await oneshot.resolve(client, body.reference)
+    except ConfigError as exc:
+        raise InvalidRequest(str(exc)) from exc
+    except RegistryNotFound as exc:
+        raise NotFound(f"{body.reference}: not in the registry") from exc
+    except RegistryRejected as exc:  # a 4xx other than 401/403/404: the reference is refused
+        raise InvalidRequest(f"{body.reference}: the registry refused it: {exc}") from exc
+    report: dict[str, Any] | None = None
+    if body.reuse:
+        report = await oneshot.stored(services.db, repository, reference, digest)
+    if report is None:
+        limits = limits_of(services.settings.background.scan)
+        async with services.scan_slots:
+            report = await oneshot.scan_now(
+                services.db, client, limits, repository, reference, digest
+            )
+    return JSONResponse(report)
