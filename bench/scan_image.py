@@ -81,6 +81,30 @@ class Tools:
         env = python_env(portside_env(db_url, 0, self.url))
         return run([str(BIN / "portside"), "scan", f"{REPO}:{tag}", "--format", "json"], env, out)
 
+    def server(self, tag: str, n: int) -> tuple[Result, Result]:
+        """`portside scan --server` against a `portside serve` started (untimed) on a fresh
+        database for this run: the first scan reads every layer, the second none."""
+        port = common.free_port()
+        env = python_env(portside_env(fresh_sqlite(f"scan-server-{n}"), port, self.url))
+        env["PORTSIDE_API__ADMIN_TOKENS"] = '["bench-token"]'
+        with (OUT / "serve.log").open("wb") as log:
+            proc = subprocess.Popen(
+                [str(BIN / "portside"), "serve"], env=env, stdout=log, stderr=log
+            )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            common.wait_http(f"{url}/healthz", 60, proc)
+            client = python_env(
+                {k: v for k, v in os.environ.items() if not k.startswith("PORTSIDE_")}
+            )
+            cmd = [str(BIN / "portside"), "scan", f"{REPO}:{tag}", "--server", url]
+            cmd += ["--token", "bench-token", "--format", "json"]
+            cold = run(cmd, client, OUT / f"server-{n}.json")
+            warm = run(cmd, client, OUT / "server-warm.json")
+        finally:
+            common.stop(proc)
+        return cold, warm
+
     def imports(self, out: Path) -> Result:
         """A process that only imports what `portside scan` imports, as the command does
         (portside.launch: the collector paused while importing, frozen after and at exit)."""
@@ -123,6 +147,11 @@ def one_round(t: Tools, n: int, rows: dict[str, list[Result]]) -> None:
         rows["trivy second"].append(t.trivy(second, cache, OUT / "trivy-second.json"))
         shutil.rmtree(cache, ignore_errors=True)
 
+    def server() -> None:
+        cold, warm = t.server(first, n)
+        rows["server cold"].append(cold)
+        rows["server warm"].append(warm)
+
     def floor() -> None:
         rows["floor"].append(t.floor(t.layers[first], OUT / "floor.json"))
         inside = json.loads((OUT / "floor.json").read_text())["seconds"]
@@ -144,6 +173,7 @@ def one_round(t: Tools, n: int, rows: dict[str, list[Result]]) -> None:
         lambda: rows["floor none"].append(t.floor([], OUT / "floor-none.json")),
         lambda: rows["portside imports"].append(t.imports(OUT / "imports.txt")),
         portside,
+        server,
         lambda: rows["syft"].append(t.syft(first, OUT / f"syft-{n}.json")),
         trivy_runs,
     ]
@@ -204,6 +234,9 @@ def report(args: argparse.Namespace, rows: dict[str, list[Result]], images: dict
         "portside cold": "`portside scan` cold (fresh database)",
         "portside warm": "`portside scan` warm (every layer cached)",
         "portside imports": "a process importing only what `portside scan` imports, as it does",
+        "server cold": "`portside scan --server` (a running `portside serve`, its layer cache "
+        "empty)",
+        "server warm": "`portside scan --server` again (every layer in the server's cache)",
         "syft": "`syft scan registry:... -o json`",
         "trivy cold": "`trivy image --format cyclonedx` cold (fresh cache)",
         "trivy warm": "`trivy image` warm (its layer cache kept)",
@@ -254,6 +287,12 @@ def report(args: argparse.Namespace, rows: dict[str, list[Result]], images: dict
         f"- Target faster than syft and trivy: {cold:.2f} s vs syft {med['syft'][0]:.2f} s "
         f"({verdict(cold < med['syft'][0])}) and trivy {med['trivy cold'][0]:.2f} s "
         f"({verdict(cold < med['trivy cold'][0])}).",
+        f"- With a running Portside (`portside scan --server URL`; `portside serve` started, "
+        "untimed, on a fresh database for each run, does the analysis): "
+        f"{med['server cold'][0]:.2f} s = {med['server cold'][0] / floor:.2f}x the floor, "
+        f"against trivy's {med['trivy cold'][0]:.2f} s; {med['server warm'][0]:.2f} s once the "
+        "server's layer cache has the image. This is the client/server mode (as `trivy "
+        "client` is); the two targets above are judged on the stand-alone command.",
         "- Without the process start (a running worker's case): `scan_command` in the benchmark's "
         f"own process, imports done, on a fresh database takes {med['portside in-process'][0]:.2f}"
         f" s; the floor script's own timer, inside it, {med['floor in-process'][0]:.2f} s: "
@@ -317,7 +356,8 @@ def main() -> None:
             push(ss.LAYOUT, tag, registry.url, REPO)
         t = Tools(registry.url, images)
         keys = "floor|floor new|floor none|floor in-process|portside cold|portside warm|"
-        keys += "portside second|portside in-process|portside imports|syft|trivy cold|"
+        keys += "portside second|portside in-process|portside imports|server cold|server warm|"
+        keys += "syft|trivy cold|"
         keys += "trivy warm|trivy second"
         print("warm-up round (untimed) ...", flush=True)
         one_round(t, 0, {k: [] for k in keys.split("|")})
