@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,3 +30,26 @@ def portside(
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+def push_scan_image(folder: Path, registry_url: str) -> str:
+    """The scanner's test image (Debian's dpkg database, Python and npm packages, a whiteout)
+    pushed as ns/app:1.0; its digest."""
+    from tests.integration.test_scanning import LAYERS
+    from tests.support.oci import Layout, push
+
+    layout = Layout(folder / "layout")
+    image, _ = layout.image(LAYERS)
+    layout.tag(image, "1.0")
+    return push(layout.path, "1.0", registry_url, "ns/app")
+
+
+def osv_folder(folder: Path, *names: str) -> Path:
+    """A folder of the named OSV records from tests/data/osv."""
+    from tests.integration.test_scanning import DATA
+
+    osv = folder / "osv"
+    osv.mkdir()
+    for name in names:
+        shutil.copy(DATA / "osv" / f"{name}.json", osv)
+    return osv

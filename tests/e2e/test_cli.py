@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.e2e.conftest import portside, portside_env
+from tests.e2e.conftest import osv_folder, portside, portside_env, push_scan_image
 
 
 def test_a_wrong_setting_stops_with_one_line_naming_it(workdir: Path) -> None:
@@ -97,27 +97,17 @@ def test_sync_dry_run_then_sync(workdir: Path) -> None:
 
 
 def test_scan_and_vulndb_commands(workdir: Path) -> None:
-    import shutil
-
-    from tests.integration.test_scanning import DATA, LAYERS
-    from tests.support.oci import Layout, push
     from tests.support.registry import running_registry
 
     with running_registry(workdir / "registry") as registry:
-        layout = Layout(workdir / "layout")
-        image, _ = layout.image(LAYERS)
-        layout.tag(image, "1.0")
-        digest = push(layout.path, "1.0", registry.url, "ns/app")
+        digest = push_scan_image(workdir, registry.url)
         env = portside_env(
             PORTSIDE_DATABASE_URL=f"sqlite:///{workdir / 'p.db'}",
             PORTSIDE_REGISTRY__URL=registry.url,
         )
         assert portside("db", "upgrade", env=env, cwd=workdir).returncode == 0
         assert portside("vulndb", "status", env=env, cwd=workdir).returncode == 1  # nothing yet
-        osv = workdir / "osv"
-        osv.mkdir()
-        for name in ("DSA-5514-1", "GHSA-c2qf-rxjj-qqgw"):
-            shutil.copy(DATA / "osv" / f"{name}.json", osv)
+        osv = osv_folder(workdir, "DSA-5514-1", "GHSA-c2qf-rxjj-qqgw")
         (osv / "broken.json").write_text("{not json")
         imported = portside("vulndb", "import", str(osv), env=env, cwd=workdir)
         assert imported.returncode == 0, imported.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import PORTSIDE, portside, portside_env
+from tests.e2e.conftest import PORTSIDE, osv_folder, portside, portside_env, push_scan_image
 from tests.support import databases
 from tests.support.net import free_port
 from tests.support.oci import Layout, push
@@ -146,16 +146,9 @@ def test_several_background_processes_share_the_work_on_postgresql(
 
 def test_scan_asks_a_running_portside(tmp_path: Path) -> None:
     """`portside scan --server`: the image is analyzed by `portside serve`, with its database."""
-    import shutil
-
-    from tests.integration.test_scanning import DATA, LAYERS
-
     port = free_port()
     with running_registry(tmp_path / "registry") as registry:
-        layout = Layout(tmp_path / "layout")
-        image, _ = layout.image(LAYERS)
-        layout.tag(image, "1.0")
-        digest = push(layout.path, "1.0", registry.url, "ns/app")
+        digest = push_scan_image(tmp_path, registry.url)
         env = portside_env(
             PORTSIDE_DATABASE_URL=f"sqlite:///{tmp_path / 'server.db'}",
             PORTSIDE_SERVER__PORT=str(port),
@@ -164,9 +157,7 @@ def test_scan_asks_a_running_portside(tmp_path: Path) -> None:
             PORTSIDE_API__ADMIN_TOKENS='["admin-s3cret"]',
         )
         assert portside("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
-        osv = tmp_path / "osv"
-        osv.mkdir()
-        shutil.copy(DATA / "osv" / "DSA-5514-1.json", osv)
+        osv = osv_folder(tmp_path, "DSA-5514-1")
         assert portside("vulndb", "import", str(osv), env=env, cwd=tmp_path).returncode == 0
         server = start("serve", env=env, cwd=tmp_path)
         try:

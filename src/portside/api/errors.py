@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,6 +39,25 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(error_body(code, message), status_code=status)
 
 
+# Errors answered with their own message, by the status and code each maps to. Order does not
+# matter: Starlette picks the handler of the nearest class in the exception's MRO.
+_PLAIN: dict[type[Exception], tuple[int, str]] = {
+    DeletionRefused: (409, "refused"),
+    RegistryError: (502, "registry_error"),
+    InvalidRequest: (422, "invalid_request"),
+    NotConfigured: (503, "not_configured"),
+    LayerRejected: (422, "layer_rejected"),
+    NotFound: (404, "not_found"),
+}
+
+
+def _plain(status: int, code: str) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handler(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(status, code, str(exc))
+
+    return handler
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Unauthorized)
     async def unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
@@ -45,29 +65,8 @@ def install(app: FastAPI) -> None:
         response.headers["WWW-Authenticate"] = 'Bearer realm="portside"'
         return response
 
-    @app.exception_handler(DeletionRefused)
-    async def refused(_: Request, exc: DeletionRefused) -> JSONResponse:
-        return error_response(409, "refused", str(exc))
-
-    @app.exception_handler(RegistryError)
-    async def registry_error(_: Request, exc: RegistryError) -> JSONResponse:
-        return error_response(502, "registry_error", str(exc))
-
-    @app.exception_handler(InvalidRequest)
-    async def invalid(_: Request, exc: InvalidRequest) -> JSONResponse:
-        return error_response(422, "invalid_request", str(exc))
-
-    @app.exception_handler(NotConfigured)
-    async def not_configured(_: Request, exc: NotConfigured) -> JSONResponse:
-        return error_response(503, "not_configured", str(exc))
-
-    @app.exception_handler(LayerRejected)
-    async def layer_rejected(_: Request, exc: LayerRejected) -> JSONResponse:
-        return error_response(422, "layer_rejected", str(exc))
-
-    @app.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return error_response(404, "not_found", str(exc))
+    for kind, (status, code) in _PLAIN.items():
+        app.add_exception_handler(kind, _plain(status, code))
 
     @app.exception_handler(StorageError)
     async def storage_error(_: Request, exc: StorageError) -> JSONResponse:
