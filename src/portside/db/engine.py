@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from types import TracebackType
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
@@ -21,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from portside.errors import StorageError
+from portside.lifecycle import Resource
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,7 +53,7 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-class Database:
+class Database(Resource):
     """An engine and its sessions. ``async with Database(url) as db: ...``"""
 
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10):
@@ -104,18 +104,6 @@ class Database:
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
-
-    async def __aenter__(self) -> Database:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -18,6 +18,7 @@ from typing import Any
 from portside.db.engine import Database
 from portside.errors import StorageError
 from portside.events import queue
+from portside.lifecycle import Resource
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class IngestStats:
         self.dropped[verdict] = self.dropped.get(verdict, 0) + n
 
 
-class EventIngestor:
+class EventIngestor(Resource):
     """``async with EventIngestor(db) as ingest: await ingest.submit(rows)``"""
 
     def __init__(
@@ -53,11 +54,10 @@ class EventIngestor:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
-    async def __aenter__(self) -> EventIngestor:
+    async def open(self) -> None:
         self._task = asyncio.create_task(self._writer(), name="portside-ingest")
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def close(self) -> None:
         self._closing = True
         self._wake.set()
         if self._task is not None:

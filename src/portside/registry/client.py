@@ -34,6 +34,7 @@ from portside.errors import (
     RegistryRejected,
     RegistryUnavailable,
 )
+from portside.lifecycle import Resource
 from portside.registry import mediatypes
 from portside.registry.auth import (
     CATALOG_SCOPE,
@@ -94,7 +95,7 @@ def _next_link(header: str | None) -> str | None:
     return None
 
 
-class RegistryClient:
+class RegistryClient(Resource):
     """``async with RegistryClient(settings) as registry: await registry.ping()``"""
 
     def __init__(
@@ -120,7 +121,7 @@ class RegistryClient:
         self._credentials = (settings.username, password) if settings.username else None
 
     # -- lifecycle -------------------------------------------------------------------------
-    async def __aenter__(self) -> RegistryClient:
+    async def open(self) -> None:
         connector = aiohttp.TCPConnector(
             limit=self.settings.concurrency,
             ssl=self.settings.verify_tls,
@@ -137,14 +138,8 @@ class RegistryClient:
             headers={"User-Agent": self.user_agent},
             auto_decompress=True,
         )
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from types import TracebackType
 
 import aiohttp
 
 from portside import USER_AGENT
+from portside.lifecycle import Resource
 
 MAX_RESPONSE = 4096
 
@@ -35,25 +35,20 @@ class Attempt:
         return self.status is not None and 200 <= self.status < 300
 
 
-class Sender:
+class Sender(Resource):
     def __init__(self, timeout: float):
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> Sender:
+    async def open(self) -> None:
         self._session = aiohttp.ClientSession(
             timeout=self.timeout, headers={"User-Agent": USER_AGENT}
         )
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+            self._session = None
 
     async def send(self, url: str, secret: str, kind: str, delivery: int, body: bytes) -> Attempt:
         assert self._session is not None
