@@ -6,10 +6,11 @@ that dies frees it. No advisory locks (they do not survive transaction-pooling p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.db.conflict import conflict_insert
@@ -72,3 +73,31 @@ async def reap_expired(
         update(model).where(expired).values(status=waiting, worker=None, lease_until=None)
     )
     return int(getattr(gave_up, "rowcount", 0) or 0)
+
+
+async def take(
+    session: AsyncSession,
+    model: Any,
+    ids: Sequence[int],
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    order_by: Sequence[Any],
+) -> list[Any]:
+    """Claim the rows ``ids`` of a work queue for ``worker`` until ``now + lease`` (one more
+    attempt each) and return them as the database now has them, in ``order_by`` order."""
+    await session.execute(
+        update(model)
+        .where(model.id.in_(ids))
+        .values(
+            status="progress", worker=worker, lease_until=now + lease, attempts=model.attempts + 1
+        )
+    )
+    rows = await session.scalars(
+        select(model)
+        .where(model.id.in_(ids))
+        .order_by(*order_by)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows.all())

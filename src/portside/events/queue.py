@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from portside.db.conflict import conflict_insert
-from portside.db.leases import reap_expired
+from portside.db.leases import reap_expired, take
 from portside.db.models import RegistryEvent
 from portside.events.envelope import IncomingEvent
 
@@ -111,25 +111,16 @@ async def claim(
     room = limit - len(ids)
     if room > 0:
         ids.extend(await _followers(session, first, now, room))
-    await session.execute(
-        update(RegistryEvent)
-        .where(RegistryEvent.id.in_(ids))
-        .values(
-            status=PROGRESS,
-            worker=worker,
-            lease_until=now + lease,
-            attempts=RegistryEvent.attempts + 1,
-        )
+    events = await take(
+        session,
+        RegistryEvent,
+        ids,
+        worker=worker,
+        now=now,
+        lease=lease,
+        order_by=[RegistryEvent.id],
     )
-    events = (
-        await session.scalars(
-            select(RegistryEvent)
-            .where(RegistryEvent.id.in_(ids))
-            .order_by(RegistryEvent.id)
-            .execution_options(populate_existing=True)
-        )
-    ).all()
-    return Claimed(list(events), expired_failed)
+    return Claimed(events, expired_failed)
 
 
 async def _followers(

@@ -15,7 +15,7 @@ from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.db.conflict import conflict_insert
-from portside.db.leases import reap_expired
+from portside.db.leases import reap_expired, take
 from portside.db.models import Repository, ScanTarget, Tag
 from portside.index import store
 
@@ -82,34 +82,21 @@ async def claim(
         waiting=PENDING,
         message="lease expired too many times: a worker died or hung while scanning it",
     )
+    order = [ScanTarget.priority.desc(), ScanTarget.id.desc()]
     ids = (
         await session.scalars(
             select(ScanTarget.id)
             .where(ScanTarget.status == PENDING, ScanTarget.available_at <= now)
-            .order_by(ScanTarget.priority.desc(), ScanTarget.id.desc())
+            .order_by(*order)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
     ).all()
     if not ids:
         return []
-    await session.execute(
-        update(ScanTarget)
-        .where(ScanTarget.id.in_(ids))
-        .values(
-            status=PROGRESS,
-            worker=worker,
-            lease_until=now + lease,
-            attempts=ScanTarget.attempts + 1,
-        )
+    targets: list[ScanTarget] = await take(
+        session, ScanTarget, ids, worker=worker, now=now, lease=lease, order_by=order
     )
-    rows = await session.scalars(
-        select(ScanTarget)
-        .where(ScanTarget.id.in_(ids))
-        .order_by(ScanTarget.priority.desc(), ScanTarget.id.desc())
-        .execution_options(populate_existing=True)
-    )
-    targets = list(rows.all())
     await set_tag_state(session, [t.digest for t in targets], "in progress")
     return targets
 
