@@ -6,7 +6,6 @@ import asyncio
 import functools
 import json
 import logging
-import secrets
 import signal
 import sys
 from enum import StrEnum
@@ -149,6 +148,8 @@ def serve(ctx: typer.Context) -> None:
 
 def _embedded(settings: Settings) -> tuple[Settings, Any]:
     """Settings for the embedded default: a local registry notifying this Portside."""
+    import secrets
+
     from portside.localregistry import LocalRegistry, LocalRegistryConfig
 
     data = settings.data_dir
