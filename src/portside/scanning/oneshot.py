@@ -29,7 +29,7 @@ from portside.scanning.layercache import LayerCacheStore
 from portside.scanning.matching import match
 
 SCANNED, STORED = "scanned", "stored"
-DIGEST = re.compile(r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
+DIGEST = re.compile(r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}")
 
 
 def parse_ref(ref: str) -> tuple[str, str]:
@@ -38,7 +38,7 @@ def parse_ref(ref: str) -> tuple[str, str]:
     malformed reference is refused here, with its reason, and never sent to the registry."""
     if "@" in ref:
         repository, _, reference = ref.partition("@")
-        if not DIGEST.match(reference):
+        if not DIGEST.fullmatch(reference):
             raise ConfigError(f"{ref!r}: a digest reference is repository@sha256:<64 hex digits>")
     else:
         repository, colon, reference = ref.rpartition(":")

@@ -31,6 +31,7 @@ def test_references_are_split(ref: str, expected: tuple[str, str]) -> None:
         ("ns/app@md5:abc", "digest reference"),
         ("ns/app@sha256:" + "AB" * 32, "digest reference"),  # hex is lowercase
         ("ns/app@sha256:abc", "digest reference"),
+        (f"ns/app@{DIGEST}\n", "digest reference"),
         ("ns/App:1.0", "repository name"),
         ("", "repository name"),
         ("0/", "repository name"),
