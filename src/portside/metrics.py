@@ -67,6 +67,13 @@ class Metrics:
             "portside_sync_changes", "Changes the sync applied, by kind.", ["kind"], registry=r
         )
         self.scans = Counter("portside_scans", "Image scans, by outcome.", ["outcome"], registry=r)
+        self.scan_requests = Histogram(
+            "portside_scan_request_seconds",
+            "Scans on request (POST /api/v1/scans) answered, by source (scanned, stored).",
+            ["source"],
+            buckets=RUN_BUCKETS,
+            registry=r,
+        )
         self.queue = Gauge(
             "portside_queue_depth",
             "Items waiting or in progress, by queue and status.",
@@ -97,6 +104,9 @@ class Metrics:
             for outcome, n in (details.get("last_run") or {}).items():
                 if n:
                     self.scans.labels(outcome).inc(n)
+
+    def scan_request(self, source: str, seconds: float) -> None:
+        self.scan_requests.labels(source).observe(seconds)
 
     def set_queues(self, events: dict[str, int], scans: dict[str, int]) -> None:
         for status, n in events.items():

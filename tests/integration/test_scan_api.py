@@ -99,6 +99,9 @@ async def test_an_image_is_scanned_now_and_its_layers_cached(served: Served) -> 
     assert status == 200
     assert again["packages"] == report["packages"]
     assert await served.layers_cached() == cached
+    async with served.http.get(f"{served.base}/metrics") as resp:
+        metrics = await resp.text()
+    assert 'portside_scan_request_seconds_count{source="scanned"} 2.0' in metrics
 
 
 async def test_the_stored_scan_is_the_answer_unless_a_fresh_one_is_asked(served: Served) -> None:

@@ -6,6 +6,7 @@ cache and vulnerability data, at most ``api.scan_slots`` at a time.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter
@@ -43,6 +44,7 @@ async def scan(body: ScanRequest, services: ServicesDep, _: Admin) -> JSONRespon
         raise NotFound(f"{body.reference}: not in the registry") from exc
     except RegistryRejected as exc:  # a 4xx other than 401/403/404: the reference is refused
         raise InvalidRequest(f"{body.reference}: the registry refused it: {exc}") from exc
+    started = time.perf_counter()
     report: dict[str, Any] | None = None
     if body.reuse:
         report = await oneshot.stored(services.db, repository, reference, digest)
@@ -52,4 +54,5 @@ async def scan(body: ScanRequest, services: ServicesDep, _: Admin) -> JSONRespon
             report = await oneshot.scan_now(
                 services.db, client, limits, repository, reference, digest
             )
+    services.metrics.scan_request(report["source"], time.perf_counter() - started)
     return JSONResponse(report)
