@@ -286,7 +286,12 @@ def report(args: argparse.Namespace, rows: dict[str, list[Result]], images: dict
         f"{verdict(cold <= 1.5 * floor)} (per run: {', '.join(pairs)}).",
         f"- Target faster than syft and trivy: {cold:.2f} s vs syft {med['syft'][0]:.2f} s "
         f"({verdict(cold < med['syft'][0])}) and trivy {med['trivy cold'][0]:.2f} s "
-        f"({verdict(cold < med['trivy cold'][0])}).",
+        f"({verdict(cold < med['trivy cold'][0])}; Portside / trivy per run: "
+        + ", ".join(
+            f"{c[0] / v[0]:.2f}"
+            for c, v in zip(rows["portside cold"], rows["trivy cold"], strict=True)
+        )
+        + ").",
         f"- With a running Portside (`portside scan --server URL`; `portside serve` started, "
         "untimed, on a fresh database for each run, does the analysis): "
         f"{med['server cold'][0]:.2f} s = {med['server cold'][0] / floor:.2f}x the floor, "
