@@ -7,7 +7,6 @@ cache and vulnerability data, at most ``api.scan_slots`` at a time.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -45,14 +44,15 @@ async def scan(body: ScanRequest, services: ServicesDep, _: Admin) -> JSONRespon
     except RegistryRejected as exc:  # a 4xx other than 401/403/404: the reference is refused
         raise InvalidRequest(f"{body.reference}: the registry refused it: {exc}") from exc
     started = time.perf_counter()
-    report: dict[str, Any] | None = None
-    if body.reuse:
-        report = await oneshot.stored(services.db, repository, reference, digest)
-    if report is None:
-        limits = limits_of(services.settings.background.scan)
-        async with services.scan_slots:
-            report = await oneshot.scan_now(
-                services.db, client, limits, repository, reference, digest
-            )
+    report = await oneshot.answer(
+        services.db,
+        client,
+        limits_of(services.settings.background.scan),
+        repository,
+        reference,
+        digest,
+        reuse=body.reuse,
+        slot=services.scan_slots,
+    )
     services.metrics.scan_request(report["source"], time.perf_counter() - started)
     return JSONResponse(report)

@@ -26,10 +26,10 @@ async def scan_command(settings: Settings, ref: str, output: str, *, reuse: bool
         await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
         async with RegistryClient(settings.registry) as client:
             repository, reference, digest = await oneshot.resolve(client, ref)
-            report = await oneshot.stored(db, repository, reference, digest) if reuse else None
-            if report is None:
-                limits = limits_of(settings.background.scan)
-                report = await oneshot.scan_now(db, client, limits, repository, reference, digest)
+            limits = limits_of(settings.background.scan)
+            report = await oneshot.answer(
+                db, client, limits, repository, reference, digest, reuse=reuse
+            )
     emit(report, output)
     return 0
 

@@ -12,7 +12,9 @@ the background task, which finds the layers already read when it gets to it.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import select
@@ -59,6 +61,25 @@ async def resolve(client: RegistryClient, ref: str) -> tuple[str, str, str]:
     repository, reference = parse_ref(ref)
     digest = (await client.head_manifest(repository, reference)).digest
     return repository, reference, digest
+
+
+async def answer(
+    db: Database,
+    client: RegistryClient,
+    limits: Limits,
+    repository: str,
+    reference: str,
+    digest: str,
+    *,
+    reuse: bool,
+    slot: AbstractAsyncContextManager[Any] | None = None,
+) -> dict[str, Any]:
+    """The report of ``digest``: with ``reuse``, the stored scan when there is one; otherwise
+    (or without one) an analysis now, inside ``slot`` when given (a bound on concurrent ones)."""
+    if reuse and (report := await stored(db, repository, reference, digest)) is not None:
+        return report
+    async with slot or contextlib.nullcontext():
+        return await scan_now(db, client, limits, repository, reference, digest)
 
 
 async def scan_now(
