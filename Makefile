@@ -7,24 +7,36 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := docker-registry skopeo wrk chromium
-BENCH_PACKAGES := debootstrap time
+# Running needs only the registry of the embedded default; the tests push with skopeo and
+# drive a real browser; the benchmarks also load the webhook with wrk.
+RUN_PACKAGES := docker-registry
+TEST_PACKAGES := $(RUN_PACKAGES) skopeo chromium
+BENCH_PACKAGES := $(TEST_PACKAGES) wrk debootstrap time
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps run test lint typecheck unit integration e2e bench clean
+.PHONY: install install-runtime system-deps run test lint typecheck unit integration e2e bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
-$(BIN)/portside: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON)
+# The runtime alone (make run), or the runtime with the dev group (tests, lint, benchmarks).
+# --inexact: a later `make run` keeps the dev tools that `make test` installed.
+$(VENV)/.runtime: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --no-dev --inexact --python $(PYTHON)
 	@touch $@
 
-install: $(BIN)/portside
+$(VENV)/.dev: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@ $(VENV)/.runtime
 
+install-runtime: $(VENV)/.runtime
+
+install: $(VENV)/.dev
+
+PACKAGES ?= $(TEST_PACKAGES)
 system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES) $(EXTRA_PACKAGES); do \
+	@missing=""; for p in $(PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -33,7 +45,8 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-run: install system-deps
+run: install-runtime
+	$(MAKE) --no-print-directory system-deps PACKAGES="$(RUN_PACKAGES)"
 	$(BIN)/portside run
 
 lint: install
@@ -56,7 +69,7 @@ e2e: install system-deps
 	$(BIN)/pytest tests/e2e
 
 bench: install
-	$(MAKE) system-deps EXTRA_PACKAGES="$(BENCH_PACKAGES)"
+	$(MAKE) --no-print-directory system-deps PACKAGES="$(BENCH_PACKAGES)"
 	$(BIN)/python -m bench.webhook_ingest
 	$(BIN)/python -m bench.event_processing
 	$(BIN)/python -m bench.sync_walk
