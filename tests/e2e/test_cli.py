@@ -147,3 +147,20 @@ def test_scan_and_vulndb_commands(workdir: Path) -> None:
         table = portside("scan", "ns/app:1.0", env=env, cwd=workdir)
         assert table.returncode == 0
         assert "DSA-5514-1" in table.stdout
+
+
+def test_db_upgrade_of_a_missing_database_says_how_to_create_it(workdir: Path) -> None:
+    """Against the real PostgreSQL: one line, the cause and the command, no traceback."""
+    name = "portside_missing_" + workdir.name.replace("-", "_").lower()[-20:]
+    cases = {
+        f"postgresql://postgres@127.0.0.1:5432/{name}": f"createdb -h 127.0.0.1 -p 5432 -U postgres {name}",
+        "postgresql://portside_no_such_role@127.0.0.1:5432/postgres": "refused the login",
+        f"sqlite:///{workdir / 'no' / 'such' / 'folder' / 'p.db'}": "does not exist",
+    }
+    for url, expected in cases.items():
+        result = portside("db", "upgrade", env=portside_env(PORTSIDE_DATABASE_URL=url), cwd=workdir)
+        assert result.returncode == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert expected in lines[0]
+        assert "Traceback" not in result.stderr

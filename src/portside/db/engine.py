@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
@@ -35,6 +36,36 @@ def async_url(url: str) -> URL:
     if backend == "postgresql":
         return parsed.set(drivername="postgresql+asyncpg")
     raise StorageError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+
+
+def explain(exc: BaseException, url: str) -> str:
+    """One line saying what is wrong with the database at ``url`` and what to do about it.
+
+    The drivers' own errors (a missing database, a refused connection) arrive wrapped in
+    SQLAlchemy's, with the statement and a link; an operator needs the cause and the command."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    cause: BaseException = exc
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    text = (cause.strerror or str(cause)) if isinstance(cause, OSError) else str(cause)
+    text = text.splitlines()[0] if text else ""
+    name = type(cause).__name__
+    if parsed.get_backend_name() == "postgresql":
+        where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+        if name == "InvalidCatalogNameError":
+            user = f" -U {parsed.username}" if parsed.username else ""
+            return (
+                f"database {parsed.database!r} does not exist on {where}: create it with "
+                f"`createdb -h {parsed.host or 'localhost'} -p {parsed.port or 5432}{user} "
+                f"{parsed.database}`, then run `portside db upgrade`"
+            )
+        if isinstance(cause, OSError):
+            return f"cannot reach PostgreSQL at {where} ({text or name}): is it running?"
+        if name in {"InvalidPasswordError", "InvalidAuthorizationSpecificationError"}:
+            return f"PostgreSQL at {where} refused the login: check database_url ({text})"
+    elif parsed.get_backend_name() == "sqlite" and "unable to open database file" in text:
+        return f"cannot open the SQLite file {parsed.database!r}: does its folder exist?"
+    return f"database error: {text or name}"
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -85,6 +116,14 @@ class Database(Resource):
             )
         engine: AsyncEngine
         if url.get_backend_name() == "sqlite":
+            folder = (
+                Path(url.database).parent if url.database not in (None, "", ":memory:") else None
+            )
+            if folder is not None and not folder.is_dir():
+                raise StorageError(
+                    f"cannot open the SQLite file {url.database!r}: the folder {str(folder)!r} "
+                    "does not exist"
+                )
             kwargs["pool_reset_on_return"] = None  # write() always commits or rolls back
             engine = create_async_engine(url, **kwargs)
             sync_engine = create_engine(url.set(drivername="sqlite"), pool_reset_on_return=None)

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
-from portside.db.engine import Database
-from portside.errors import SchemaNotReady
+from portside.db.engine import Database, explain
+from portside.errors import SchemaNotReady, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,11 @@ async def upgrade(db: Database, revision: str = "head") -> None:
 
         command.upgrade(alembic_config(connection), revision)
 
-    async with db.engine.begin() as conn:
-        await conn.run_sync(run)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(run)
+    except (SQLAlchemyError, OSError) as exc:
+        raise StorageError(explain(exc, db.url)) from exc
     log.info("database migrated", extra={"revision": revision})
 
 
@@ -92,7 +95,7 @@ async def wait_until_ready(db: Database, wait: float, poll: float = 1.0) -> None
         if current == head:
             return
         if time.monotonic() >= deadline:
-            detail = f" ({error})" if error else ""
+            detail = f" ({explain(error, db.url)})" if error else ""
             raise SchemaNotReady(
                 f"database schema is at {current or 'nothing'}, this version needs {head}{detail}: "
                 "run `portside db upgrade`"
