@@ -8,9 +8,10 @@ UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 # Running needs only the registry of the embedded default; the tests push with skopeo and
-# drive a real browser; the benchmarks also load the webhook with wrk.
+# drive a real browser and check deploy/ with promtool and systemd-analyze; the benchmarks
+# also load the webhook with wrk.
 RUN_PACKAGES := docker-registry
-TEST_PACKAGES := $(RUN_PACKAGES) skopeo chromium
+TEST_PACKAGES := $(RUN_PACKAGES) skopeo chromium prometheus systemd
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk debootstrap time
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
