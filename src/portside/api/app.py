@@ -37,7 +37,7 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
         version=__version__,
         description="An index of a Docker/OCI registry, kept in sync in real time.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is a page of the UI (portside.ui.apidocs): no CDN
         redoc_url=None,
         lifespan=lifespan,
     )

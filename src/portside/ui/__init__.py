@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
+from portside.ui import apidocs
 from portside.ui.render import Pages
 from portside.ui.routes import ReadsClosed, router
 
@@ -36,4 +37,5 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(ReadsClosed, reads_closed)
     app.include_router(router)
+    app.include_router(apidocs.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
