@@ -180,6 +180,12 @@ def test_scan_asks_a_running_portside(tmp_path: Path) -> None:
             table = portside("scan", "ns/app:1.0", env=by_env, cwd=tmp_path)
             assert table.returncode == 0, table.stderr
             assert "DSA-5514-1" in table.stdout
+            # The gate decides on the server's report as on its own (DSA-5514-1: Unknown).
+            gated = portside("scan", "ns/app:1.0", "--fail-on", "unknown", env=by_env, cwd=tmp_path)
+            assert gated.returncode == 1, gated.stderr
+            assert gated.stderr == "gate: 1 finding at or above Unknown (1 Unknown)\n"
+            passed = portside("scan", "ns/app:1.0", "--fail-on", "LOW", env=by_env, cwd=tmp_path)
+            assert passed.returncode == 0, passed.stderr
             bom = portside("scan", "ns/app:1.0", "--format", "cyclonedx", env=by_env, cwd=tmp_path)
             assert json.loads(bom.stdout)["bomFormat"] == "CycloneDX"
         finally:
