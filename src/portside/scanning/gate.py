@@ -120,9 +120,10 @@ def apply(
         kept = [f for f in findings if has_fix(f)]
         out["vulnerabilities"] = kept
         out["severity_counts"] = counts(str(f.get("severity")) for f in kept)
+        n = verdict.unfixed_left_out
         out["notes"] = [
             *(report.get("notes") or []),
-            f"{verdict.unfixed_left_out} findings without a fixed version left out "
+            f"{n} {'finding' if n == 1 else 'findings'} without a fixed version left out "
             "(--ignore-unfixed)",
         ]
     if fail_on is not None:
