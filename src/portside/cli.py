@@ -333,7 +333,7 @@ def _scan_failed(exc: BaseException) -> NoReturn:
 @app.command(
     epilog="Exit codes: 0 scanned (and the gate passed), 1 the gate failed (--fail-on), "
     "2 a wrong option, reference or setting, 3 the scan could not be done (registry, server "
-    "or database)."
+    "or database; with --server, anything the server refuses)."
 )
 def scan(
     ctx: typer.Context,
