@@ -301,8 +301,8 @@ class ScanFormat(StrEnum):
     cyclonedx = "cyclonedx"
 
 
-# `portside scan`'s exit codes: a CI job tells a failed gate from a scan that could not be done.
-SCAN_GATE_FAILED = 1
+# `portside scan`'s exit codes besides the gate's 0 and 1 (scanning.gate.Verdict.exit_code): a CI
+# job tells a failed gate from a scan that could not be done.
 SCAN_USAGE = 2  # a wrong option, reference or setting (click's own usage errors are 2 too)
 SCAN_ERROR = 3  # the registry, the server or the database did not answer as needed
 
