@@ -301,7 +301,40 @@ class ScanFormat(StrEnum):
     cyclonedx = "cyclonedx"
 
 
-@app.command()
+# `portside scan`'s exit codes besides the gate's 0 and 1 (scanning.gate.Verdict.exit_code): a CI
+# job tells a failed gate from a scan that could not be done.
+SCAN_USAGE = 2  # a wrong option, reference or setting (click's own usage errors are 2 too)
+SCAN_ERROR = 3  # the registry, the server or the database did not answer as needed
+
+
+def _severity(value: str | None) -> str | None:
+    from portside.scanning.gate import parse_level
+
+    if value is None:
+        return None
+    try:
+        return parse_level(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _scan_failed(exc: BaseException) -> NoReturn:
+    """A scan that could not be done exits 3 (not 1, which is a failed gate)."""
+    if isinstance(exc, ConfigError):
+        _fail(str(exc), SCAN_USAGE)
+    if isinstance(exc, PortsideError):
+        _fail(str(exc), SCAN_ERROR)
+    import traceback
+
+    traceback.print_exception(exc)
+    _fail(f"unexpected {type(exc).__name__}: {exc}", SCAN_ERROR)
+
+
+@app.command(
+    epilog="Exit codes: 0 scanned (and the gate passed), 1 the gate failed (--fail-on), "
+    "2 a wrong option, reference or setting, 3 the scan could not be done (registry, server "
+    "or database; with --server, anything the server refuses)."
+)
 def scan(
     ctx: typer.Context,
     ref: Annotated[
@@ -336,23 +369,54 @@ def scan(
             "for its digest.",
         ),
     ] = False,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            metavar="SEVERITY",
+            callback=_severity,
+            help="Exit 1 when a finding at or above this severity remains: Defcon1, Critical, "
+            "High, Medium, Low, Unknown, Negligible (Portus's order, worst first; any case).",
+            show_default=False,
+        ),
+    ] = None,
+    ignore_unfixed: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-unfixed",
+            help="Leave out findings without a fixed version (from the output and the gate).",
+        ),
+    ] = False,
 ) -> None:
     """Scan one image now: its packages and their known vulnerabilities."""
     if server:
         from portside.apiclient import request_scan
-        from portside.scanning.render import emit
+        from portside.scanning.render import finish
 
         try:
             report = request_scan(server, token, ref, reuse=not fresh)
         except PortsideError as exc:
-            _fail(str(exc), 1)
-        emit(report, output.value)
-        raise typer.Exit(0)
+            _scan_failed(exc)
+        raise typer.Exit(
+            finish(report, output.value, fail_on=fail_on, ignore_unfixed=ignore_unfixed)
+        )
     with cyclegc.importing():  # a one-shot command: its imports are most of its time
         from portside.scanning.cli import scan_command
 
     settings = _with_registry(ctx)
-    raise typer.Exit(_run(scan_command(settings, ref, output.value, reuse=not fresh)))
+    command = scan_command(
+        settings,
+        ref,
+        output.value,
+        reuse=not fresh,
+        fail_on=fail_on,
+        ignore_unfixed=ignore_unfixed,
+    )
+    try:
+        code = asyncio.run(command)
+    except Exception as exc:  # a crash must not read as a failed gate (1)
+        _scan_failed(exc)
+    raise typer.Exit(code)
 
 
 @vulndb_app.command("import")

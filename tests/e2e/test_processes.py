@@ -174,12 +174,18 @@ def test_scan_asks_a_running_portside(tmp_path: Path) -> None:
             assert (report["digest"], report["source"]) == (digest, "scanned")
             assert [v["id"] for v in report["vulnerabilities"]] == ["DSA-5514-1"]
             refused = portside(*scan, env=client, cwd=tmp_path)
-            assert refused.returncode == 1
+            assert refused.returncode == 3  # the scan could not be done (1: a failed gate)
             assert "401" in refused.stderr and "--token" in refused.stderr
             by_env = portside_env(PORTSIDE_API_URL=url, PORTSIDE_API_TOKEN="admin-s3cret")
             table = portside("scan", "ns/app:1.0", env=by_env, cwd=tmp_path)
             assert table.returncode == 0, table.stderr
             assert "DSA-5514-1" in table.stdout
+            # The gate decides on the server's report as on its own (DSA-5514-1: Unknown).
+            gated = portside("scan", "ns/app:1.0", "--fail-on", "unknown", env=by_env, cwd=tmp_path)
+            assert gated.returncode == 1, gated.stderr
+            assert gated.stderr == "gate: 1 finding at or above Unknown (1 Unknown)\n"
+            passed = portside("scan", "ns/app:1.0", "--fail-on", "LOW", env=by_env, cwd=tmp_path)
+            assert passed.returncode == 0, passed.stderr
             bom = portside("scan", "ns/app:1.0", "--format", "cyclonedx", env=by_env, cwd=tmp_path)
             assert json.loads(bom.stdout)["bomFormat"] == "CycloneDX"
         finally:

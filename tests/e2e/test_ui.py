@@ -258,7 +258,23 @@ async def test_the_tag_page_filters_and_sorts_vulnerabilities(site: Site, tab: T
     await expect(page.locator('#findings tr[data-id="CVE-2023-29383"] td').nth(4)).to_have_text(
         "no fix yet"
     )
-    await expect(page.locator("#packages tbody tr")).to_have_count(7)
+    packages = page.locator("#package-list tbody tr")
+    await expect(packages).to_have_count(7)
+    # Findings recorded under Debian:12 count for the deb packages; vulnerable ones first.
+    listed = [
+        (await r.get_attribute("data-package"), await r.get_attribute("data-findings"))
+        for r in await packages.all()
+    ]
+    assert listed == [
+        ("libssl3", "1"),
+        ("libc6", "1"),
+        ("openssh-client", "1"),
+        ("passwd", "1"),
+        ("apt", "1"),
+        ("bash", "0"),
+        ("zlib1g", "0"),
+    ]
+    await expect(page.locator("#vulnerable-packages")).to_have_text("5 vulnerable")
     await shoot(tab, site, "tag")
 
     filters = page.get_by_role("navigation", name="Filter by severity")
@@ -275,6 +291,14 @@ async def test_the_tag_page_filters_and_sorts_vulnerabilities(site: Site, tab: T
     await filters.get_by_role("link", name=re.compile(r"^Negligible")).click()
     await expect(page.locator("#vulnerabilities .empty")).to_have_text(
         "No Negligible vulnerabilities."
+    )
+
+    await page.get_by_label("Filter packages").fill("LIB")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(packages).to_have_count(3)  # libssl3, libc6, zlib1g
+    assert "pkg=LIB" in page.url and "severity=Negligible" in page.url  # the other filter stays
+    await expect(page.locator("#package-matches")).to_have_text(
+        "3 of 7 packages: name contains \u201cLIB\u201d"
     )
 
     href = await page.locator("a#sbom").get_attribute("href")
@@ -296,6 +320,11 @@ async def test_hostile_text_is_shown_as_text_and_never_runs(site: Site, tab: Tab
     assert await row.locator('a[href="https://example.org/advisories/0001"]').count() == 1
     assert await page.locator(f'a[href="{GOOD_LINK}"]').count() == 1
     assert await page.locator("main img, main script").count() == 0
+
+    await tab.open(f"/tags/{site.ids.debian_12}?pkg=%3Cscript%3Ealert(3)%3C%2Fscript%3E")
+    await expect(page.get_by_label("Filter packages")).to_have_value("<script>alert(3)</script>")
+    await expect(page.locator("#packages .empty")).to_contain_text("<script>alert(3)</script>")
+    assert await page.locator("main script").count() == 0
 
     await tab.open("/events")
     error = page.locator(f'tr[data-event="{site.ids.hostile_event}"] pre.error')

@@ -67,7 +67,7 @@ FINDINGS: list[dict[str, Any]] = [
         "severity": "Critical",
         "package": "libssl3",
         "version": "3.0.11-1~deb12u1",
-        "ecosystem": "deb",
+        "ecosystem": "Debian:12",  # as the matcher records it
         "fixed_version": None,
         "summary": HOSTILE_SUMMARY,
         "links": [HOSTILE_LINK, "https://example.org/advisories/0001"],
@@ -78,7 +78,7 @@ FINDINGS: list[dict[str, Any]] = [
         "severity": "High",
         "package": "libc6",
         "version": "2.36-9+deb12u2",
-        "ecosystem": "deb",
+        "ecosystem": "Debian:12",  # as the matcher records it
         "fixed_version": "2.36-9+deb12u3",
         "summary": "glibc: buffer overflow in ld.so's GLIBC_TUNABLES (Looney Tunables)",
         "links": [GOOD_LINK],
@@ -89,7 +89,7 @@ FINDINGS: list[dict[str, Any]] = [
         "severity": "High",
         "package": "openssh-client",
         "version": "1:9.2p1-2",
-        "ecosystem": "deb",
+        "ecosystem": "Debian:12",  # as the matcher records it
         "fixed_version": "1:9.2p1-2+deb12u1",
         "summary": "ssh-agent: remote code execution through a forwarded agent",
         "links": [],
@@ -100,7 +100,7 @@ FINDINGS: list[dict[str, Any]] = [
         "severity": "Medium",
         "package": "passwd",
         "version": "1:4.13+dfsg1-1",
-        "ecosystem": "deb",
+        "ecosystem": "Debian:12",  # as the matcher records it
         "fixed_version": None,
         "summary": "shadow: chfn accepts control characters",
         "links": [],
@@ -111,7 +111,7 @@ FINDINGS: list[dict[str, Any]] = [
         "severity": "Low",
         "package": "apt",
         "version": "2.6.1",
-        "ecosystem": "deb",
+        "ecosystem": "Debian:12",  # as the matcher records it
         "fixed_version": None,
         "summary": "apt does not check the keyring's expiry",
         "links": ["http://example.com/apt"],
@@ -223,6 +223,12 @@ async def seed_rows(db: Database, digests: dict[tuple[str, str], str]) -> Seeded
                     scanned_at=now - timedelta(minutes=20),
                     counts={"Critical": 1, "High": 2, "Medium": 1, "Low": 1},
                     findings=FINDINGS,
+                    os={
+                        "id": "debian",
+                        "version_id": "12",
+                        "version_codename": "bookworm",
+                        "pretty_name": "Debian GNU/Linux 12 (bookworm)",
+                    },
                     packages=[
                         {
                             "name": name,

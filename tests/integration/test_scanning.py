@@ -27,6 +27,7 @@ from portside.scanning.rematch import rematch
 from portside.scanning.task import ScanTask
 from portside.settings import RegistrySettings, ScanTaskSettings
 from portside.sync.run import SyncOptions, SyncRun
+from portside.ui.findings import package_table
 from tests.support.oci import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, Layout, push
 from tests.support.registry import running_registry
 
@@ -143,6 +144,15 @@ async def test_an_image_is_scanned_and_matched(scene: Scene, tmp_path: Path) -> 
     assert found["DSA-5514-1"]["fixed_version"] == "2.36-9+deb12u3"
     assert "CVE-2023-4911" in found["DSA-5514-1"]["aliases"]
     assert sum((target.counts or {}).values()) == 4
+    # The tag page counts each finding for its package (deb under Debian:12, pypi under PyPI).
+    table = package_table(target.os, target.packages or [], target.findings or [])
+    per_package = {(r.ecosystem, r.name): r.findings for r in table.rows if r.findings}
+    assert per_package == {
+        ("deb", "libc6"): 1,
+        ("pypi", "jinja2"): 1,
+        ("npm", "semver"): 1,
+        ("npm", "ip"): 1,
+    }
     async with scene.db.read() as session:
         tag = await session.scalar(select(Tag).where(Tag.digest == scene.digest))
     assert tag is not None and tag.scan_state == "done"

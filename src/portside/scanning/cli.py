@@ -15,13 +15,22 @@ from portside.db.engine import Database
 from portside.registry.client import RegistryClient
 from portside.scanning import advisories, oneshot
 from portside.scanning.analyze import limits_of
-from portside.scanning.render import emit
+from portside.scanning.render import finish
 from portside.settings import Settings
 
 
-async def scan_command(settings: Settings, ref: str, output: str, *, reuse: bool = True) -> int:
+async def scan_command(
+    settings: Settings,
+    ref: str,
+    output: str,
+    *,
+    reuse: bool = True,
+    fail_on: str | None = None,
+    ignore_unfixed: bool = False,
+) -> int:
     """Scan ``ref`` in this process, with the configured database and registry (with
-    ``reuse``, a stored scan of its digest by the background task is the answer)."""
+    ``reuse``, a stored scan of its digest by the background task is the answer); print it
+    and return the gate's exit code (:func:`portside.scanning.render.finish`)."""
     async with Database(settings.database_url) as db:
         await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
         async with RegistryClient(settings.registry) as client:
@@ -30,8 +39,7 @@ async def scan_command(settings: Settings, ref: str, output: str, *, reuse: bool
             report = await oneshot.answer(
                 db, client, limits, repository, reference, digest, reuse=reuse
             )
-    emit(report, output)
-    return 0
+    return finish(report, output, fail_on=fail_on, ignore_unfixed=ignore_unfixed)
 
 
 async def import_command(settings: Settings, path: Path) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from itertools import chain
 from typing import Any
 
@@ -23,35 +23,57 @@ from portside.vulndb.match import AdvisoryIndex, Match, Package, cve_ids, packag
 OS_KINDS = frozenset({"deb", "apk", "rpm"})
 
 
+def os_osv_ecosystem(os: dict[str, Any] | None) -> str | None:
+    """The OSV ecosystem of an image's stored OS record (``Debian:12``); None without one."""
+    if not os:
+        return None
+    return os_ecosystem(
+        OsRelease(
+            id=os.get("id") or "",
+            version_id=os.get("version_id") or "",
+            version_codename=os.get("version_codename") or "",
+        )
+    )
+
+
+def osv_package(os_eco: str | None, record: dict[str, Any]) -> Package | None:
+    """A stored package record (its ``ecosystem`` is the package type: ``deb``, ``pypi``...)
+    as the matcher's package, in its OSV ecosystem (an OS package in ``os_eco``); None when
+    OSV has no ecosystem for it."""
+    kind = record["ecosystem"]
+    ecosystem = os_eco if kind in OS_KINDS else package_ecosystem(kind)
+    if ecosystem is None:
+        return None
+    return Package(
+        ecosystem=ecosystem,
+        name=record["name"],
+        version=record["version"],
+        source_name=record.get("source_name"),
+        source_version=record.get("source_version"),
+    )
+
+
 def osv_packages(os: dict[str, Any] | None, packages: Iterable[dict[str, Any]]) -> list[Package]:
     """Stored package records as the matcher's packages, each in its OSV ecosystem."""
-    os_eco = (
-        os_ecosystem(
-            OsRelease(
-                id=os.get("id") or "",
-                version_id=os.get("version_id") or "",
-                version_codename=os.get("version_codename") or "",
-            )
-        )
-        if os
-        else None
+    os_eco = os_osv_ecosystem(os)
+    return [p for record in packages if (p := osv_package(os_eco, record)) is not None]
+
+
+def package_key(package: Package) -> tuple[str, str, str]:
+    """(OSV ecosystem, name, version): what a finding of ``package`` records of it
+    (:func:`finding_key`)."""
+    return (package.ecosystem, package.name, package.version)
+
+
+def finding_key(finding: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(ecosystem, package, version) as a finding records them: the :func:`package_key` of the
+    package it was found in (the built-in scanner's findings; another backend's may name no
+    OSV ecosystem)."""
+    return (
+        str(finding.get("ecosystem") or ""),
+        str(finding.get("package") or ""),
+        str(finding.get("version") or ""),
     )
-    out = []
-    for record in packages:
-        kind = record["ecosystem"]
-        ecosystem = os_eco if kind in OS_KINDS else package_ecosystem(kind)
-        if ecosystem is None:
-            continue
-        out.append(
-            Package(
-                ecosystem=ecosystem,
-                name=record["name"],
-                version=record["version"],
-                source_name=record.get("source_name"),
-                source_version=record.get("source_version"),
-            )
-        )
-    return out
 
 
 def lookup_keys(packages: Iterable[Package]) -> set[tuple[str, str]]:

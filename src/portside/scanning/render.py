@@ -12,7 +12,24 @@ import json
 import sys
 from typing import Any
 
+from portside.scanning import gate
 from portside.scanning.severity import ORDER
+
+
+def finish(
+    report: dict[str, Any], output: str, *, fail_on: str | None, ignore_unfixed: bool
+) -> int:
+    """Print ``report`` as `portside scan` does, with the gate applied (:func:`gate.apply`), and
+    return the command's exit code: 0, or 1 when a finding at or above ``fail_on`` remains.
+    The verdict goes on stderr with a table or a BOM; JSON carries it in its ``gate`` field."""
+    shown, verdict = gate.apply(report, fail_on, ignore_unfixed=ignore_unfixed)
+    emit(shown, output)
+    if verdict is None:
+        return 0
+    if verdict.fail_on is not None and output != "json":
+        sys.stdout.flush()
+        sys.stderr.write(verdict.line() + "\n")
+    return verdict.exit_code
 
 
 def emit(report: dict[str, Any], output: str) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from portside.scanning.matching import finding_key, os_osv_ecosystem, osv_package, package_key
 from portside.scanning.severity import ORDER
 from portside.ui.format import safe_link
 
@@ -45,6 +46,7 @@ class PackageView:
     ecosystem: str
     purl: str
     findings: int
+    worst: str | None = None  # the worst severity of its findings
 
 
 def _text(value: Any) -> str:
@@ -94,28 +96,96 @@ def severity_counts(raw: Iterable[Mapping[str, Any]]) -> list[tuple[str, int]]:
     return [(level, found.get(level, 0)) for level in ORDER]
 
 
-def package_views(
-    packages: Iterable[Mapping[str, Any]], findings: Iterable[Mapping[str, Any]]
-) -> list[PackageView]:
-    """Packages by name, each with how many findings it has."""
-    per_package = Counter(
-        (_text(f.get("ecosystem")), _text(f.get("package")), _text(f.get("version")))
-        for f in findings
-    )
+MAX_PACKAGE_QUERY = 100
+
+
+def package_query(raw: str | None) -> str:
+    """The package filter (``?pkg=``) as the page uses it: trimmed and bounded."""
+    return (raw or "").strip()[:MAX_PACKAGE_QUERY]
+
+
+@dataclass(frozen=True)
+class PackageTable:
+    """The tag page's packages: ``rows`` matching ``query`` (all without one), vulnerable ones
+    first; ``total`` and ``vulnerable`` count every package of the image."""
+
+    rows: list[PackageView]
+    total: int
+    vulnerable: int
+    query: str
+
+
+def _package_key(os_eco: str | None, record: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """The key a finding of this stored package records (the matcher's own mapping from the
+    package type and the image's OS to the OSV ecosystem); None when OSV has no ecosystem."""
+    fields = {k: record.get(k) for k in ("name", "version", "ecosystem")}
+    if not all(isinstance(v, str) for v in fields.values()):
+        return None
+    package = osv_package(os_eco, {**record, **fields})
+    return package_key(package) if package is not None else None
+
+
+def _worse(a: str | None, b: str) -> str:
+    return b if a is None or _rank(b) < _rank(a) else a
+
+
+def package_table(
+    os: Mapping[str, Any] | None,
+    packages: Iterable[Mapping[str, Any]],
+    findings: Iterable[Mapping[str, Any]],
+    query: str = "",
+) -> PackageTable:
+    """Each package with how many findings it has and the worst of them.
+
+    A finding belongs to the package whose (OSV ecosystem, name, version) it records: a ``deb``
+    package of a Debian 12 image is ``Debian:12``, a ``pypi`` one ``PyPI``
+    (:func:`portside.scanning.matching.osv_package`). A finding whose ecosystem names no
+    package's (a backend that reports none, such as a Harbor adapter) counts for the packages of
+    its name and version.
+    """
+    os_eco = os_osv_ecosystem(dict(os)) if os else None
+    records = list(packages)
+    keys = [_package_key(os_eco, r) for r in records]
+    known = {k for k in keys if k is not None}
+    by_key: dict[tuple[str, str, str], list[str]] = {}
+    loose: dict[tuple[str, str], list[str]] = {}
+    for raw in findings:
+        key = finding_key(raw)
+        if not key[1]:
+            continue  # names no package
+        severity = finding_view(raw).severity
+        if key in known:
+            by_key.setdefault(key, []).append(severity)
+        else:
+            loose.setdefault(key[1:], []).append(severity)
     views = []
-    for p in packages:
-        name, version, ecosystem = (
-            _text(p.get("name")),
-            _text(p.get("version")),
-            _text(p.get("ecosystem")),
-        )
+    for record, own in zip(records, keys, strict=True):
+        name, version = _text(record.get("name")), _text(record.get("version"))
+        found = [*(by_key.get(own, []) if own else []), *loose.get((name, version), [])]
+        worst: str | None = None
+        for severity in found:
+            worst = _worse(worst, severity)
         views.append(
             PackageView(
                 name=name,
                 version=version,
-                ecosystem=ecosystem,
-                purl=_text(p.get("purl")),
-                findings=per_package.get((ecosystem, name, version), 0),
+                ecosystem=_text(record.get("ecosystem")),
+                purl=_text(record.get("purl")),
+                findings=len(found),
+                worst=worst,
             )
         )
-    return sorted(views, key=lambda v: (v.name.lower(), v.version, v.ecosystem))
+    needle = query.casefold()
+    rows = [v for v in views if needle in v.name.casefold()] if needle else views
+    rows.sort(
+        key=lambda v: (
+            not v.findings,
+            _rank(v.worst or ""),
+            -v.findings,
+            v.name.lower(),
+            v.version,
+            v.ecosystem,
+        )
+    )
+    vulnerable = sum(1 for v in views if v.findings)
+    return PackageTable(rows=rows, total=len(views), vulnerable=vulnerable, query=query)

@@ -112,6 +112,7 @@ async def tag_page(
     session: ReadSession,
     severity: str | None = None,
     sort: str | None = None,
+    pkg: str | None = None,
 ) -> Response:
     number = row_id(tag_id)
     found = await queries.tag(session, number) if number is not None else None
@@ -119,6 +120,7 @@ async def tag_page(
         return not_found(pages, f"There is no tag with id {tag_id}.")
     raw = list(found.target.findings or []) if found.target else []
     packages = found.target.packages if found.target else None
+    os = found.target.os if found.target else None
     chosen = severity if severity in ORDER else None
     order = sort if sort in findings.SORTS else "severity"
     return pages.render(
@@ -131,8 +133,11 @@ async def tag_page(
             "counts": findings.severity_counts(raw),
             "severity": chosen,
             "sort": order,
-            "packages": findings.package_views(packages or [], raw),
+            "packages": findings.package_table(
+                os, packages or [], raw, findings.package_query(pkg)
+            ),
             "has_sbom": packages is not None,
+            "max_pkg": findings.MAX_PACKAGE_QUERY,
         },
     )
 
