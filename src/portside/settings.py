@@ -156,7 +156,7 @@ class ServerSettings(_Section):
             return None
         names = [name.strip().lower().rstrip(".") for name in value]
         if not names or not all(names):
-            raise ValueError("name at least one host, and no empty one (or [\"*\"] for any)")
+            raise ValueError('name at least one host, and no empty one (or ["*"] for any)')
         return names
 
 
