@@ -151,14 +151,15 @@ def _embedded(settings: Settings) -> tuple[Settings, Any]:
     import secrets
 
     from portside.localregistry import LocalRegistry, LocalRegistryConfig
+    from portside.private import write_private
 
     data = settings.data_dir
-    data.mkdir(parents=True, exist_ok=True)
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
     token_file = data / "webhook-token"
-    if not token_file.exists():
-        token_file.write_text(secrets.token_urlsafe(32))
-        token_file.chmod(0o600)
-    token = token_file.read_text().strip()
+    token = token_file.read_text().strip() if token_file.exists() else ""
+    if not token:  # new, or left empty: a blank token would match a blank header
+        token = secrets.token_urlsafe(32)
+        write_private(token_file, token)
     host = settings.server.host if settings.server.host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
     registry = LocalRegistry(
         LocalRegistryConfig(

@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from portside.errors import StorageError
 from portside.lifecycle import Resource
+from portside.private import create_private
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,6 +37,18 @@ def async_url(url: str) -> URL:
     if backend == "postgresql":
         return parsed.set(drivername="postgresql+asyncpg")
     raise StorageError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+
+
+def _create_sqlite_file(url: URL) -> None:
+    """A new SQLite database file is created here with mode 0600 (whatever the umask; SQLite
+    gives its -wal and -shm files the same mode), not by SQLite with 0644: it holds webhook
+    secrets and the whole index. An existing file keeps its mode."""
+    name = url.database
+    if not name or name == ":memory:" or name.startswith("file:") or url.query.get("mode"):
+        return
+    # A missing folder or no permission: SQLite's own error says it when it opens.
+    with contextlib.suppress(OSError):
+        create_private(Path(name))
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -85,6 +99,7 @@ class Database(Resource):
             )
         engine: AsyncEngine
         if url.get_backend_name() == "sqlite":
+            _create_sqlite_file(url)
             kwargs["pool_reset_on_return"] = None  # write() always commits or rolls back
             engine = create_async_engine(url, **kwargs)
             sync_engine = create_engine(url.set(drivername="sqlite"), pool_reset_on_return=None)
