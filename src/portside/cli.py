@@ -198,7 +198,10 @@ def _embedded(settings: Settings) -> tuple[Settings, Any]:
     data = settings.data_dir
     data.mkdir(mode=0o700, parents=True, exist_ok=True)
     token_file = data / "webhook-token"
-    token = token_file.read_text().strip() if token_file.exists() else ""
+    token = ""
+    if token_file.exists():
+        token_file.chmod(0o600)  # ours: an older version left it to the umask before chmod
+        token = token_file.read_text().strip()
     if not token:  # new, or left empty: a blank token would match a blank header
         token = secrets.token_urlsafe(32)
         write_private(token_file, token)
