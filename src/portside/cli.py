@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -97,6 +98,44 @@ def _require_tokens(settings: Settings) -> None:
         )
 
 
+async def _schema_or_stop(settings: Settings) -> bool:
+    """Wait for the database schema (``background.schema_wait``), or for SIGTERM/SIGINT:
+    True when the schema is ready; False, with a line saying so, when a signal came first.
+    Raises SchemaNotReady when the wait runs out."""
+    from portside.db import migrate
+    from portside.db.engine import Database
+
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        async with Database(settings.database_url) as db:
+            ready = asyncio.create_task(
+                migrate.wait_until_ready(db, settings.background.schema_wait)
+            )
+            stop = asyncio.create_task(stopping.wait())
+            await asyncio.wait({ready, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if not ready.done():
+                ready.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ready
+                err().print(
+                    "portside: stopped by a signal while waiting for the database schema "
+                    "(`portside db upgrade` migrates it)",
+                    highlight=False,
+                    markup=False,
+                )
+                return False
+            ready.result()
+            return True
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
 class _Server:
     """uvicorn, with SIGTERM/SIGINT handled here so the process exits 0 after a clean stop
     (uvicorn re-raises the signal after shutdown, which would skip our own clean-up)."""
@@ -132,7 +171,10 @@ class _Server:
 
 
 async def _serve(settings: Settings, *, background: bool) -> None:
-    await _Server(settings, background=background).serve()
+    # The schema first, under our own signal handling: uvicorn's start-up (the app's lifespan,
+    # where the services wait for it too) would not stop for a signal.
+    if await _schema_or_stop(settings):
+        await _Server(settings, background=background).serve()
 
 
 @app.command()
@@ -151,14 +193,18 @@ def _embedded(settings: Settings) -> tuple[Settings, Any]:
     import secrets
 
     from portside.localregistry import LocalRegistry, LocalRegistryConfig
+    from portside.private import write_private
 
     data = settings.data_dir
-    data.mkdir(parents=True, exist_ok=True)
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
     token_file = data / "webhook-token"
-    if not token_file.exists():
-        token_file.write_text(secrets.token_urlsafe(32))
-        token_file.chmod(0o600)
-    token = token_file.read_text().strip()
+    token = ""
+    if token_file.exists():
+        token_file.chmod(0o600)  # ours: an older version left it to the umask before chmod
+        token = token_file.read_text().strip()
+    if not token:  # new, or left empty: a blank token would match a blank header
+        token = secrets.token_urlsafe(32)
+        write_private(token_file, token)
     host = settings.server.host if settings.server.host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
     registry = LocalRegistry(
         LocalRegistryConfig(
@@ -248,6 +294,8 @@ def background(
     settings = _with_registry(ctx)
 
     async def main() -> None:
+        if not one_shot and not await _schema_or_stop(settings):
+            return
         async with open_services(
             settings, ingest=False, background=True, one_shot=one_shot
         ) as services:

@@ -7,6 +7,8 @@ Portside; the test suite starts its own the same way.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -20,6 +22,7 @@ from typing import Any
 import yaml
 
 from portside.errors import ConfigError, RegistryUnavailable
+from portside.private import open_private_log, write_private
 from portside.registry_config import notifications
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,8 @@ class LocalRegistryConfig:
     catalog_max_entries: int = 1000
     delete_enabled: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    # Signs the registry's upload state: a fixed, published value would let anyone forge it.
+    http_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     @property
     def url(self) -> str:
@@ -53,7 +58,7 @@ class LocalRegistryConfig:
                 "delete": {"enabled": self.delete_enabled},
                 "cache": {"blobdescriptor": "inmemory"},
             },
-            "http": {"addr": f"{self.host}:{self.port}", "secret": "portside-local-registry"},
+            "http": {"addr": f"{self.host}:{self.port}", "secret": self.http_secret},
             "catalog": {"maxentries": self.catalog_max_entries},
         }
         if self.htpasswd is not None:
@@ -85,17 +90,20 @@ class LocalRegistry:
                 f"{self.binary} is not installed: `apt-get install docker-registry`, "
                 "or set registry.url to your registry"
             )
-        self.config.root.mkdir(parents=True, exist_ok=True)
+        self.config.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         config_file = self.config.root / "config.yml"
-        config_file.write_text(yaml.safe_dump(self.config.render(), sort_keys=False))
-        log_file = (self.config.root / "registry.log").open("ab")
-        self.process = subprocess.Popen(
-            [path, "serve", str(config_file)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        log_file.close()
+        # It holds the webhook token and the registry's HTTP secret: owner only.
+        write_private(config_file, yaml.safe_dump(self.config.render(), sort_keys=False))
+        log_fd = open_private_log(self.config.root / "registry.log")
+        try:
+            self.process = subprocess.Popen(
+                [path, "serve", str(config_file)],
+                stdout=log_fd,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            os.close(log_fd)
         self.wait_ready(ready_timeout)
         log.info("local registry listening on %s (pid %d)", self.url, self.process.pid)
 

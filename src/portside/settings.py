@@ -34,6 +34,21 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def check_tokens(tokens: list[SecretStr]) -> list[SecretStr]:
+    """A token must be usable in an ``Authorization`` header: not empty, no surrounding
+    whitespace, printable ASCII. An empty token would match an empty (or whitespace-only)
+    header. The message names the entry, never the token."""
+    for index, token in enumerate(tokens):
+        value = token.get_secret_value()
+        if not value.strip():
+            raise ValueError(f"entry {index} is empty: every token must have characters")
+        if value != value.strip():
+            raise ValueError(f"entry {index} starts or ends with whitespace")
+        if not all(" " <= char <= "~" for char in value):
+            raise ValueError(f"entry {index} has a character outside printable ASCII")
+    return tokens
+
+
 class RegistrySettings(_Section):
     url: str | None = Field(
         default=None,
@@ -72,6 +87,8 @@ class WebhookSettings(_Section):
     )
     max_body: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
 
+    _tokens = field_validator("tokens")(check_tokens)
+
 
 class ApiSettings(_Section):
     admin_tokens: list[SecretStr] = Field(
@@ -89,6 +106,14 @@ class ApiSettings(_Section):
         le=64,
         description="Images POST /api/v1/scans analyzes at once; more requests wait their turn.",
     )
+    max_body: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest API request body in bytes (413 beyond it, counted while streaming).",
+    )
+
+    _tokens = field_validator("admin_tokens")(check_tokens)
 
 
 class WebhookKind(StrEnum):
@@ -116,6 +141,23 @@ class OutgoingWebhookSettings(_Section):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    allowed_hosts: list[str] | None = Field(
+        default=None,
+        description="Host header names (port ignored) the server answers; others get 421. "
+        "Default: when reads are open because the server listens on loopback, only "
+        "localhost and loopback addresses (against DNS rebinding); otherwise any. "
+        '["*"] allows any.',
+    )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        names = [name.strip().lower().rstrip(".") for name in value]
+        if not names or not all(names):
+            raise ValueError('name at least one host, and no empty one (or ["*"] for any)')
+        return names
 
 
 class EventsTaskSettings(_Section):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.e2e.conftest import osv_folder, portside, portside_env, push_scan_image
+from tests.e2e.conftest import PORTSIDE, osv_folder, portside, portside_env, push_scan_image
+from tests.support.net import free_port
 
 
 def test_a_wrong_setting_stops_with_one_line_naming_it(workdir: Path) -> None:
@@ -47,6 +52,39 @@ def test_background_waits_for_the_schema_with_a_clear_message(workdir: Path) -> 
     result = portside("background", "--one-shot", env=env, cwd=workdir)
     assert result.returncode == 1
     assert "portside db upgrade" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "background"])
+def test_sigterm_stops_a_process_waiting_for_the_schema(workdir: Path, command: str) -> None:
+    """`serve` used to wait out background.schema_wait (uvicorn's start-up ignores signals)."""
+    database = workdir / "new.db"
+    env = portside_env(
+        PORTSIDE_DATABASE_URL=f"sqlite:///{database}",
+        PORTSIDE_REGISTRY__URL="http://127.0.0.1:9",
+        PORTSIDE_WEBHOOK__TOKENS='["s3cret"]',
+        PORTSIDE_SERVER__PORT=str(free_port()),
+        PORTSIDE_BACKGROUND__SCHEMA_WAIT="120",
+    )
+    process = subprocess.Popen(
+        [PORTSIDE, command], env=env, cwd=workdir, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not database.exists():  # opened: the process is waiting for the schema
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "the database was never opened"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=5)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert time.monotonic() - signalled < 3
+    assert process.returncode == 0, stderr
+    assert "stopped by a signal while waiting for the database schema" in stderr
 
 
 def test_serve_refuses_to_start_without_a_webhook_token(workdir: Path) -> None:

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,28 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "a: [unclosed"))
     with pytest.raises(ConfigError, match="mapping"):
         load_settings(write(tmp_path, "- a list"))
+
+
+@pytest.mark.parametrize("key", ["webhook.tokens", "api.admin_tokens"])
+@pytest.mark.parametrize("token", ["", "   ", "\xa0", "\t", " padded", "caf\xe9"])
+def test_blank_or_unusable_tokens_are_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, key: str, token: str
+) -> None:
+    """A blank token matched a blank Authorization header (`\\xa0` passed as admin)."""
+    section, field = key.split(".")
+    monkeypatch.setenv(f"PORTSIDE_{section.upper()}__{field.upper()}", json.dumps(["good", token]))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    assert f"{key}: " in str(caught.value)
+    assert "entry 1" in str(caught.value)
+    if token.strip():
+        assert token.strip() not in str(caught.value)  # the message never shows a token
+
+
+def test_allowed_hosts_are_normalized_and_never_empty() -> None:
+    settings = load_settings(None, server={"allowed_hosts": ["Portside.Example.", "[::1]"]})
+    assert settings.server.allowed_hosts == ["portside.example", "[::1]"]
+    assert load_settings(None).server.allowed_hosts is None
+    for wrong in ([], [""]):
+        with pytest.raises(ConfigError, match="server.allowed_hosts"):
+            load_settings(None, server={"allowed_hosts": wrong})

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from portside import __version__, ui
 from portside.api import (
     activities,
+    admission,
     errors,
     events,
     repositories,
@@ -42,6 +43,7 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(admission.Admission, settings=settings)  # inside the webhook's
     app.add_middleware(webhook.WebhookFastPath)
     app.include_router(webhook.router)
     app.include_router(repositories.router)

@@ -26,10 +26,13 @@ def token_matches(header: str | None, tokens: list[str]) -> bool:
     offered = header.strip()
     if offered[:7].lower() == "bearer ":
         offered = offered[7:].strip()
+    if not offered:  # an empty or whitespace-only offer never matches, whatever is configured
+        return False
     offered_bytes = offered.encode()
     found = False
     for token in tokens:
-        found |= hmac.compare_digest(offered_bytes, token.encode())
+        # A blank configured token is refused at start (settings.check_tokens); skipped here too.
+        found |= hmac.compare_digest(offered_bytes, token.encode()) and bool(token.strip())
     return found
 
 

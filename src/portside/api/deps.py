@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside.api.schemas import MAX_ROW_ID
 from portside.services import Services
 
 
@@ -50,4 +51,4 @@ PagingDep = Annotated[Paging, Depends(get_paging)]
 
 
 # Row ids: 64-bit, so an id out of range is a 422, not a database overflow.
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -171,8 +171,12 @@ class ScanReport(BaseModel):
     notes: list[str]
 
 
+# Row ids are 64-bit: an id out of range is a 422, never a database overflow.
+MAX_ROW_ID = 2**63 - 1
+
+
 class RescanRequest(BaseModel):
-    tag_id: int | None = None  # None: every scanned digest
+    tag_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)  # None: every scanned digest
 
 
 class Accepted(BaseModel):
@@ -180,7 +184,9 @@ class Accepted(BaseModel):
 
 
 class RetryRequest(BaseModel):
-    ids: list[int] | None = None  # None: every failed event
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] | None = Field(
+        default=None, max_length=1000
+    )  # None: every failed event
 
 
 class DeletedPublic(BaseModel):

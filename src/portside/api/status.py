@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -13,11 +16,25 @@ from portside.api.deps import ReadSession, ServicesDep
 from portside.api.schemas import Status, TaskStatus
 from portside.background import state
 from portside.events import queue
+from portside.redact import redact_text, redact_url
 from portside.scanning import queue as scan_queue
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["status"])
 
 TASKS = ("events", "sync", "scan", "gc", "webhooks")
+
+
+def redacted(value: Any) -> Any:
+    """A task's details or error with every URL's credentials masked (a registry error names
+    its URL)."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redacted(v) for v in value]
+    return value
 
 
 @router.get("/api/v1/status", response_model=Status, dependencies=Reader)
@@ -44,11 +61,11 @@ async def status(services: ServicesDep, session: ReadSession) -> Status:
                 worker=found.worker,
                 last_run_at=found.last_started_at,
                 last_duration=found.last_duration,
-                last_error=found.last_error,
+                last_error=redacted(found.last_error),
                 last_error_at=found.last_error_at,
                 next_run_at=found.next_run_at,
                 runs=found.runs,
-                details=found.details or {},
+                details=redacted(found.details or {}),
             )
         if name == "events":
             item.queue_depth = counts["fresh"] + counts["progress"]
@@ -59,7 +76,7 @@ async def status(services: ServicesDep, session: ReadSession) -> Status:
     return Status(
         version=__version__,
         database=services.db.dialect,
-        registry=settings.registry.url,
+        registry=redact_url(settings.registry.url) if settings.registry.url else None,
         tasks=tasks,
         events=counts,
         webhook={
@@ -76,8 +93,11 @@ async def healthz(session: ReadSession) -> JSONResponse:
     """200 when the database answers; 503 otherwise."""
     try:
         await session.execute(text("SELECT 1"))
-    except Exception as exc:
-        return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
+    except Exception as exc:  # its text may carry SQL or the database's address: logged only
+        log.warning("healthz: the database does not answer: %s", exc)
+        return JSONResponse(
+            {"status": "unavailable", "error": "the database does not answer"}, status_code=503
+        )
     return JSONResponse({"status": "ok"})
 
 

@@ -1,4 +1,7 @@
-"""Outgoing webhooks: register, list, remove (admin), and their delivery log."""
+"""Outgoing webhooks: register, list, remove (admin), and their delivery log.
+
+A webhook's secret is written, never read back: answers say ``has_secret``, and show the URL
+with its credentials masked (a password in it, or a token in its query)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from portside.api.errors import NotFound
 from portside.api.schemas import Page
 from portside.db.models import Webhook, WebhookDelivery
 from portside.deletion import DeletionRefused
+from portside.redact import redact_text, redact_url
 from portside.settings import WebhookKind
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], dependencies=Reader)
@@ -21,10 +25,12 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], dependencies=Re
 
 class WebhookCreate(BaseModel):
     name: str = Field(min_length=1, max_length=255)
-    url: str
-    secret: str = Field(min_length=8, description="Key of the X-Portside-Signature-256 HMAC.")
-    namespaces: str = "*"
-    kinds: list[WebhookKind] = Field(default_factory=lambda: list(WebhookKind))
+    url: str = Field(max_length=2048)
+    secret: str = Field(
+        min_length=8, max_length=255, description="Key of the X-Portside-Signature-256 HMAC."
+    )
+    namespaces: str = Field(default="*", min_length=1, max_length=255)
+    kinds: list[WebhookKind] = Field(default_factory=lambda: list(WebhookKind), max_length=16)
 
     @field_validator("url")
     @classmethod
@@ -33,11 +39,19 @@ class WebhookCreate(BaseModel):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("name", "url", "secret", "namespaces")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise ValueError("must not contain control characters")
+        return value
+
 
 class WebhookPublic(BaseModel):
     id: int
     name: str
-    url: str
+    url: str = Field(description="The URL, its credentials masked.")
+    has_secret: bool
     namespaces: str
     kinds: list[str]
     enabled: bool
@@ -63,7 +77,8 @@ def _public(hook: Webhook) -> WebhookPublic:
     return WebhookPublic(
         id=hook.id,
         name=hook.name,
-        url=hook.url,
+        url=redact_url(hook.url),
+        has_secret=bool(hook.secret),
         namespaces=hook.namespaces,
         kinds=hook.kinds,
         enabled=hook.enabled,
@@ -98,6 +113,14 @@ async def create_webhook(body: WebhookCreate, services: ServicesDep, _: Admin) -
         return _public(hook)
 
 
+@router.get("/{webhook_id}", response_model=WebhookPublic)
+async def get_webhook(webhook_id: RowId, session: ReadSession, _: Admin) -> WebhookPublic:
+    hook = await session.get(Webhook, webhook_id)
+    if hook is None:
+        raise NotFound(f"no webhook with id {webhook_id}")
+    return _public(hook)
+
+
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_webhook(webhook_id: RowId, services: ServicesDep, _: Admin) -> None:
     async with services.db.write() as session:
@@ -128,8 +151,11 @@ async def deliveries(
         .select_from(WebhookDelivery)
         .where(WebhookDelivery.webhook_id == webhook_id)
     )
+    items = [DeliveryPublic.model_validate(d, from_attributes=True) for d in rows.all()]
+    for item in items:  # a connection error names the URL
+        item.last_error = redact_text(item.last_error) if item.last_error else None
     return Page(
-        items=[DeliveryPublic.model_validate(d, from_attributes=True) for d in rows.all()],
+        items=items,
         total=int(total or 0),
         page=paging.page,
         per_page=paging.per_page,

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from portside.errors import StorageError
 from portside.lifecycle import Resource
+from portside.private import create_private
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,6 +67,18 @@ def explain(exc: BaseException, url: str) -> str:
     elif parsed.get_backend_name() == "sqlite" and "unable to open database file" in text:
         return f"cannot open the SQLite file {parsed.database!r}: does its folder exist?"
     return f"database error: {text or name}"
+
+
+def _create_sqlite_file(url: URL) -> None:
+    """A new SQLite database file is created here with mode 0600 (whatever the umask; SQLite
+    gives its -wal and -shm files the same mode), not by SQLite with 0644: it holds webhook
+    secrets and the whole index. An existing file keeps its mode."""
+    name = url.database
+    if not name or name == ":memory:" or name.startswith("file:") or url.query.get("mode"):
+        return
+    # A missing folder was refused by the caller; no permission: SQLite says so when it opens.
+    with contextlib.suppress(OSError):
+        create_private(Path(name))
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -124,6 +137,7 @@ class Database(Resource):
                     f"cannot open the SQLite file {url.database!r}: the folder {str(folder)!r} "
                     "does not exist"
                 )
+            _create_sqlite_file(url)
             kwargs["pool_reset_on_return"] = None  # write() always commits or rolls back
             engine = create_async_engine(url, **kwargs)
             sync_engine = create_engine(url.set(drivername="sqlite"), pool_reset_on_return=None)

@@ -107,6 +107,8 @@ def parse_envelope(body: bytes, now: datetime) -> list[IncomingEvent]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidEnvelope(f"body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidEnvelope("body is JSON nested too deeply") from exc
     if not isinstance(data, dict) or not isinstance(data.get("events"), list):
         raise InvalidEnvelope('body is not an envelope of the form {"events": [...]}')
     return [_event(raw, i, now) for i, raw in enumerate(data["events"])]

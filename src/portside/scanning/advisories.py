@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portside.db.engine import Database
 from portside.db.models import Advisory as AdvisoryRow
 from portside.db.models import AdvisoryPackage, VulndbImport
+from portside.errors import StorageError
 from portside.vulndb.ecosystems import index_ecosystem, normalize_name
-from portside.vulndb.load import LoadReport, read_records
+from portside.vulndb.load import LoadReport, read_located
 from portside.vulndb.match import AdvisoryIndex, build_index
 from portside.vulndb.osv import Advisory, parse_advisory
 
@@ -45,37 +46,51 @@ def keys_of(advisory: Advisory) -> set[tuple[str, str]]:
     }
 
 
-async def _store_batch(
-    session: AsyncSession,
-    batch: list[tuple[dict[str, Any], Advisory]],
-    now: datetime,
-    result: ImportResult,
-) -> None:
-    ids = [advisory.id for _, advisory in batch]
-    existing = dict(
-        (
+Located = tuple[str, dict[str, Any], Advisory]  # where it was read, the record, parsed
+
+
+@dataclass
+class _Stored:
+    records: int = 0
+    changed: int = 0
+    keys: set[tuple[str, str]] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+
+
+async def _store_batch(session: AsyncSession, batch: list[Located], now: datetime) -> _Stored:
+    """Store a batch of records with distinct ids. A record whose id this import stored
+    already (``imported_at`` is this import's time: an earlier batch had it) is reported."""
+    stored = _Stored()
+    ids = [advisory.id for _, _, advisory in batch]
+    existing = {
+        row.id: row
+        for row in (
             await session.execute(
-                select(AdvisoryRow.id, AdvisoryRow.modified).where(AdvisoryRow.id.in_(ids))
+                select(AdvisoryRow.id, AdvisoryRow.modified, AdvisoryRow.imported_at).where(
+                    AdvisoryRow.id.in_(ids)
+                )
             )
         ).all()
-    )
-    changed = [
-        (raw, advisory)
-        for raw, advisory in batch
-        if advisory.id not in existing
-        or existing[advisory.id] != advisory.modified
-        or advisory.modified is None
-    ]
-    if not changed:
-        return
-    changed_ids = [advisory.id for _, advisory in changed]
+    }
+    fresh: list[Located] = []
+    for where, raw, advisory in batch:
+        row = existing.get(advisory.id)
+        if row is not None and row.imported_at == now:
+            stored.problems.append(_duplicate(where, advisory.id, "an earlier file"))
+            continue
+        stored.records += 1
+        if row is None or row.modified != advisory.modified or advisory.modified is None:
+            fresh.append((where, raw, advisory))
+    if not fresh:
+        return stored
+    changed_ids = [advisory.id for _, _, advisory in fresh]
     # Keys of the old versions too: a package an advisory no longer names must be re-matched.
     old_keys = await session.execute(
         select(AdvisoryPackage.ecosystem, AdvisoryPackage.name).where(
             AdvisoryPackage.advisory_id.in_(changed_ids)
         )
     )
-    result.changed_keys.update((e, n) for e, n in old_keys.all())
+    stored.keys.update((e, n) for e, n in old_keys.all())
     await session.execute(
         delete(AdvisoryPackage).where(AdvisoryPackage.advisory_id.in_(changed_ids))
     )
@@ -90,38 +105,73 @@ async def _store_batch(
             data=raw,
             imported_at=now,
         )
-        for raw, advisory in changed
+        for _, raw, advisory in fresh
     )
     await session.flush()
     rows: list[dict[str, str]] = []
-    for _, advisory in changed:
+    for _, _, advisory in fresh:
         keys = keys_of(advisory)
-        result.changed_keys.update(keys)
+        stored.keys.update(keys)
         rows.extend(
             {"advisory_id": advisory.id, "ecosystem": e, "name": n} for e, n in sorted(keys)
         )
     if rows:
         await session.execute(insert(AdvisoryPackage), rows)
-    result.changed += len(changed)
+    stored.changed = len(fresh)
+    return stored
+
+
+def _duplicate(where: str, advisory_id: str, first: str) -> str:
+    return f"{where}: id {advisory_id} appears again (first in {first}); this one is not imported"
+
+
+def _refusal(exc: StorageError) -> str:
+    """The driver's own reason, first line, without the statement or its parameters."""
+    cause = exc.__cause__
+    reason = getattr(cause, "orig", None) or cause or exc
+    return str(reason).splitlines()[0][:200] if str(reason) else type(reason).__name__
+
+
+async def _store(db: Database, batch: list[Located], now: datetime, result: ImportResult) -> None:
+    """One transaction for the batch; if the database refuses it, each record on its own, so
+    only the culprit is left out (and reported)."""
+    try:
+        async with db.write() as session:
+            stored = await _store_batch(session, batch, now)
+    except StorageError as exc:
+        if len(batch) == 1:
+            where, _, advisory = batch[0]
+            log.warning("vulndb: the database refused %s (%s): %s", advisory.id, where, exc)
+            result.problems.append(f"{where}: refused by the database: {_refusal(exc)}")
+            return
+        for one in batch:
+            await _store(db, [one], now, result)
+        return
+    result.records += stored.records
+    result.changed += stored.changed
+    result.changed_keys.update(stored.keys)
+    result.problems.extend(stored.problems)
 
 
 async def import_path(db: Database, path: Path, now: datetime) -> ImportResult:
-    """Import a folder of OSV JSON files or an osv.dev ``all.zip``; bad records are reported,
-    the rest imported."""
+    """Import a folder of OSV JSON files or an osv.dev ``all.zip``; bad records (unreadable,
+    a NUL, an id seen before in the same source, refused by the database) are reported, every
+    other one imported. The first record of an id wins."""
     report = LoadReport()
     result = ImportResult()
-    batch: list[tuple[dict[str, Any], Advisory]] = []
-    for raw, advisory in read_records(path, report):
-        result.records += 1
-        batch.append((raw, advisory))
+    batch: dict[str, Located] = {}
+    for where, raw, advisory in read_located(path, report):
+        first = batch.get(advisory.id)
+        if first is not None:
+            result.problems.append(_duplicate(where, advisory.id, first[0]))
+            continue
+        batch[advisory.id] = (where, raw, advisory)
         if len(batch) >= BATCH:
-            async with db.write() as session:
-                await _store_batch(session, batch, now, result)
-            batch = []
+            await _store(db, list(batch.values()), now, result)
+            batch = {}
     if batch:
-        async with db.write() as session:
-            await _store_batch(session, batch, now, result)
-    result.problems = [f"{p.source}: {p.reason}" for p in report.problems]
+        await _store(db, list(batch.values()), now, result)
+    result.problems = [f"{p.source}: {p.reason}" for p in report.problems] + result.problems
     async with db.write() as session:
         session.add(
             VulndbImport(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portside.background import state
 from portside.db.models import Activity, Namespace, Repository, ScanTarget, Tag
 from portside.events import queue as event_queue
+from portside.redact import redact_text
 from portside.scanning import queue as scan_queue
 from portside.scanning.severity import ORDER
 from portside.settings import Settings
@@ -114,7 +115,7 @@ async def dashboard(session: AsyncSession, settings: Settings) -> Dashboard:
                 last_run_at=found.last_started_at,
                 last_finished_at=found.last_finished_at,
                 last_duration=found.last_duration,
-                last_error=found.last_error,
+                last_error=redact_text(found.last_error) if found.last_error else None,
                 last_error_at=found.last_error_at,
                 next_run_at=found.next_run_at,
                 runs=found.runs or 0,

@@ -6,7 +6,8 @@ It is bounded: a file or zip member over ``LoadLimits.max_file_bytes`` is refuse
 member that inflates suspiciously (``max_ratio``) is refused, and so is everything past
 ``max_total_bytes``. A file that cannot be used (unreadable, corrupt, not JSON, no id...) is
 recorded in the :class:`LoadReport` with its name and the reason, and the import goes on; only a
-source that cannot be opened at all raises :class:`SourceUnreadable`.
+source that cannot be opened at all raises :class:`SourceUnreadable`. So is a record no database
+could store: one with a NUL character anywhere, or an id over ``MAX_ID`` characters.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from portside.vulndb.errors import InvalidAdvisory, SourceUnreadable
 from portside.vulndb.osv import Advisory, parse_advisory
 
 _MIB = 1024 * 1024
+MAX_ID = 255  # the longest advisory id stored
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,18 @@ def read_records(
     limits: LoadLimits | None = None,
 ) -> Iterator[tuple[dict[str, object], Advisory]]:
     """Like :func:`read_advisories`, with each record as read (to store it as imported)."""
+    for _, record, advisory in read_located(path, report, limits=limits):
+        yield record, advisory
+
+
+def read_located(
+    path: str | os.PathLike[str],
+    report: LoadReport | None = None,
+    *,
+    limits: LoadLimits | None = None,
+) -> Iterator[tuple[str, dict[str, object], Advisory]]:
+    """Like :func:`read_records`, with where each record was read (its file, or the file and
+    its index in a list) first."""
     report = report if report is not None else LoadReport()
     limits = limits or LoadLimits()
     for source, data in _documents(Path(path), report, limits):
@@ -78,17 +92,39 @@ def read_records(
         except _Refused as exc:
             report.problems.append(LoadProblem(source, str(exc)))
             continue
+        may_hold_nul = b"\\u0000" in data  # JSON can only carry a NUL escaped
         for index, record in enumerate(records):
             where = source if len(records) == 1 else f"{source}[{index}]"
+            if may_hold_nul and has_nul(record):
+                report.problems.append(LoadProblem(where, NUL_REFUSED))
+                continue
             try:
                 parsed = parse_advisory(record)
             except InvalidAdvisory as exc:
                 report.problems.append(LoadProblem(where, str(exc)))
                 continue
             assert isinstance(record, dict)  # JSON objects decode to dicts
+            if len(parsed.advisory.id) > MAX_ID:
+                report.problems.append(LoadProblem(where, f"an id over {MAX_ID} characters"))
+                continue
             report.notes.extend(LoadProblem(where, reason) for reason in parsed.skipped)
             report.advisories += 1
-            yield record, parsed.advisory
+            yield where, record, parsed.advisory
+
+
+NUL_REFUSED = "a NUL character (\\u0000) in the record, which a database cannot store"
+
+
+def has_nul(value: object) -> bool:
+    """Whether a decoded JSON value holds a NUL character in any string, key or value.
+    (Its depth is bounded by the JSON decoder's own recursion limit.)"""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
 
 
 def _decode(data: bytes) -> list[object]:

@@ -190,3 +190,22 @@ def test_unreadable_sources_raise(tmp_path: Path, name: str) -> None:
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(SourceUnreadable, match=name):
         list(read_advisories(tmp_path / name))
+
+
+def test_a_record_with_a_nul_or_an_overlong_id_is_reported_not_read(tmp_path: Path) -> None:
+    """Hand-written records: no database could store these (PostgreSQL refuses NUL)."""
+    good = {"id": "HW-1", "modified": "2026-01-01T00:00:00Z"}
+    (tmp_path / "a.json").write_text(
+        json.dumps([good, {**good, "id": "HW-2", "details": "x\u0000"}, {"id": "HW-3\u0000"}])
+    )
+    (tmp_path / "b.json").write_text(json.dumps({**good, "id": "HW-" + "9" * 300}))
+    (tmp_path / "c.json").write_text('{"id": "HW-4", "details": "a \\\\u0000 is text here"}')
+    ids, report = load(tmp_path)
+    assert ids == ["HW-1", "HW-4"]
+    assert [p.source.rsplit("/", 1)[1] for p in report.problems] == [
+        "a.json[1]",
+        "a.json[2]",
+        "b.json",
+    ]
+    assert "NUL" in report.problems[0].reason
+    assert "over 255 characters" in report.problems[2].reason
