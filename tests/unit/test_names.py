@@ -39,7 +39,7 @@ BAD_REPOSITORIES = [
     "team/a\tpp",
     "team/a\u202epp",  # right-to-left override
     "team/a\u200bpp",  # zero width space
-    "team/аpp",  # Cyrillic a
+    "team/\u0430pp",  # Cyrillic a
     "team/app:1.0",
     "team/app@sha256",
     "team\\app",
