@@ -280,7 +280,10 @@ class RegistryClient(Resource):
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                 raise RegistryProtocolError(f"GET {path}: {key} is not a list of names")
             yield names
-            path = paths.follow_link(link, self.base_url, endpoint) if link else None
+            following = paths.follow_link(link, self.base_url, endpoint) if link else None
+            if following is not None and following == path:
+                raise RegistryProtocolError(f"GET {path}: its Link points to the same page")
+            path = following
 
     async def delete_manifest(self, repository: str, digest: str) -> None:
         """DELETE a manifest by digest (never by tag: a tag is not a manifest's address)."""
