@@ -490,6 +490,15 @@ def vulndb_status(ctx: typer.Context) -> None:
     raise typer.Exit(_run(status_command(_settings(ctx))))
 
 
+def _printable(name: str) -> str:
+    """A name from the index as a terminal may show it (a junk name escaped)."""
+    return name if name.isprintable() else repr(name)
+
+
+def _note(message: str) -> None:
+    err().print(message, highlight=False, markup=False, soft_wrap=True)
+
+
 @app.command()
 def delete(
     ctx: typer.Context,
@@ -521,10 +530,13 @@ def delete(
             return await delete_tag(db, client, name, tag, with_siblings=with_siblings, actor="cli")
 
     deleted = _run(main())
+    repo = _printable(deleted.repository)
     print(
-        f"deleted {', '.join(f'{deleted.repository}:{t}' for t in deleted.tags) or 'no tags'}"
-        + (f"; repository {deleted.repository} removed" if deleted.repository_removed else "")
+        f"deleted {', '.join(f'{repo}:{_printable(t)}' for t in deleted.tags) or 'no tags'}"
+        + (f"; repository {repo} removed" if deleted.repository_removed else "")
     )
+    if deleted.index_only:
+        _note(f"removed from the index only: {deleted.index_only}; the registry was not asked")
 
 
 @app.command()

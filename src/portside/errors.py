@@ -13,6 +13,8 @@ the library and re-raised with the original as ``__cause__``::
     │   ├── RegistryAuthError       401/403 after authenticating: fix the credentials
     │   ├── RegistryNotFound        404 (MANIFEST_UNKNOWN, NAME_UNKNOWN, BLOB_UNKNOWN)
     │   ├── RegistryRejected        another 4xx: the request itself is refused
+    │   │   └── InvalidName         a repository, tag or digest outside the distribution
+    │   │                           grammar: refused before any request is sent
     │   └── RegistryProtocolError   an answer that breaks the API: bad JSON, wrong digest, too big
     ├── ApiClientError              a running Portside could not be asked (`scan --server`)
     ├── WebhookError                a notification the endpoint refuses
@@ -68,6 +70,13 @@ class RegistryNotFound(RegistryError):
 
 class RegistryRejected(RegistryError):
     """The registry refused the request itself (a 4xx other than 401/403/404)."""
+
+
+class InvalidName(RegistryRejected):
+    """A repository, tag or digest that does not match the distribution grammar.
+
+    Raised before anything is sent (such a name never becomes part of a registry URL) and
+    wherever a name enters Portside; a 4xx for the API, a clear error for the command line."""
 
 
 class RegistryProtocolError(RegistryError):

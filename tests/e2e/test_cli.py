@@ -202,3 +202,50 @@ def test_db_upgrade_of_a_missing_database_says_how_to_create_it(workdir: Path) -
         assert len(lines) == 1, result.stderr
         assert expected in lines[0]
         assert "Traceback" not in result.stderr
+
+
+def test_delete_of_a_junk_name_goes_to_the_index_only(workdir: Path) -> None:
+    """A junk row from before names were checked (`evil/../team/app`, which a resolved URL
+    turns into team/app) is deleted from the index only; the real team/app stays."""
+    import asyncio
+
+    from portside.db.engine import Database
+    from portside.registry.client import RegistryClient
+    from portside.settings import RegistrySettings
+    from tests.integration.test_names_registry import add_junk
+    from tests.support.populate import Pusher, make_image
+    from tests.support.registry import running_registry
+
+    database_url = f"sqlite:///{workdir / 'p.db'}"
+    with running_registry(workdir / "registry") as registry:
+
+        async def fill() -> str:
+            async with Pusher(registry.url) as pusher:
+                return await pusher.push("team/app", "1.0", make_image("a"))
+
+        digest = asyncio.run(fill())
+        env = portside_env(PORTSIDE_DATABASE_URL=database_url, PORTSIDE_REGISTRY__URL=registry.url)
+        assert portside("db", "upgrade", env=env, cwd=workdir).returncode == 0
+        assert portside("sync", env=env, cwd=workdir).returncode == 0
+
+        async def junk() -> None:
+            async with Database(database_url) as db:
+                await add_junk(db, registry.url, digest)
+
+        asyncio.run(junk())
+        result = portside("delete", "evil/../team/app:1.0", env=env, cwd=workdir)
+        assert result.returncode == 0, result.stderr
+        assert "deleted evil/../team/app:1.0" in result.stdout
+        assert "removed from the index only" in result.stderr
+        assert "not a valid repository name" in result.stderr
+        refused = portside("delete", "--repository", "Evil/%2e%2e/x", env=env, cwd=workdir)
+        assert refused.returncode == 1
+        assert "not a valid repository name" in refused.stderr
+
+        async def tags() -> list[str]:
+            async with RegistryClient(RegistrySettings(url=registry.url)) as client:
+                return await client.tags("team/app")
+
+        assert asyncio.run(tags()) == ["1.0"]
+    exported = json.loads(portside("export", env=env, cwd=workdir).stdout)
+    assert [r["name"] for r in exported["repositories"]] == ["team/app"]

@@ -225,3 +225,20 @@ async def test_activities_and_summary(api: tuple[str, aiohttp.ClientSession, int
     assert summary["tags"] == 1
     assert summary["scanned_digests"] == 1
     assert summary["vulnerabilities"]["High"] == 1
+
+
+async def test_names_in_a_request_are_validated(
+    api: tuple[str, aiohttp.ClientSession, int],
+) -> None:
+    """A repository or digest that is not a valid distribution name is refused with 422."""
+    base, http, _ = api
+    for repository in ("evil/../team/app", "Team/App", "a\u202eb", "x" * 256):
+        url = f"{base}/api/v1/activities"
+        async with http.get(url, params={"repository": repository}) as resp:
+            assert resp.status == 422
+            assert (await resp.json())["error"]["code"] == "invalid_name"
+    for digest in ("sha256:" + "A" * 64, "sha256:..", "sha256:%2e%2e"):
+        async with http.get(f"{base}/api/v1/manifests/{digest}/sbom") as resp:
+            assert resp.status == 422, digest
+    async with http.get(f"{base}/api/v1/activities", params={"repository": "ns/app"}) as resp:
+        assert resp.status == 200

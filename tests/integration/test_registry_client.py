@@ -182,3 +182,43 @@ async def test_sync_under_each_auth_mode(tmp_path: Path, issuer: TokenIssuer) ->
             assert report.summary.errors == [], mode
             assert (report.summary.repositories, report.summary.added) == (4, 5), mode
     assert issuer.requests["registry:catalog:*"] >= 1
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        '<{other}/v2/_catalog?last=a>; rel="next"',  # another host
+        '</v2/team/app/manifests/1.0>; rel="next"',  # outside the endpoint
+        '</v2/_catalog/../team/app/tags/list>; rel="next"',
+        '</v2/_catalog?last=a&n=1>; rel="next"',  # the same page again
+    ],
+)
+async def test_a_link_elsewhere_is_never_followed(link: str) -> None:
+    """A registry whose catalog Link leads away (a fake: a real registry never sends one)."""
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.raw_path)
+        header = link.format(other=f"http://127.0.0.1:{other_port}")
+        return web.json_response({"repositories": ["a"]}, headers={"Link": header})
+
+    other_port = free_port()
+    servers = []
+    for port in (free_port(), other_port):
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handler)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        servers.append((runner, port))
+    try:
+        url = f"http://127.0.0.1:{servers[0][1]}"
+        async with RegistryClient(RegistrySettings(url=url)) as client:
+            with pytest.raises(RegistryProtocolError):
+                async for _ in client.catalog(1):
+                    pass
+    finally:
+        for runner, _ in servers:
+            await runner.cleanup()
+    same_page = "n=1>" in link  # asked once: then the Link points to the page just read
+    assert seen == ["/v2/_catalog?n=1"] + (["/v2/_catalog?last=a&n=1"] if same_page else [])

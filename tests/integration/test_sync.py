@@ -407,3 +407,59 @@ async def test_a_capped_catalog_page_falls_back(
             report = await SyncRun(db, client, options).run()
     assert report.summary.catalog_complete
     assert report.summary.added == 150
+
+
+async def test_a_catalog_capped_at_50_is_walked_in_the_registrys_own_pages(
+    tmp_path: Path, db: Database, populated: tuple[Path, dict[tuple[str, str], str]]
+) -> None:
+    """catalog.maxentries 50 refuses n=1000 and n=100 alike: the sync asks without n and
+    follows the registry's Link pages of 50."""
+    storage, digests = populated
+    shutil.copytree(storage, tmp_path / "capped" / "data")
+    with running_registry(tmp_path / "capped", catalog_max_entries=50) as registry:
+        proxy = FaultProxy(registry.url, lambda request: None)
+        await proxy.start(free_port())
+        try:
+            for page_size in (1000, 100):
+                settings = RegistrySettings(url=proxy.url, catalog_page=page_size)
+                options = SyncOptions(page_size=page_size)
+                async with RegistryClient(settings) as client:
+                    report = await SyncRun(db, client, options).run()
+                assert report.summary.catalog_complete, report.summary.errors
+                assert not report.summary.errors
+        finally:
+            await proxy.stop()
+    catalog = [path for _, path in proxy.seen if path.startswith("/v2/_catalog")]
+    assert catalog[:2] == ["/v2/_catalog?n=1000", "/v2/_catalog"]
+    assert len(catalog) >= 2 * (len(REPOSITORIES) // 50 + 1)
+    async with db.read() as session:
+        exported = await store.export(session)
+    index = {
+        (r["name"], t["name"]): t["digest"] for r in exported["repositories"] for t in r["tags"]
+    }
+    assert index == digests
+
+
+async def test_a_page_size_refused_part_way_falls_back_too(world: World) -> None:
+    """The proxy refuses the second catalog page's n (a registry reconfigured mid-walk, or a
+    proxy in front of it with its own cap): a fault the registry cannot produce on demand."""
+    requests = {"n": 0}
+
+    def second_page_refused(request: web.Request) -> int | None:
+        if request.path == "/v2/_catalog":
+            requests["n"] += 1
+            return 400 if requests["n"] == 2 and "n" in request.query else None
+        return None
+
+    proxy = FaultProxy(world.registry.url, second_page_refused)
+    await proxy.start(free_port())
+    try:
+        report = await world.sync(proxy.url)
+    finally:
+        await proxy.stop()
+    assert report.summary.catalog_complete, report.summary.errors
+    assert not report.summary.errors
+    catalog = [path for _, path in proxy.seen if path.startswith("/v2/_catalog")]
+    assert catalog[0] == "/v2/_catalog?n=50"
+    assert "n=" not in catalog[2] and "last=" in catalog[2]  # the same page, without n
+    assert await world.index() == world.digests

@@ -13,6 +13,7 @@ from portside.api.auth import Reader
 from portside.api.deps import PagingDep, ReadSession
 from portside.api.schemas import Page
 from portside.db.models import Activity, Repository, ScanTarget, Tag
+from portside.index.names import check_repository
 from portside.scanning.severity import ORDER
 
 router = APIRouter(prefix="/api/v1", tags=["activities"], dependencies=Reader)
@@ -45,10 +46,12 @@ async def list_activities(
     repository: str | None = None,
     kind: str | None = None,
 ) -> Page[ActivityPublic]:
-    """What happened, newest first; filter by repository or kind (e.g. ``tag.push``)."""
+    """What happened, newest first; filter by repository or kind (e.g. ``tag.push``). A
+    repository that is not a valid name is refused (422)."""
     query = select(Activity)
     count = select(func.count()).select_from(Activity)
     if repository:
+        check_repository(repository)
         query, count = (
             query.where(Activity.repository == repository),
             count.where(Activity.repository == repository),

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 
 from portside.api.auth import Unauthorized
 from portside.deletion import DeletionRefused
-from portside.errors import PortsideError, RegistryError, StorageError
+from portside.errors import InvalidName, PortsideError, RegistryError, StorageError
 from portside.scan.limits import LayerRejected
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ _PLAIN: dict[type[Exception], tuple[int, str]] = {
     DeletionRefused: (409, "refused"),
     RegistryError: (502, "registry_error"),
     InvalidRequest: (422, "invalid_request"),
+    InvalidName: (422, "invalid_name"),
     NotConfigured: (503, "not_configured"),
     LayerRejected: (422, "layer_rejected"),
     NotFound: (404, "not_found"),

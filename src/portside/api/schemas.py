@@ -194,3 +194,8 @@ class DeletedPublic(BaseModel):
     tags: list[str]
     digests: list[str]
     repository_removed: bool
+    index_only: str = Field(
+        "",
+        description="Why the registry was not asked (a name from before names were checked "
+        "that is not a valid distribution name): removed from the index only. Empty otherwise.",
+    )

@@ -21,6 +21,7 @@ from portside.api.schemas import (
 )
 from portside.db.models import Repository, ScanTarget, Tag
 from portside.deletion import DeletionRefused, delete_repository, delete_tag
+from portside.index.names import check_digest
 from portside.registry.client import RegistryClient
 from portside.scanning import queue as scan_queue
 from portside.scanning import sbom
@@ -114,7 +115,9 @@ async def rescan(body: RescanRequest, services: ServicesDep, _: Admin) -> Accept
     responses={200: {"content": {"application/vnd.cyclonedx+json": {}}}},
 )
 async def manifest_sbom(digest: str, session: ReadSession) -> Response:
-    """The image's packages and findings as a CycloneDX 1.6 JSON BOM."""
+    """The image's packages and findings as a CycloneDX 1.6 JSON BOM (an invalid digest is
+    refused with 422)."""
+    check_digest(digest)
     target = await session.scalar(select(ScanTarget).where(ScanTarget.digest == digest))
     if target is None or target.packages is None:
         raise NotFound(f"no scan of {digest} yet")

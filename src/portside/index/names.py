@@ -1,13 +1,30 @@
-"""Repository names and their namespaces (pure)."""
+"""Repository names, tags and digests: the distribution grammar, and namespaces (pure).
+
+Every name that comes from outside (the registry's catalog and tag lists, a webhook event, the
+API, the command line) is checked here before it is stored or becomes part of a registry URL.
+The grammars are ASCII-only and matched whole (``fullmatch``), so NUL, control and bidi
+characters, ``..``, ``%2e``, upper case in a repository and a trailing newline are all refused.
+"""
 
 from __future__ import annotations
 
 import re
 
-# The distribution spec's repository name grammar.
+from portside.errors import InvalidName
+
+# The distribution spec's repository name grammar: path components of lower-case alphanumerics
+# joined by one separator (".", "_", "__" or dashes), components joined by "/".
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
-REPOSITORY_NAME = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-TAG_NAME = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+REPOSITORY_NAME = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
+TAG_NAME = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
+# The OCI image spec's digest grammar, and the exact form of its registered algorithms.
+DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+REGISTERED_DIGESTS = {
+    "sha256": re.compile(r"[a-f0-9]{64}"),
+    "sha512": re.compile(r"[a-f0-9]{128}"),
+}
+MAX_REPOSITORY = 255
+MAX_DIGEST = 255
 GLOBAL_NAMESPACE = ""
 
 
@@ -18,8 +35,58 @@ def namespace_of(repository: str) -> str:
 
 
 def is_valid_repository(name: str) -> bool:
-    return len(name) <= 255 and REPOSITORY_NAME.fullmatch(name) is not None
+    return len(name) <= MAX_REPOSITORY and REPOSITORY_NAME.fullmatch(name) is not None
 
 
 def is_valid_tag(name: str) -> bool:
     return TAG_NAME.fullmatch(name) is not None
+
+
+def is_valid_digest(digest: str) -> bool:
+    """``algorithm:encoded``; sha256 and sha512 as lower-case hex of their exact length."""
+    if len(digest) > MAX_DIGEST or DIGEST.fullmatch(digest) is None:
+        return False
+    algorithm, _, encoded = digest.partition(":")
+    exact = REGISTERED_DIGESTS.get(algorithm)
+    return exact is None or exact.fullmatch(encoded) is not None
+
+
+def is_valid_reference(reference: str) -> bool:
+    """A manifest reference: a tag or a digest."""
+    return is_valid_digest(reference) if ":" in reference else is_valid_tag(reference)
+
+
+def shown(name: str, limit: int = 80) -> str:
+    """A name as it may appear in a message or a log line: escaped and bounded."""
+    return repr(name[:limit]) + ("..." if len(name) > limit else "")
+
+
+def check_repository(name: str) -> str:
+    if not is_valid_repository(name):
+        raise InvalidName(
+            f"{shown(name)} is not a valid repository name (at most {MAX_REPOSITORY} "
+            "characters: lower-case letters and digits, components joined by . _ __ - "
+            "and by /)"
+        )
+    return name
+
+
+def check_tag(name: str) -> str:
+    if not is_valid_tag(name):
+        raise InvalidName(
+            f"{shown(name)} is not a valid tag (at most 128 letters, digits, _ . -, "
+            "not starting with . or -)"
+        )
+    return name
+
+
+def check_digest(digest: str) -> str:
+    if not is_valid_digest(digest):
+        raise InvalidName(
+            f"{shown(digest)} is not a valid digest (algorithm:hex, e.g. sha256:<64 hex digits>)"
+        )
+    return digest
+
+
+def check_reference(reference: str) -> str:
+    return check_digest(reference) if ":" in reference else check_tag(reference)

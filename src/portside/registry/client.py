@@ -5,6 +5,12 @@ registry it spent about 8x less CPU per request than httpx). Every aiohttp error
 into :mod:`portside.errors`. Every request has a timeout, every body read is bounded, and every
 request carries Portside's User-Agent, so that the registry's notifications about Portside's
 own reads can be told apart from real pulls.
+
+Every URL is the base URL followed by a path from :mod:`portside.registry.paths`, built from
+validated, percent-quoted names and never resolved: a method given an invalid repository, tag or
+digest raises :class:`~portside.errors.InvalidName` before anything is sent. A paginated list
+follows the registry's ``Link`` only on the same origin and endpoint; a page size the registry
+refuses (400) is asked again without ``n``, in the registry's own pages.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
-from urllib.parse import urljoin
 
 import aiohttp
 
@@ -34,8 +39,9 @@ from portside.errors import (
     RegistryRejected,
     RegistryUnavailable,
 )
+from portside.index.names import check_digest, check_repository
 from portside.lifecycle import Resource
-from portside.registry import mediatypes
+from portside.registry import mediatypes, paths
 from portside.registry.auth import (
     CATALOG_SCOPE,
     Challenge,
@@ -153,11 +159,11 @@ class RegistryClient(Resource):
     # -- the API ---------------------------------------------------------------------------
     async def ping(self) -> None:
         """``GET /v2/``: the registry answers and accepts Portside's credentials."""
-        async with self._request("GET", "/v2/", scope=None) as resp:
+        async with self._request("GET", paths.PING, scope=None) as resp:
             await resp.read()
 
     async def head_manifest(self, repository: str, reference: str) -> ManifestHead:
-        path = f"/v2/{repository}/manifests/{reference}"
+        path = paths.manifest(repository, reference)
         headers = {"Accept": mediatypes.ACCEPT}
         async with self._request(
             "HEAD", path, scope=repository_scope(repository), headers=headers
@@ -174,7 +180,7 @@ class RegistryClient(Resource):
 
     async def get_manifest(self, repository: str, reference: str) -> Manifest:
         """GET a manifest by tag or digest; a digest reference is verified against the body."""
-        path = f"/v2/{repository}/manifests/{reference}"
+        path = paths.manifest(repository, reference)
         headers = {"Accept": mediatypes.ACCEPT}
         scope = repository_scope(repository)
         async with self._request("GET", path, scope=scope, headers=headers) as resp:
@@ -194,7 +200,7 @@ class RegistryClient(Resource):
 
     async def get_blob(self, repository: str, digest: str, max_bytes: int) -> bytes:
         """GET a (small) blob such as an image config, verified against its digest."""
-        path = f"/v2/{repository}/blobs/{digest}"
+        path = paths.blob(repository, digest)
         async with self._request("GET", path, scope=repository_scope(repository)) as resp:
             body = await self._read_bounded(resp, max_bytes, path)
         if digest.startswith("sha256:") and sha256_digest(body) != digest:
@@ -211,7 +217,7 @@ class RegistryClient(Resource):
     ) -> AsyncIterator[bytes]:
         """Yield a (large) blob such as a layer in chunks, verifying its digest at the end
         (``verify=False`` for a reader that verifies it itself)."""
-        path = f"/v2/{repository}/blobs/{digest}"
+        path = paths.blob(repository, digest)
         hasher = hashlib.sha256() if verify and digest.startswith("sha256:") else None
         async with self._request("GET", path, scope=repository_scope(repository)) as resp:
             try:
@@ -234,42 +240,54 @@ class RegistryClient(Resource):
             raise RegistryProtocolError(f"blob {digest} of {repository} is not a JSON object")
         return data
 
-    async def catalog(self, page_size: int) -> AsyncIterator[list[str]]:
-        """Yield the catalog page by page, following ``Link`` until the end."""
-        path: str | None = f"/v2/_catalog?n={page_size}"
-        while path is not None:
-            async with self._request("GET", path, scope=CATALOG_SCOPE) as resp:
-                data = await self._read_json(resp, path)
-                link = _next_link(resp.headers.get("Link"))
-            repositories = data.get("repositories")
-            if repositories is None:
-                repositories = []
-            if not isinstance(repositories, list) or not all(
-                isinstance(r, str) for r in repositories
-            ):
-                raise RegistryProtocolError(f"GET {path}: repositories is not a list of names")
-            yield repositories
-            path = link
+    async def catalog(self, page_size: int | None) -> AsyncIterator[list[str]]:
+        """Yield the catalog page by page, following ``Link`` until the end. The names are
+        the registry's, unchecked: the caller validates them."""
+        async for page in self._pages(paths.CATALOG, page_size, CATALOG_SCOPE, "repositories"):
+            yield page
 
     async def tags(self, repository: str, page_size: int | None = None) -> list[str]:
-        """Every tag of a repository (following ``Link`` on registries that paginate)."""
-        path: str | None = f"/v2/{repository}/tags/list"
-        if page_size:
-            path = f"{path}?n={page_size}"
-        names: list[str] = []
+        """Every tag of a repository (following ``Link`` on registries that paginate). The
+        names are the registry's, unchecked: the caller validates them."""
+        endpoint = paths.tags(repository)
+        scope = repository_scope(repository)
+        return [
+            tag async for page in self._pages(endpoint, page_size, scope, "tags") for tag in page
+        ]
+
+    async def _pages(
+        self, endpoint: str, page_size: int | None, scope: str, key: str
+    ) -> AsyncIterator[list[str]]:
+        """The lists under ``key`` of ``endpoint``'s pages. A page whose size (``n``) the
+        registry refuses with a 400, first or part way, is asked again without ``n``, and the
+        walk goes on in the registry's own pages (``catalog.maxentries`` caps ``n``)."""
+        path: str | None = paths.with_page_size(endpoint, page_size)
         while path is not None:
-            async with self._request("GET", path, scope=repository_scope(repository)) as resp:
-                data = await self._read_json(resp, path)
-                link = _next_link(resp.headers.get("Link"))
-            tags = data.get("tags") or []
-            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                raise RegistryProtocolError(f"GET {path}: tags is not a list of names")
-            names.extend(tags)
-            path = link
-        return names
+            try:
+                async with self._request("GET", path, scope=scope) as resp:
+                    data = await self._read_json(resp, path)
+                    link = _next_link(resp.headers.get("Link"))
+            except RegistryRejected as exc:
+                fallback = paths.without_page_size(path) if exc.status == 400 else None
+                if fallback is None:
+                    raise
+                log.info("GET %s refused (%s): asking for %s instead", path, exc, fallback)
+                path = fallback
+                continue
+            names = data.get(key)
+            if names is None:
+                names = []
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise RegistryProtocolError(f"GET {path}: {key} is not a list of names")
+            yield names
+            following = paths.follow_link(link, self.base_url, endpoint) if link else None
+            if following is not None and following == path:
+                raise RegistryProtocolError(f"GET {path}: its Link points to the same page")
+            path = following
 
     async def delete_manifest(self, repository: str, digest: str) -> None:
-        path = f"/v2/{repository}/manifests/{digest}"
+        """DELETE a manifest by digest (never by tag: a tag is not a manifest's address)."""
+        path = paths.manifest(repository, check_digest(digest))
         scope = repository_scope(repository, "pull,delete")
         async with self._request("DELETE", path, scope=scope) as resp:
             await resp.read()
@@ -277,6 +295,7 @@ class RegistryClient(Resource):
     async def auth_header(self, repository: str) -> str | None:
         """The Authorization value that lets another service (a scanner) pull from
         ``repository`` as Portside does, or None on an anonymous registry."""
+        check_repository(repository)
         if self._bearer is None and not self._basic:
             with contextlib.suppress(RegistryAuthError):
                 await self.ping()  # learn the registry's auth scheme
@@ -284,7 +303,11 @@ class RegistryClient(Resource):
 
     # -- plumbing --------------------------------------------------------------------------
     def _url(self, path: str) -> str:
-        return urljoin(self.base_url + "/", path.lstrip("/")) if "://" not in path else path
+        """The base URL and ``path``, joined as they are (never resolved). ``path`` comes from
+        :mod:`portside.registry.paths`; this is the last guard that it stays in /v2/."""
+        if not path.startswith(paths.PING) or paths.has_dot_segment(path):
+            raise RegistryError(f"refusing to send a request to {path[:200]!r}", url=path[:200])
+        return self.base_url + path
 
     def _request(
         self,

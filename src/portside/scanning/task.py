@@ -16,7 +16,12 @@ from typing import Any
 from portside.background.runtime import TaskRun
 from portside.db.engine import Database
 from portside.db.models import ScanTarget
-from portside.errors import RegistryError, RegistryNotFound, RegistryProtocolError
+from portside.errors import (
+    InvalidName,
+    RegistryError,
+    RegistryNotFound,
+    RegistryProtocolError,
+)
 from portside.events.decide import backoff
 from portside.registry.client import RegistryClient
 from portside.scan.limits import LayerRejected
@@ -97,7 +102,7 @@ class ScanTask:
                 for backend in self.external
             ]
         except (RegistryError, BackendUnavailable) as exc:
-            retry = not isinstance(exc, RegistryNotFound | RegistryProtocolError)
+            retry = not isinstance(exc, RegistryNotFound | RegistryProtocolError | InvalidName)
             await self._failed(target, exc, retry=retry)
             return
         except (LayerRejected, BackendError) as exc:

@@ -99,6 +99,7 @@ async def run_sync_command(
         ("repositories removed", summary.removed_repositories),
         ("left to events", summary.left_to_events),
         ("repositories unknown (errors)", summary.unknown_repositories),
+        ("invalid names skipped", summary.invalid_names),
         ("catalog read to its end", "yes" if summary.catalog_complete else "no"),
         ("deletions", summary.deletions),
         ("images described (config read)", report.describe.images if report.describe else 0),

@@ -24,6 +24,8 @@ class Observed:
     error: str | None = None
     # Manifests the walk fetched whole (tags the index did not have), by digest.
     manifests: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # "repository:tag" of listed tags that are not valid names: skipped, like absent ones.
+    invalid: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,7 @@ class SyncSummary:
     removed_repositories: int = 0
     left_to_events: int = 0
     unknown_repositories: int = 0
+    invalid_names: int = 0  # repositories and tags the registry listed that are not valid names
     catalog_complete: bool = False
     deletions: str = ""
     errors: list[str] = field(default_factory=list)

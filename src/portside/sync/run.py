@@ -131,6 +131,7 @@ class SyncRun:
         summary = self.summary
         summary.catalog_complete = result.catalog_complete
         summary.repositories, summary.tags = result.repositories, result.tags
+        summary.invalid_names = result.invalid_names
         if result.catalog_error:
             self._error(result.catalog_error)
         await self._deletions(result, seen, indexed_tags)

@@ -3,6 +3,11 @@
 Streaming: catalog pages feed a bounded queue that ``concurrency`` walkers drain, and each
 repository's observation is handed to ``on_repository`` as soon as it is complete, so memory
 does not grow with the size of the registry.
+
+Names are checked where they enter: a repository in the catalog or a tag in a tag list that is
+not valid by the distribution grammar is skipped, counted and logged, never stored nor asked
+for (so an index row of that name is, to the sync, one the registry no longer lists). A catalog
+page size the registry refuses is handled by the client (asked again without ``n``).
 """
 
 from __future__ import annotations
@@ -13,12 +18,23 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from portside.errors import RegistryError, RegistryNotFound
+from portside.index.names import is_valid_repository, is_valid_tag, shown
 from portside.registry.client import Manifest, ManifestHead, RegistryClient
 from portside.sync.reconcile import Observed
 
 log = logging.getLogger(__name__)
 
 _DONE = object()
+MAX_INVALID_LOGGED = 20  # invalid names logged one by one per walk; the rest are counted
+
+
+def split_valid(names: list[str], valid: Callable[[str], bool]) -> tuple[list[str], list[str]]:
+    """(valid, invalid) names, each in the order given (pure)."""
+    good: list[str] = []
+    bad: list[str] = []
+    for name in names:
+        (good if valid(name) else bad).append(name)
+    return good, bad
 
 
 @dataclass
@@ -27,6 +43,13 @@ class WalkResult:
     catalog_error: str | None = None
     repositories: int = 0
     tags: int = 0
+    invalid_names: int = 0  # repositories and tags skipped: not valid distribution names
+
+    def skipped(self, what: str, names: list[str]) -> None:
+        for name in names:
+            if self.invalid_names < MAX_INVALID_LOGGED:
+                log.warning("sync: skipped %s %s: not a valid name", what, shown(name))
+            self.invalid_names += 1
 
 
 async def observe(
@@ -37,7 +60,7 @@ async def observe(
     A tag the index knows costs a HEAD (its digest is all the sync needs); a tag it does not
     know is fetched whole at once, since the sync must describe it anyway."""
     try:
-        names = await client.tags(repository)
+        names, invalid = split_valid(await client.tags(repository), is_valid_tag)
         answers = await asyncio.gather(
             *(
                 client.head_manifest(repository, tag)
@@ -49,6 +72,7 @@ async def observe(
         )
     except RegistryError as exc:
         return Observed(repository, None, error=f"{repository}: {exc}")
+    invalid_tags = tuple(f"{repository}:{tag}" for tag in invalid)
     tags: dict[str, str] = {}
     unknown: set[str] = set()
     manifests: dict[str, Manifest] = {}
@@ -56,13 +80,15 @@ async def observe(
         if isinstance(answer, RegistryNotFound):
             unknown.add(tag)  # deleted between the list and the HEAD: the events will tell
         elif isinstance(answer, BaseException):
-            return Observed(repository, None, error=f"{repository}:{tag}: {answer}")
+            return Observed(
+                repository, None, error=f"{repository}:{tag}: {answer}", invalid=invalid_tags
+            )
         elif isinstance(answer, Manifest):
             tags[tag] = answer.digest
             manifests[answer.digest] = answer
         elif isinstance(answer, ManifestHead):
             tags[tag] = answer.digest
-    return Observed(repository, tags, frozenset(unknown), manifests=manifests)
+    return Observed(repository, tags, frozenset(unknown), manifests=manifests, invalid=invalid_tags)
 
 
 async def walk(
@@ -77,24 +103,15 @@ async def walk(
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=concurrency * 4)
 
     async def produce() -> None:
-        size, produced = page_size, 0
         try:
-            while True:
-                try:
-                    async for page in client.catalog(size):
-                        for name in page:
-                            produced += 1
-                            await queue.put(name)
-                    result.catalog_complete = True
-                    return
-                except RegistryError as exc:
-                    # 400 PAGINATION_NUMBER_INVALID: the registry caps the page; try smaller.
-                    if exc.status == 400 and size > 100 and produced == 0:
-                        size = max(100, size // 10)
-                        log.info("catalog page of %d refused, trying %d", size * 10, size)
-                        continue
-                    result.catalog_error = f"catalog: {exc}"
-                    return
+            async for page in client.catalog(page_size):
+                names, invalid = split_valid(page, is_valid_repository)
+                result.skipped("repository", invalid)
+                for name in names:
+                    await queue.put(name)
+            result.catalog_complete = True
+        except RegistryError as exc:
+            result.catalog_error = f"catalog: {exc}"
         finally:
             for _ in range(concurrency):
                 await queue.put(_DONE)
@@ -105,6 +122,7 @@ async def walk(
             observed = await observe(client, item, known)
             result.repositories += 1
             result.tags += len(observed.tags or ())
+            result.skipped("tag", list(observed.invalid))
             await on_repository(observed)
 
     await asyncio.gather(produce(), *(consume() for _ in range(concurrency)))

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from portside.errors import InvalidName
 from portside.scanning.backends import BackendError
 from portside.scanning.backends.clair import (
     finding_id,
@@ -230,6 +231,12 @@ def test_the_index_request() -> None:
         DIGEST, [LAYER], registry_url="http://r", repository="a", authorization=None
     )
     assert anonymous["layers"][0]["headers"] == {}
+    # A layer URI is built from validated names only: nothing Clair could resolve elsewhere.
+    for repository, layer in (("evil/../team/app", LAYER), ("ns/app", "sha256:../../x")):
+        with pytest.raises(InvalidName):
+            index_request(
+                DIGEST, [layer], registry_url="http://r", repository=repository, authorization=None
+            )
 
 
 def test_layer_digests() -> None:

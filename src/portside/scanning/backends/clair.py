@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, quote
 import aiohttp
 
 from portside import USER_AGENT
+from portside.registry import paths
 from portside.registry.client import RegistryClient
 from portside.scanning.backends import BackendError, BackendUnavailable, merge_findings
 from portside.scanning.backends.common import Answer, image_manifests, read_bounded, text
@@ -185,14 +186,15 @@ def index_request(
     repository: str,
     authorization: str | None,
 ) -> dict[str, Any]:
-    """The body of ``POST /indexer/api/v1/index_report`` (Clair's ``Manifest``)."""
+    """The body of ``POST /indexer/api/v1/index_report`` (Clair's ``Manifest``). Its layer
+    URIs are built from validated names only (:class:`InvalidName` otherwise)."""
     headers = {"Authorization": [authorization]} if authorization else {}
     return {
         "hash": manifest_digest,
         "layers": [
             {
                 "hash": digest,
-                "uri": f"{registry_url}/v2/{repository}/blobs/{digest}",
+                "uri": registry_url + paths.blob(repository, digest),
                 "headers": headers,
             }
             for digest in layer_digests
