@@ -70,6 +70,10 @@ def refused_by_database(exc: BaseException) -> bool:
             return True  # a value no bind processor could encode
         if isinstance(seen, ValueError | OverflowError | UnicodeError):
             return True
+        # PostgreSQL's SQLSTATE classes 22 (data exception) and 23 (integrity violation).
+        sqlstate = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate[:2] in ("22", "23"):
+            return True
         seen = seen.__cause__ or seen.__context__
     return False
 
