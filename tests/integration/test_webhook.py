@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from portside.api.app import create_app
 from portside.db.engine import Database
@@ -281,3 +281,19 @@ async def test_a_poisoned_request_never_fails_its_neighbours(
             assert (answer["stored"], answer["refused"]) == (2, 0)
     tags = {row.tag for row in await stored_events(database_url)}
     assert tags == {f"{c}{i}" for c in "vw" for i in range(40)} | {"neighbour", "nan-neighbour"}
+
+
+async def test_a_storage_failure_answers_503_without_sql(
+    webhook: tuple[str, aiohttp.ClientSession], database_url: str
+) -> None:
+    """The table is renamed away under the running server: a real failure of every write."""
+    url, http = webhook
+    async with Database(database_url) as db, db.write() as session:
+        await session.execute(text("ALTER TABLE registry_events RENAME TO registry_events_gone"))
+    event = push_event()
+    status, answer = await post(http, url, {"events": [event]})
+    assert status == 503
+    assert answer["error"]["code"] == "storage_unavailable"  # type: ignore[index]
+    text_of = json.dumps(answer)
+    assert "registry_events" not in text_of and "INSERT" not in text_of
+    assert event["id"] not in text_of
