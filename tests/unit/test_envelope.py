@@ -137,11 +137,20 @@ def test_a_bad_event_is_refused_and_its_neighbours_kept(raw: object, reason: Rea
     assert (refusal.index, refusal.reason) == (1, reason)
 
 
-def test_nan_and_infinity_literals_in_the_body_refuse_only_their_event() -> None:
-    payload = body(event(id="good")).replace(b"]}", b', {"id": "bad", "size": NaN}]}')
+@pytest.mark.parametrize("number", [b"NaN", b"-Infinity", b"1e999", b"1" + b"0" * 400 + b".5"])
+def test_nan_and_infinity_in_the_body_refuse_only_their_event(number: bytes) -> None:
+    payload = body(event(id="good"), event(id="bad")).replace(b'"size": 411', b'"size": ' + number)
+    payload = payload.replace(b'"size": ' + number, b'"size": 411', 1)
     envelope = parse_envelope(payload, NOW)
     assert [e.event_id for e in envelope.events] == ["good"]
     assert [(r.event_id, r.reason) for r in envelope.refused] == [("bad", Reason.NUMBER)]
+
+
+def test_an_event_in_utf16_is_checked_like_one_in_utf8() -> None:
+    payload = body(event(id="good"), event(id="bad", request={"useragent": "a\x00"}))
+    envelope = parse_envelope(payload.decode().encode("utf-16"), NOW)
+    assert [e.event_id for e in envelope.events] == ["good"]
+    assert [r.reason for r in envelope.refused] == [Reason.CHARACTERS]
 
 
 def test_a_timestamp_ahead_of_the_clock_is_clamped_to_the_receive_time() -> None:
