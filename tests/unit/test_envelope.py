@@ -132,7 +132,7 @@ def target(**changes: object) -> dict[str, object]:
 def test_a_bad_event_is_refused_and_its_neighbours_kept(raw: object, reason: Reason) -> None:
     good = event(id="good-1"), event(id="good-2")
     envelope = parse_envelope(body(good[0], raw, good[1]), NOW)  # type: ignore[arg-type]
-    assert [e.event_id for e in envelope.events] == ["good-1", "good-2"]
+    assert [(e.event_id, e.position) for e in envelope.events] == [("good-1", 0), ("good-2", 2)]
     (refusal,) = envelope.refused
     assert (refusal.index, refusal.reason) == (1, reason)
 

@@ -126,11 +126,11 @@ async def accept(
     rows: list[dict[str, object]] = []
     positions: dict[str, int] = {}
     dropped: dict[str, int] = {}
-    for index, event in enumerate(envelope.events):
+    for event in envelope.events:
         verdict = classify(event, USER_AGENT, own_actor)
         if verdict is Verdict.KEEP:
             rows.append(event_row(event, now))
-            positions.setdefault(event.event_id, index)
+            positions.setdefault(event.event_id, event.position)
         else:
             dropped[verdict.value] = dropped.get(verdict.value, 0) + 1
             stats.drop(verdict.value)

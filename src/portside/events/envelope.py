@@ -98,6 +98,7 @@ class IncomingEvent:
     occurred_at: datetime
     data: dict[str, Any]
     clamped: bool = False  # the sender's timestamp was too far ahead: occurred_at is receipt
+    position: int = 0  # in its envelope (the order the registry sent)
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,9 @@ def _check_data(raw: dict[str, Any]) -> None:
             stack.extend(item)
 
 
-def _event(raw: dict[str, Any], now: datetime, max_skew: timedelta, suspect: bool) -> IncomingEvent:
+def _event(
+    raw: dict[str, Any], position: int, now: datetime, max_skew: timedelta, suspect: bool
+) -> IncomingEvent:
     if suspect:
         _check_data(raw)
     event_id = _printable("event_id", _str(raw, "id"))
@@ -242,6 +245,7 @@ def _event(raw: dict[str, Any], now: datetime, max_skew: timedelta, suspect: boo
         occurred_at=occurred_at,
         data=raw,
         clamped=clamped,
+        position=position,
     )
 
 
@@ -273,7 +277,7 @@ def parse_envelope(
         try:
             if not isinstance(raw, dict):
                 raise Refused(Reason.MALFORMED, "event is not an object")
-            envelope.events.append(_event(raw, now, max_skew, suspect))
+            envelope.events.append(_event(raw, index, now, max_skew, suspect))
         except Refused as exc:
             shown = event_id[: MAX_LENGTHS["event_id"]] if isinstance(event_id, str) else None
             envelope.refused.append(Refusal(index, shown, exc.reason, str(exc)))
