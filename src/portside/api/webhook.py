@@ -147,7 +147,8 @@ async def accept(
         )
     for item in refused:
         stats.refuse(item.reason.value)
-        log_refusal(item, client)
+        if item.reason is not Reason.STORAGE:  # the ingestor logged those, with the error
+            log_refusal(item, client)
     refused.sort(key=lambda r: r.index)
     return 202, {
         "received": len(envelope.events) + len(envelope.refused),

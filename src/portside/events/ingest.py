@@ -183,7 +183,9 @@ class EventIngestor(Resource):
             new, rejected = 0, list[str]()
             for row in rows:
                 try:
-                    new += len(await self._insert([row]))
+                    inserted = len(await self._insert([row]))
+                    new += inserted
+                    self.stats.duplicates += 1 - inserted
                 except Exception as row_exc:
                     if not refused_by_database(row_exc):
                         self._settle_rows([row], future, row_exc, rejected)
