@@ -71,7 +71,7 @@ def event_rows(images: list[Image], registry: str) -> list[dict]:
             }
         )
     body = json.dumps({"events": events}).encode()
-    return [event_row(event, now) for event in parse_envelope(body, now)]
+    return [event_row(event, now) for event in parse_envelope(body, now).events]
 
 
 async def portside_run(index: int, images: list[Image], reg: LocalRegistry) -> dict:

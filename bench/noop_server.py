@@ -2,7 +2,7 @@
 
 Run as ``python -m bench.noop_server`` with the same ``PORTSIDE_*`` variables as ``portside
 serve``. The app is built by the same ``create_app``; its lifespan is wrapped so that, once
-the real services are open, the ingestor's ``submit`` answers ``len(rows)`` at once instead
+the real services are open, the ingestor's ``submit`` answers ``Stored(len(rows))`` at once instead
 of waiting for the group commit. Everything else (auth, body read, parsing, classifying,
 building rows, the 202 answer) is the real code, served by one uvicorn process with the same
 options as ``portside serve``.
@@ -19,6 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from portside.api.app import create_app
+from portside.events.ingest import Stored
 from portside.logconfig import configure
 from portside.settings import load_settings
 
@@ -33,8 +34,8 @@ def noop_app() -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with real_lifespan(app):
 
-            async def submit(rows: list[dict[str, Any]]) -> int:
-                return len(rows)
+            async def submit(rows: list[dict[str, Any]]) -> Stored:
+                return Stored(len(rows))
 
             app.state.services.ingestor.submit = submit
             yield

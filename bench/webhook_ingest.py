@@ -121,7 +121,7 @@ def report(runs: dict[str, list[dict]], args: argparse.Namespace, header: list[s
         "- Variants: **storing** is the real `portside serve` (group commit into "
         "`registry_events`); **202-only** is `bench/noop_server.py`: the same `create_app` and "
         "uvicorn options, its lifespan wrapped so that after the real services open, "
-        "`services.ingestor.submit` is replaced by an `async def` returning `len(rows)`. "
+        "`services.ingestor.submit` is replaced by an `async def` returning `Stored(len(rows))`. "
         "Auth, body read, parsing, classifying and row building still run.",
         "- wrk is closed-loop (16 requests always outstanding), so latencies are those of a "
         "saturated server, and wrk shares the 2 cores with the server. Before each run the "

@@ -36,7 +36,19 @@ class _IngestCollector(Collector):
         )
         for reason, n in sorted(self.stats.dropped.items()):
             dropped.add_metric([reason], n)
-        yield from (received, stored, dropped)
+        refused = CounterMetricFamily(
+            "portside_webhook_events_refused",
+            "Events refused (invalid name, tag, digest, timestamp or field), by reason.",
+            labels=["reason"],
+        )
+        for reason, n in sorted(self.stats.refused.items()):
+            refused.add_metric([reason], n)
+        clamped = CounterMetricFamily(
+            "portside_webhook_timestamps_clamped",
+            "Event timestamps too far ahead of this clock, recorded as the receive time.",
+        )
+        clamped.add_metric([], self.stats.clamped)
+        yield from (received, stored, dropped, refused, clamped)
 
 
 class Metrics:

@@ -86,6 +86,13 @@ class WebhookSettings(_Section):
         "network where nothing else can reach Portside.",
     )
     max_body: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_clock_skew: float = Field(
+        default=300.0,
+        ge=0,
+        le=86400,
+        description="Seconds an event's timestamp may run ahead of Portside's clock; a later "
+        "one is recorded as the time it was received.",
+    )
 
     _tokens = field_validator("tokens")(check_tokens)
 

@@ -69,7 +69,7 @@ BAD_TAGS = [
 GOOD_DIGESTS = [
     SHA,
     "sha512:" + "0" * 128,
-    "multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8",
+    "sha384:" + "0" * 96,
 ]
 BAD_DIGESTS = [
     "",
@@ -84,6 +84,9 @@ BAD_DIGESTS = [
     "sha256/" + "a" * 64,
     "sha512:" + "0" * 64,
     "x:" + "a" * 300,
+    # The OCI grammar allows other algorithms; no registry computes them, so none is accepted.
+    "multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8",
+    "md5:" + "a" * 32,
 ]
 
 

@@ -1,3 +1,4 @@
+import pytest
 import yaml
 
 from portside.api.webhook import authorized
@@ -8,7 +9,7 @@ from portside.errors import (
     RegistryRejected,
     RegistryUnavailable,
 )
-from portside.index.names import is_valid_repository, namespace_of
+from portside.index.names import is_valid_digest, is_valid_repository, is_valid_tag, namespace_of
 from portside.registry.client import _next_link, error_for_status
 from portside.registry_config import render
 
@@ -62,3 +63,35 @@ def test_registry_config_snippet() -> None:
 def test_error_backoff() -> None:
     assert [error_backoff(n, 1.0) for n in (1, 2, 3)] == [1.0, 2.0, 4.0]
     assert error_backoff(20, 1.0) == 60.0
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "evil/../team/app",
+        "team/%2e%2e/app",
+        "team/./app",
+        "Team/app",
+        "team/app\n",
+        "team/app\x00",
+        "team/\x1bapp",
+        "team/\u202eppa",
+        "team//app",
+        "/team/app",
+        "team/app/",
+        "a" * 256,
+        "",
+    ],
+)
+def test_invalid_repository_names(name: str) -> None:
+    assert not is_valid_repository(name)
+
+
+def test_tags_and_digests() -> None:
+    assert is_valid_repository("a" * 255)
+    assert is_valid_tag("t" * 128) and not is_valid_tag("t" * 129)
+    for tag in ("..", ".hidden", "-x", "1.0\n", "1.0\x00", "a/b", "%2e", "\u202e1"):
+        assert not is_valid_tag(tag), tag
+    assert is_valid_digest("sha256:" + "0a" * 32)
+    for digest in ("sha256:" + "0A" * 32, "sha256:" + "a" * 64 + "\n", "md5:" + "a" * 32, "x"):
+        assert not is_valid_digest(digest), digest

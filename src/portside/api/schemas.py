@@ -109,10 +109,17 @@ class Status(BaseModel):
     webhook: dict[str, Any]
 
 
+class WebhookRefusal(BaseModel):
+    index: int  # the event's position in the envelope
+    reason: str
+
+
 class WebhookAnswer(BaseModel):
     received: int
     stored: int
     dropped: dict[str, int]
+    refused: int = 0  # events not taken (invalid name, digest, timestamp, field...)
+    refusals: list[WebhookRefusal] = []  # the first 100 of them
 
 
 class Finding(BaseModel):

@@ -84,6 +84,8 @@ async def status(services: ServicesDep, session: ReadSession) -> Status:
             "stored": ingest.stored if ingest else 0,
             "duplicates": ingest.duplicates if ingest else 0,
             "dropped": dict(ingest.dropped) if ingest else {},
+            "refused": dict(ingest.refused) if ingest else {},
+            "clamped": ingest.clamped if ingest else 0,
         },
     )
 

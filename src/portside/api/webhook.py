@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -26,7 +26,15 @@ from portside.api.deps import ServicesDep
 from portside.api.errors import error_body
 from portside.api.schemas import WebhookAnswer
 from portside.errors import InvalidEnvelope, StorageError, WebhookError, WebhookUnauthorized
-from portside.events.envelope import CONTENT_TYPES, Verdict, classify, parse_envelope
+from portside.events.envelope import (
+    CONTENT_TYPES,
+    Reason,
+    Refusal,
+    Verdict,
+    classify,
+    parse_envelope,
+)
+from portside.events.ingest import STORE_FAILED
 from portside.events.queue import event_row
 from portside.registry_config import WEBHOOK_PATH
 from portside.services import Services
@@ -66,8 +74,30 @@ def check_content_type(value: str | None) -> None:
         )
 
 
+MAX_LISTED_REFUSALS = 100
+
+
+def log_refusal(refusal: Refusal, client: str) -> None:
+    """One line per refused event, with structured fields (the id shown with repr: no control
+    characters reach the log)."""
+    log.warning(
+        "webhook: refused event %d %r from %s: %s (%s)",
+        refusal.index,
+        refusal.event_id,
+        client,
+        refusal.reason.value,
+        refusal.detail,
+        extra={
+            "event_index": refusal.index,
+            "event_id": refusal.event_id,
+            "reason": refusal.reason.value,
+            "client": client,
+        },
+    )
+
+
 async def accept(
-    services: Services, headers: Mapping[str, str], chunks: AsyncIterator[bytes]
+    services: Services, headers: Mapping[str, str], chunks: AsyncIterator[bytes], client: str = "?"
 ) -> tuple[int, dict[str, Any]]:
     """Check, parse and store one notification; (status, JSON answer). Raises WebhookError."""
     settings = services.settings.webhook
@@ -78,26 +108,57 @@ async def accept(
     check_content_type(headers.get("content-type"))
     body = await read_body(chunks, headers.get("content-length"), settings.max_body)
     now = datetime.now(UTC)
-    events = parse_envelope(body, now)
+    envelope = parse_envelope(body, now, max_skew=timedelta(seconds=settings.max_clock_skew))
     assert services.ingestor is not None
     stats = services.ingestor.stats
-    stats.received += len(events)
+    stats.received += len(envelope.events) + len(envelope.refused)
+    refused = list(envelope.refused)
+    if envelope.clamped:
+        stats.clamped += envelope.clamped
+        log.warning(
+            "webhook: %d event timestamps from %s were ahead of this clock; recorded as %s",
+            envelope.clamped,
+            client,
+            now.isoformat(),
+            extra={"clamped": envelope.clamped, "client": client},
+        )
     own_actor = services.settings.registry.username or None
     rows: list[dict[str, object]] = []
+    positions: dict[str, int] = {}
     dropped: dict[str, int] = {}
-    for event in events:
+    for event in envelope.events:
         verdict = classify(event, USER_AGENT, own_actor)
         if verdict is Verdict.KEEP:
             rows.append(event_row(event, now))
+            positions.setdefault(event.event_id, event.position)
         else:
             dropped[verdict.value] = dropped.get(verdict.value, 0) + 1
             stats.drop(verdict.value)
     try:
         stored = await services.ingestor.submit(rows)
     except StorageError as exc:
-        log.error("webhook: could not store %d events: %s", len(rows), exc)
-        return 503, error_body("storage_unavailable", str(exc))
-    return 202, {"received": len(events), "stored": stored, "dropped": dropped}
+        log.error("webhook: could not store %d events from %s: %s", len(rows), client, exc)
+        return 503, error_body("storage_unavailable", STORE_FAILED)
+    for event_id in stored.rejected:
+        refused.append(
+            Refusal(
+                positions.get(event_id, -1), event_id, Reason.STORAGE, "the database refused it"
+            )
+        )
+    for item in refused:
+        stats.refuse(item.reason.value)
+        if item.reason is not Reason.STORAGE:  # the ingestor logged those, with the error
+            log_refusal(item, client)
+    refused.sort(key=lambda r: r.index)
+    return 202, {
+        "received": len(envelope.events) + len(envelope.refused),
+        "stored": stored.new,
+        "dropped": dropped,
+        "refused": len(refused),
+        "refusals": [
+            {"index": r.index, "reason": r.reason.value} for r in refused[:MAX_LISTED_REFUSALS]
+        ],
+    }
 
 
 def refusal(exc: WebhookError, client: str) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -119,11 +180,12 @@ def refusal(exc: WebhookError, client: str) -> tuple[int, dict[str, Any], dict[s
     summary="Receive the registry's notifications",
 )
 async def receive_events(request: Request, services: ServicesDep) -> Response:
+    client = request.client.host if request.client else "?"
     try:
-        status, answer = await accept(services, request.headers, request.stream())
+        status, answer = await accept(services, request.headers, request.stream(), client)
         headers: dict[str, str] = {}
     except WebhookError as exc:
-        status, answer, headers = refusal(exc, request.client.host if request.client else "?")
+        status, answer, headers = refusal(exc, client)
     return Response(
         json.dumps(answer), status_code=status, media_type="application/json", headers=headers
     )
@@ -152,11 +214,12 @@ class WebhookFastPath:
                     return
 
         extra: dict[str, str] = {}
+        peer = scope.get("client")
+        client = str(peer[0]) if peer else "?"
         try:
-            status, answer = await accept(services, headers, chunks())
+            status, answer = await accept(services, headers, chunks(), client)
         except WebhookError as exc:
-            client = scope.get("client")
-            status, answer, extra = refusal(exc, client[0] if client else "?")
+            status, answer, extra = refusal(exc, client)
         body = json.dumps(answer).encode()
         response_headers = [
             (b"content-type", b"application/json"),

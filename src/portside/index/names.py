@@ -17,14 +17,14 @@ from portside.errors import InvalidName
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 REPOSITORY_NAME = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 TAG_NAME = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
-# The OCI image spec's digest grammar, and the exact form of its registered algorithms.
-DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
-REGISTERED_DIGESTS = {
+# Digests as registries compute them (go-digest's algorithms), in the exact form of each: the
+# OCI grammar allows other algorithms, but no registry produces them and nothing may invent one.
+DIGESTS = {
     "sha256": re.compile(r"[a-f0-9]{64}"),
+    "sha384": re.compile(r"[a-f0-9]{96}"),
     "sha512": re.compile(r"[a-f0-9]{128}"),
 }
 MAX_REPOSITORY = 255
-MAX_DIGEST = 255
 GLOBAL_NAMESPACE = ""
 
 
@@ -43,12 +43,10 @@ def is_valid_tag(name: str) -> bool:
 
 
 def is_valid_digest(digest: str) -> bool:
-    """``algorithm:encoded``; sha256 and sha512 as lower-case hex of their exact length."""
-    if len(digest) > MAX_DIGEST or DIGEST.fullmatch(digest) is None:
-        return False
-    algorithm, _, encoded = digest.partition(":")
-    exact = REGISTERED_DIGESTS.get(algorithm)
-    return exact is None or exact.fullmatch(encoded) is not None
+    """``algorithm:hex``: sha256, sha384 or sha512, in lower-case hex of their exact length."""
+    algorithm, colon, encoded = digest.partition(":")
+    exact = DIGESTS.get(algorithm)
+    return bool(colon) and exact is not None and exact.fullmatch(encoded) is not None
 
 
 def is_valid_reference(reference: str) -> bool:
