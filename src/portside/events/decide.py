@@ -114,9 +114,7 @@ def decide_delete(event: EventFacts, tags: dict[str, TagFacts]) -> Decision:
     """A delete names a digest (every tag on it goes) or, on 2.8's follow-ups, one tag."""
     if event.digest:
         gone = tuple(
-            sorted(
-                t.name for t in tags.values() if t.digest == event.digest and is_newer(event, t)
-            )
+            sorted(t.name for t in tags.values() if t.digest == event.digest and is_newer(event, t))
         )
     elif event.tag and event.tag in tags and is_newer(event, tags[event.tag]):
         gone = (event.tag,)
@@ -134,9 +132,7 @@ def decide_pull(event: EventFacts, tags: dict[str, TagFacts], resolution: timede
         matching = [t for t in tags.values() if t.digest == event.digest]
     touched = tuple(
         sorted(
-            t.name
-            for t in matching
-            if t.pulled_at is None or event.at - t.pulled_at >= resolution
+            t.name for t in matching if t.pulled_at is None or event.at - t.pulled_at >= resolution
         )
     )
     return TouchPulled(touched) if touched else Skip("pull time already current")
