@@ -139,6 +139,13 @@ class _Batch:
     pointed: set[str] = field(default_factory=set)  # digests tags were pointed at
 
 
+def _by_digest(event: RegistryEvent) -> bool:
+    """Whether the event touches every tag on its digest (a delete; a pull without a tag)."""
+    return bool(event.digest) and (
+        event.action == "delete" or (event.action == "pull" and not event.tag)
+    )
+
+
 def _named_tags(
     by_repo: dict[str, list[RegistryEvent]], repos: dict[str, Repository]
 ) -> dict[int, tuple[set[str], set[str]]]:
@@ -151,10 +158,20 @@ def _named_tags(
             for event in repo_events:
                 if event.tag:
                     names.add(event.tag)
-                by_digest = event.action == "delete" or (event.action == "pull" and not event.tag)
-                if event.digest and by_digest:
+                if _by_digest(event) and event.digest:
                     digests.add(event.digest)
     return wanted
+
+
+def _relevant(event: RegistryEvent, tags: dict[str, Tag]) -> dict[str, TagFacts]:
+    """The facts of the tags this event can touch: the one it names, and for a delete (or a
+    pull by digest) the ones on its digest."""
+    found: dict[str, TagFacts] = {}
+    if event.tag and event.tag in tags:
+        found[event.tag] = tag_facts(tags[event.tag])
+    if _by_digest(event):
+        found.update((n, tag_facts(t)) for n, t in tags.items() if t.digest == event.digest)
+    return found
 
 
 class EventProcessor:
@@ -390,7 +407,7 @@ class EventProcessor:
                 return
             decision = decide(
                 event_facts,
-                {n: tag_facts(t) for n, t in tags.items()} if repo else {},
+                _relevant(event, tags) if repo else {},
                 image,
                 pull_resolution=timedelta(seconds=self.settings.pull_resolution),
             )
