@@ -59,6 +59,7 @@ from portside.settings import EventsTaskSettings
 log = logging.getLogger(__name__)
 
 APPLY_CHUNK = 100  # repositories per write transaction
+APPLY_EVENTS = 100  # events per write transaction (SQLite's writers, the webhook among them, wait)
 DESCRIBE_EVERY = 4  # batches: a saturated queue still gets its images described
 DESCRIBE_BACKLOG = 2000  # undescribed images remembered; beyond, the sync describes them
 
@@ -135,8 +136,31 @@ class _Batch:
     now: datetime
     result: BatchResult
     done: list[int] = field(default_factory=list)
+    stopped: set[str] = field(default_factory=set)  # repositories waiting for a retry
     emptied: set[int] = field(default_factory=set)  # repository ids
     pointed: set[str] = field(default_factory=set)  # digests tags were pointed at
+
+
+def chunks(events: list[RegistryEvent]) -> list[list[RegistryEvent]]:
+    """The batch's events in write transactions: grouped by repository (in order within
+    each), at most :data:`APPLY_CHUNK` repositories and about :data:`APPLY_EVENTS` events per
+    transaction; a repository with more events is split across transactions, in order."""
+    by_repo: dict[str, list[RegistryEvent]] = {}
+    for event in events:
+        by_repo.setdefault(event.repository, []).append(event)
+    found: list[list[RegistryEvent]] = [[]]
+    repositories = 0
+    for group in by_repo.values():
+        for start in range(0, len(group), APPLY_EVENTS):
+            piece = group[start : start + APPLY_EVENTS]
+            if found[-1] and (
+                len(found[-1]) + len(piece) > APPLY_EVENTS or repositories >= APPLY_CHUNK
+            ):
+                found.append([])
+                repositories = 0
+            found[-1].extend(piece)
+            repositories += 1
+    return [chunk for chunk in found if chunk]
 
 
 def _by_digest(event: RegistryEvent) -> bool:
@@ -226,16 +250,12 @@ class EventProcessor:
         if not claimed.events:
             return result
         images = await self._confirm_all(claimed.events)
-        # Short write transactions: a batch that creates many repositories must not hold
-        # SQLite's write lock (and the webhook behind it) for long.
-        by_repo: dict[str, list[RegistryEvent]] = {}
-        for event in claimed.events:
-            by_repo.setdefault(event.repository, []).append(event)
-        groups = list(by_repo.values())
-        for start in range(0, len(groups), APPLY_CHUNK):
-            chunk = [e for group in groups[start : start + APPLY_CHUNK] for e in group]
+        # Short write transactions: a batch must not hold SQLite's write lock (and the webhook
+        # behind it) for long. A repository stopped by a retry stays stopped in later chunks.
+        stopped: set[str] = set()
+        for chunk in chunks(claimed.events):
             async with self.db.write() as session:
-                await self._apply(session, chunk, images, result)
+                await self._apply(session, chunk, images, result, stopped)
         for (repository, digest), image in images.items():
             if (
                 isinstance(image, ImageInfo)
@@ -329,6 +349,7 @@ class EventProcessor:
         events: list[RegistryEvent],
         images: dict[Where, ImageInfo | Exception],
         result: BatchResult,
+        stopped: set[str],
     ) -> None:
         now = self.clock()
         registry_id = await store.ensure_registry(session, self.registry.base_url, now)
@@ -352,7 +373,7 @@ class EventProcessor:
         rest = [name for name in by_repo if name not in repos]
         repos.update(await store.repositories_by_name(session, registry_id, rest, with_tags=False))
         loaded = await store.tags_of(session, _named_tags(by_repo, repos))
-        batch = _Batch(session=session, images=images, now=now, result=result)
+        batch = _Batch(session=session, images=images, now=now, result=result, stopped=stopped)
         for name, repo_events in by_repo.items():
             repo = repos.get(name)
             await self._apply_repository(
@@ -390,6 +411,10 @@ class EventProcessor:
     ) -> None:
         """Apply one repository's events in order; stop at one that must be retried."""
         session = batch.session
+        if name in batch.stopped:  # an earlier chunk of this batch stopped at a retry
+            await queue.release(session, [e.id for e in events], worker=self.worker)
+            batch.result.released += len(events)
+            return
         for position, event in enumerate(events):
             event_facts = facts(event)
             image = (
@@ -402,6 +427,7 @@ class EventProcessor:
                 if outcome != "retry":
                     continue
                 rest = [e.id for e in events[position + 1 :]]
+                batch.stopped.add(name)
                 await queue.release(session, rest, worker=self.worker)
                 batch.result.released += len(rest)
                 return
