@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -199,21 +199,33 @@ async def undescribed_images(session: AsyncSession, digests: Iterable[str]) -> d
     return found
 
 
+_TAGS = cast(Table, Tag.__table__)
+_DESCRIBED = (  # Core, run with many parameter sets (executemany)
+    update(_TAGS)
+    .where(_TAGS.c.digest == bindparam("image_digest"), _TAGS.c.described.is_(False))
+    .values(
+        size=bindparam("size"),
+        platforms=bindparam("platforms"),
+        image_created_at=bindparam("created"),
+        described=True,
+    )
+)
+
+
 async def write_described(session: AsyncSession, images: Iterable[ImageInfo]) -> None:
     """Write described images to every tag still on their digest and undescribed (a tag
-    moved meanwhile is left alone)."""
-    for image in images:
-        await session.execute(
-            update(Tag)
-            .where(Tag.digest == image.digest, Tag.described.is_(False))
-            .values(
-                size=image.size,
-                platforms=image.platforms,
-                image_created_at=image.created,
-                described=True,
-            )
-            .execution_options(synchronize_session=False)
-        )
+    moved meanwhile is left alone), in one executemany."""
+    params = [
+        {
+            "image_digest": image.digest,
+            "size": image.size,
+            "platforms": image.platforms,
+            "created": image.created,
+        }
+        for image in images
+    ]
+    if params:
+        await session.execute(_DESCRIBED, params)
 
 
 def activity(
