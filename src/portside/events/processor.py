@@ -237,23 +237,15 @@ class EventProcessor:
         async with self.db.read() as session:
             if not await queue.claimable(session, now):
                 return BatchResult()
-        async with self.db.write() as session:
-            claimed = await queue.claim(
-                session,
-                worker=self.worker,
-                now=now,
-                limit=self.settings.batch_size,
-                lease=timedelta(seconds=self.settings.lease),
-                max_attempts=self.settings.max_attempts,
-            )
-        result = BatchResult(claimed=len(claimed.events), failed=claimed.expired_failed)
-        if not claimed.events:
+        events, expired_failed = await self._claim(now)
+        result = BatchResult(claimed=len(events), failed=expired_failed)
+        if not events:
             return result
-        images = await self._confirm_all(claimed.events)
+        images = await self._confirm_all(events)
         # Short write transactions: a batch must not hold SQLite's write lock (and the webhook
         # behind it) for long. A repository stopped by a retry stays stopped in later chunks.
         stopped: set[str] = set()
-        for chunk in chunks(claimed.events):
+        for chunk in chunks(events):
             async with self.db.write() as session:
                 await self._apply(session, chunk, images, result, stopped)
         for (repository, digest), image in images.items():
@@ -264,6 +256,28 @@ class EventProcessor:
             ):
                 self.undescribed.setdefault(digest, (repository, digest))
         return result
+
+    async def _claim(self, now: datetime) -> tuple[list[RegistryEvent], int]:
+        """Up to ``batch_size`` events, claimed in write transactions of at most
+        :data:`APPLY_EVENTS` (each short; one repository's events come in one of them, the
+        next claims find it busy)."""
+        events: list[RegistryEvent] = []
+        expired_failed = 0
+        while len(events) < self.settings.batch_size:
+            async with self.db.write() as session:
+                claimed = await queue.claim(
+                    session,
+                    worker=self.worker,
+                    now=now,
+                    limit=min(APPLY_EVENTS, self.settings.batch_size - len(events)),
+                    lease=timedelta(seconds=self.settings.lease),
+                    max_attempts=self.settings.max_attempts,
+                )
+            events.extend(claimed.events)
+            expired_failed += claimed.expired_failed
+            if len(claimed.events) < APPLY_EVENTS:
+                break
+        return events, expired_failed
 
     async def _confirm_all(self, events: list[RegistryEvent]) -> dict[Where, ImageInfo | Exception]:
         """Each pushed image, confirmed in the repository its event names: a HEAD when the
