@@ -4,8 +4,10 @@
 docker-registry on a free loopback port, pushes distinct small OCI images into it through the
 registry API (each its own config, 1-2 layers), then, per run, on a fresh migrated SQLite
 database: queues one push event per image (built by the webhook's own parser) and times an
-in-process ``EventProcessor.run_batch()`` loop until the queue is empty. The floor: the same
-manifest + config GETs by a bare aiohttp client at the same concurrency, storing nothing.
+in-process ``EventProcessor.run_batch(describe=False)`` loop until the queue is empty ("index
+complete": every tag indexed from its manifest), then ``describe_pending()`` (the configs:
+"described"). The floor: the same manifest + config GETs by a bare aiohttp client at the same
+concurrency, storing nothing.
 Runs are interleaved; the figures are medians. Results go to docs/benchmarks.md.
 """
 
@@ -47,6 +49,7 @@ from portside.registry.mediatypes import ACCEPT
 from portside.settings import load_settings
 
 TARGET_RATE = 500
+TARGET_RATIO = 0.9  # index complete against the floor
 
 
 def event_rows(images: list[Image], registry: str) -> list[dict]:
@@ -82,41 +85,51 @@ async def portside_run(index: int, images: list[Image], reg: LocalRegistry) -> d
     fetching = [0.0]
     async with Database(db_url) as db, RegistryClient(settings.registry) as client:
         processor = EventProcessor(db, client, settings.background.events, worker="bench")
-        describe_all = processor._describe_all  # timed, to split fetching from the database
+        confirm_all = processor._confirm_all  # timed, to split fetching from the database
 
         async def timed(events: list) -> dict:
             started = time.perf_counter()
             try:
-                return await describe_all(events)
+                return await confirm_all(events)
             finally:
                 fetching[0] += time.perf_counter() - started
 
-        processor._describe_all = timed  # type: ignore[method-assign]
+        processor._confirm_all = timed  # type: ignore[method-assign]
         totals = {"batches": 0, "done": 0, "failed": 0, "retried": 0}
         before = usage(reg)
         started = time.perf_counter()
         deadline = started + 600
         for _ in range(10_000):
-            result = await processor.run_batch()
+            result = await processor.run_batch(describe=False)
             if result.claimed == 0 or time.perf_counter() > deadline:
                 break
             totals["batches"] += 1
             for key in ("done", "failed", "retried"):
                 totals[key] += getattr(result, key)
+        index_seconds = time.perf_counter() - started
+        index_requests = client.stats.requests
+        undescribed = sqlite_count(db_url, "tags", "WHERE described = 0")
+        totals["described"] = await processor.describe_pending()
         seconds = time.perf_counter() - started
         cpu = usage(reg, before, seconds)
         requests = client.stats.requests
     tags = sqlite_count(db_url, "tags")
+    left = sqlite_count(db_url, "tags", "WHERE described = 0")
     return (
         totals
         | cpu
         | {
             "queued": queued,
             "seconds": seconds,
-            "rate": totals["done"] / seconds,
+            "rate": totals["done"] / seconds,  # described: index complete and described
+            "index_seconds": index_seconds,
+            "index_rate": totals["done"] / index_seconds,
             "fetching": fetching[0],
             "requests": requests,
+            "index_requests": index_requests,
             "tags": tags,
+            "undescribed_at_index": undescribed,
+            "undescribed_left": left,
         }
     )
 
@@ -155,10 +168,13 @@ async def floor_run(images: list[Image], reg: LocalRegistry, concurrency: int) -
 
 def report(args: argparse.Namespace, header: list[str], n: int, runs: dict) -> str:
     ps, fl = runs["portside"], runs["floor"]
+    index_rate = median([r["index_rate"] for r in ps])
     rate, floor = median([r["rate"] for r in ps]), median([r["rate"] for r in fl])
-    verdict = "met" if rate >= TARGET_RATE else "**missed**"
+    verdict = "met" if index_rate >= TARGET_RATE else "**missed**"
+    ratio_verdict = "met" if index_rate / floor >= TARGET_RATIO else "**missed**"
+    index_pairs = [r["index_rate"] / f["rate"] for r, f in zip(ps, fl, strict=True)]
     pairs = [r["rate"] / f["rate"] for r, f in zip(ps, fl, strict=True)]
-    mid = sorted(ps, key=lambda r: r["rate"])[len(ps) // 2]  # the median run, for its split
+    mid = sorted(ps, key=lambda r: r["index_rate"])[len(ps) // 2]  # the median run
     lines = [
         "## Event processing (push events against a real registry, SQLite)",
         "",
@@ -170,45 +186,60 @@ def report(args: argparse.Namespace, header: list[str], n: int, runs: dict) -> s
         "config blob, 1-2 small layers) pushed through the registry API.",
         f"- Portside: per run, a fresh migrated SQLite database with {n} queued push events "
         "(built by the webhook's `parse_envelope` + `event_row`), drained in-process by "
-        "`EventProcessor.run_batch()` (default settings: batch 500, registry concurrency 16) "
-        "until it claims nothing; wall time, nothing subtracted.",
+        "`EventProcessor.run_batch(describe=False)` (default settings: batch 500, registry "
+        "concurrency 16) until it claims nothing: **index complete** (every tag indexed from "
+        "its manifest: digest, media type, size, actor, time; `tags.described` false); then "
+        "`describe_pending()` reads the configs (platform, creation time): **described**. "
+        "Wall time from the first claim, nothing subtracted. (In service, the events task "
+        "describes after a batch when the queue is not saturated, or every 4 batches.)",
         f"- Floor: the same manifest + config GETs by a bare aiohttp client, {args.concurrency} "
         f"connections, storing nothing. {args.runs} runs of each, interleaved; medians. Each "
         "run first waits (at most 180 s) until other processes use under 0.2 cores.",
         "",
         f"| median of {args.runs} | Portside | floor (bare GETs) | Portside / floor |",
         "|---|---:|---:|---:|",
-        f"| push events/s | {rate:.0f} | {floor:.0f} | {rate / floor:.2f} (pairs of interleaved "
-        f"runs: {min(pairs):.2f} to {max(pairs):.2f}) |",
-        f"| seconds for {n} events | {median([r['seconds'] for r in ps]):.2f} | "
+        f"| push events/s, index complete | {index_rate:.0f} | {floor:.0f} | "
+        f"{index_rate / floor:.2f} (pairs of interleaved runs: {min(index_pairs):.2f} to "
+        f"{max(index_pairs):.2f}) |",
+        f"| push events/s, described | {rate:.0f} | {floor:.0f} | {rate / floor:.2f} (pairs: "
+        f"{min(pairs):.2f} to {max(pairs):.2f}) |",
+        f"| seconds for {n} events: index complete | "
+        f"{median([r['index_seconds'] for r in ps]):.2f} | "
         f"{median([r['seconds'] for r in fl]):.2f} | |",
-        f"| median run: seconds describing images (registry GETs) | {mid['fetching']:.2f} of "
-        f"{mid['seconds']:.2f} | | |",
-        f"| median run: seconds claiming + applying (database) | "
-        f"{mid['seconds'] - mid['fetching']:.2f} of {mid['seconds']:.2f} | | |",
+        f"| seconds for {n} events: described | {median([r['seconds'] for r in ps]):.2f} | | |",
+        f"| median run: seconds reading manifests (registry GETs) | {mid['fetching']:.2f} of "
+        f"{mid['index_seconds']:.2f} | | |",
+        f"| median run: registry requests until index complete / in all | "
+        f"{mid['index_requests']} / {mid['requests']} | {2 * n} | |",
         f"| client CPU (cores busy) | {median([r['cpu'] for r in ps]):.2f} | "
         f"{median([r['cpu'] for r in fl]):.2f} | |",
         f"| registry CPU (cores busy) | {median([r['reg_cpu'] for r in ps]):.2f} | "
         f"{median([r['reg_cpu'] for r in fl]):.2f} | |",
         "",
-        f"- Target ≥ {TARGET_RATE} push events/s: {rate:.0f}, {verdict}. The floor is what "
-        f"this registry serves here: during it the registry used "
-        f"{median([r['reg_cpu'] for r in fl]):.2f} of the machine's {os.cpu_count()} cores.",
-        "- Describing is timed by wrapping the processor's `_describe_all` (the registry GETs); "
-        "the rest of each batch is its two database transactions.",
+        f"- Target ≥ {TARGET_RATIO} x the floor for index complete: {index_rate / floor:.2f}, "
+        f"{ratio_verdict}. Target ≥ {TARGET_RATE} push events/s (index complete): "
+        f"{index_rate:.0f}, {verdict}. The floor is what this registry serves here: during it "
+        f"the registry used {median([r['reg_cpu'] for r in fl]):.2f} of the machine's "
+        f"{os.cpu_count()} cores.",
+        "- Reading manifests is timed by wrapping the processor's `_confirm_all`; the rest of "
+        "index complete is the batches' database transactions.",
         "",
-        "Every run (tags: rows in `tags` afterwards; requests: registry requests Portside made; "
-        "others' CPU: cores used by processes other than this one and the registry, the noise):",
+        "Every run (tags: rows in `tags` afterwards; undescribed: at index complete / at the "
+        "end; requests: registry requests Portside made; others' CPU: cores used by processes "
+        "other than this one and the registry, the noise):",
         "",
-        "| run | events/s | seconds | batches | done | failed | retried | requests | "
-        "fetching s | tags | others' CPU | floor events/s | floor: others' CPU |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | index complete events/s | described events/s | index s | all s | batches | "
+        "done | failed | retried | requests | tags | undescribed | others' CPU | "
+        "floor events/s | floor: others' CPU |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for i, (r, f) in enumerate(zip(ps, fl, strict=True), 1):
         lines.append(
-            f"| {i} | {r['rate']:.0f} | {r['seconds']:.2f} | {r['batches']} | {r['done']} | "
-            f"{r['failed']} | {r['retried']} | {r['requests']} | {r['fetching']:.2f} | "
-            f"{r['tags']} of {n} | {r['others']:.2f} | {f['rate']:.0f} | {f['others']:.2f} |"
+            f"| {i} | {r['index_rate']:.0f} | {r['rate']:.0f} | {r['index_seconds']:.2f} | "
+            f"{r['seconds']:.2f} | {r['batches']} | {r['done']} | {r['failed']} | "
+            f"{r['retried']} | {r['requests']} | {r['tags']} of {n} | "
+            f"{r['undescribed_at_index']} / {r['undescribed_left']} | {r['others']:.2f} | "
+            f"{f['rate']:.0f} | {f['others']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -228,8 +259,11 @@ async def bench(args: argparse.Namespace, reg: LocalRegistry) -> str:
             else:
                 result = await portside_run(index, images, reg)
             runs[kind].append(result)
+            index_rate = (
+                f", index complete {result['index_rate']:6.0f}/s" if kind == "portside" else ""
+            )
             print(
-                f"  {kind:8} run {index}: {result['rate']:6.0f} events/s, "
+                f"  {kind:8} run {index}: {result['rate']:6.0f} events/s{index_rate}, "
                 f"others {result['others']:.2f} cores",
                 flush=True,
             )

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 from portside.events.decide import (
+    Complete,
     EventFacts,
     Remove,
     Skip,
@@ -87,3 +88,90 @@ def test_pull_of_an_unknown_tag_changes_nothing() -> None:
 def test_backoff_grows_exponentially_to_a_cap() -> None:
     delays = [backoff(n, 1.0, 30.0).total_seconds() for n in range(1, 8)]
     assert delays == [1, 2, 4, 8, 16, 30, 30]
+
+
+# -- a clock cannot pin a tag (issue 10, item 2) -------------------------------------------
+FAR = datetime(2999, 1, 1, tzinfo=UTC)
+
+
+def seq_ev(
+    action: str, seq: int, *, tag: str | None = "1.0", digest: str | None = A, at: datetime = T0
+) -> EventFacts:
+    return EventFacts(
+        action=action,
+        tag=tag,
+        digest=digest,
+        actor="alice",
+        occurred_at=at,
+        seq=seq,
+        received_at=T0 + timedelta(seconds=seq),
+    )
+
+
+def test_an_event_time_never_counts_past_its_receive_time() -> None:
+    assert seq_ev("push", 5, at=FAR).at == T0 + timedelta(seconds=5)
+    assert seq_ev("push", 5, at=T0 - MINUTE).at == T0 - MINUTE
+
+
+def test_a_push_dated_2999_does_not_outrank_the_next_real_push() -> None:
+    # The 2999 push was applied as event 1: the tag remembers its position, not its date.
+    pinned = {
+        "1.0": TagFacts("1.0", B, source_at=T0 + timedelta(seconds=1), pulled_at=None, source_seq=1)
+    }
+    decision = decide(seq_ev("push", 2, digest=A), pinned, image(A), pull_resolution=MINUTE)
+    assert decision == Upsert("1.0", image(A), previous_digest=B)
+
+
+def test_a_replica_whose_clock_runs_ahead_does_not_hide_the_next_push() -> None:
+    ahead = seq_ev("push", 1, digest=B, at=T0 + timedelta(minutes=4))
+    tags = {"1.0": TagFacts("1.0", B, source_at=ahead.at, pulled_at=None, source_seq=1)}
+    honest = seq_ev("push", 2, digest=A, at=T0 + timedelta(seconds=1))  # earlier by the clocks
+    assert isinstance(decide(honest, tags, image(A), pull_resolution=MINUTE), Upsert)
+
+
+def test_a_delete_dated_2999_removes_nothing_pushed_after_it() -> None:
+    tags = {"1.0": TagFacts("1.0", A, source_at=T0, pulled_at=None, source_seq=9)}
+    late_delete = seq_ev("delete", 3, tag=None, digest=A, at=FAR)
+    assert isinstance(decide(late_delete, tags, None, pull_resolution=MINUTE), Skip)
+    assert decide(seq_ev("delete", 10, tag=None, at=FAR), tags, None, pull_resolution=MINUTE) == (
+        Remove(("1.0",))
+    )
+
+
+def test_a_pull_dated_2999_is_recorded_at_its_receive_time() -> None:
+    tags = {"1.0": tag("1.0", A)}
+    pull = seq_ev("pull", 4, at=FAR)
+    assert decide(pull, tags, None, pull_resolution=MINUTE) == TouchPulled(("1.0",))
+    assert pull.at == T0 + timedelta(seconds=4)
+
+
+def test_against_the_syncs_observation_a_future_event_counts_as_received() -> None:
+    synced = {"1.0": tag("1.0", B, at=T0 + timedelta(seconds=30))}  # the sync set it
+    # Received before the sync's observation, whatever its date: older.
+    early = seq_ev("push", 10, digest=A, at=FAR)
+    assert isinstance(decide(early, synced, image(A), pull_resolution=MINUTE), Skip)
+
+
+# -- late events complete what the sync found (item 5) ---------------------------------------
+def test_a_late_push_of_the_current_digest_fills_author_and_push_time() -> None:
+    synced = {"1.0": tag("1.0", A, at=T0 + timedelta(hours=1))}  # no author, no push time
+    late = ev("push", tag="1.0", digest=A, at=T0)
+    decision = decide(late, synced, image(A), pull_resolution=MINUTE)
+    assert decision == Complete("1.0", actor="alice", pushed_at=T0)
+
+
+def test_a_late_push_fills_only_what_is_missing_and_never_moves_the_tag() -> None:
+    known = TagFacts("1.0", A, T0 + MINUTE, None, author="bob", pushed_at=None)
+    decision = decide(
+        ev("push", tag="1.0", digest=A), {"1.0": known}, image(A), pull_resolution=MINUTE
+    )
+    assert decision == Complete("1.0", actor=None, pushed_at=T0)
+    full = TagFacts("1.0", A, T0 + MINUTE, None, author="bob", pushed_at=T0 - MINUTE)
+    assert isinstance(
+        decide(ev("push", tag="1.0", digest=A), {"1.0": full}, image(A), pull_resolution=MINUTE),
+        Skip,
+    )
+    moved = {"1.0": tag("1.0", B, at=T0 + MINUTE)}  # a late push of another digest
+    assert isinstance(
+        decide(ev("push", tag="1.0", digest=A), moved, image(A), pull_resolution=MINUTE), Skip
+    )

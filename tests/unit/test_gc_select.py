@@ -61,3 +61,27 @@ def test_include_and_exclude() -> None:
         exclude=re.compile(r"keep$"),
     )
     assert names(select(tags, rules, NOW)) == ["a:pr-1"]
+
+
+def test_a_tag_without_a_push_time_is_judged_by_when_it_was_first_seen() -> None:
+    # Found by the sync (no push event): issue 10, item 5. Today such a tag is never collected.
+    old = TagAge("a", "old", "d1", None, None, first_seen=NOW - 100 * DAY)
+    new = TagAge("a", "new", "d2", None, None, first_seen=NOW - 1 * DAY)
+    chosen = select([old, new], Rules(older_than=30 * DAY, keep_latest=0), NOW)
+    assert names(chosen) == ["a:old"]
+
+
+def test_keep_latest_orders_tags_without_push_time_by_first_seen() -> None:
+    tags = [
+        TagAge("a", f"v{n}", f"d{n}", None, None, first_seen=NOW - (100 + n) * DAY)
+        for n in range(3)
+    ]
+    chosen = select(tags, Rules(older_than=30 * DAY, keep_latest=1), NOW)
+    assert names(chosen) == ["a:v1", "a:v2"]
+
+
+def test_image_creation_is_used_only_when_nothing_else_is_known() -> None:
+    tag = TagAge("a", "x", "d", None, None, first_seen=NOW - DAY, image_created=NOW - 900 * DAY)
+    assert tag.pushed() == NOW - DAY
+    bare = TagAge("a", "x", "d", None, None, image_created=NOW - 900 * DAY)
+    assert bare.pushed() == NOW - 900 * DAY

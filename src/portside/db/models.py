@@ -87,6 +87,7 @@ class Tag(Base):
     __table_args__ = (
         UniqueConstraint("repository_id", "name"),
         Index("ix_tags_digest", "digest"),
+        Index("ix_tags_repository_digest", "repository_id", "digest"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -107,9 +108,11 @@ class Tag(Base):
     pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     scan_state: Mapped[str] = mapped_column(String(16), default="pending")
-    # Time of the newest registry event (or sync observation) applied to this row: an older
-    # event arriving late never overwrites it.
+    # Time of the newest registry event (bounded by when it was received) or sync observation
+    # applied to this row, and that event's queue position (None: the sync set it last). An
+    # older event arriving late never moves the tag (events/decide.py).
     source_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source_seq: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -1,7 +1,15 @@
 """What an event changes in the index, given the index's state (pure functions).
 
-Nothing here does I/O: the processor gathers the facts (the event, the repository's tags, the
+Nothing here does I/O: the processor gathers the facts (the event, the tags it names, the
 image the event points to) and applies what these functions return.
+
+Order is the order the registry sent, not the sender's clock: every event carries its queue
+position (``seq``: the ``registry_events`` id, insertion order = envelope order = receive
+order), and a tag remembers the position of the last event applied to it (``source_seq``).
+A tag last set by the sync has no position; there the event's time is compared with the
+sync's observation time, and an event's time never counts as later than when Portside
+received it (:attr:`EventFacts.at`), so a clock that runs ahead (a year 2999, a replica a few
+minutes fast) can never make an event outrank what came after it.
 """
 
 from __future__ import annotations
@@ -19,6 +27,16 @@ class EventFacts:
     digest: str | None
     actor: str | None
     occurred_at: datetime
+    seq: int = 0  # the queue id: the order the registry sent
+    received_at: datetime | None = None  # Portside's clock when the webhook stored it
+
+    @property
+    def at(self) -> datetime:
+        """The event's time, bounded by when it was received (the sender's clock may run
+        ahead; ours decides)."""
+        if self.received_at is None:
+            return self.occurred_at
+        return min(self.occurred_at, self.received_at)
 
 
 @dataclass(frozen=True)
@@ -27,6 +45,9 @@ class TagFacts:
     digest: str
     source_at: datetime
     pulled_at: datetime | None
+    source_seq: int | None = None  # the last event applied; None: the sync set it last
+    author: str | None = None
+    pushed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +55,15 @@ class Upsert:
     tag: str
     image: ImageInfo
     previous_digest: str | None  # None: a new tag
+
+
+@dataclass(frozen=True)
+class Complete:
+    """A late push of the tag's current digest: fill what the row lacks, move nothing."""
+
+    tag: str
+    actor: str | None
+    pushed_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -51,33 +81,42 @@ class Skip:
     reason: str
 
 
-Decision = Upsert | Remove | TouchPulled | Skip
+Decision = Upsert | Complete | Remove | TouchPulled | Skip
 
 
 def needs_image(event: EventFacts) -> bool:
-    """Only a tagged manifest push needs the image's description from the registry."""
+    """Only a tagged manifest push needs the image from the registry."""
     return event.action == "push" and bool(event.tag) and bool(event.digest)
+
+
+def is_newer(event: EventFacts, tag: TagFacts) -> bool:
+    """Whether ``event`` comes after what ``tag`` shows: by queue position against an event,
+    by (bounded) time against the sync's observation."""
+    if tag.source_seq is not None:
+        return event.seq > tag.source_seq
+    return event.at >= tag.source_at
 
 
 def decide_push(event: EventFacts, current: TagFacts | None, image: ImageInfo) -> Decision:
     if not event.tag:
         return Skip("a manifest pushed by digest, without a tag")
-    if current is not None and current.source_at > event.occurred_at:
-        return Skip(f"tag {event.tag} changed after this event")
-    return Upsert(event.tag, image, previous_digest=current.digest if current else None)
+    if current is None or is_newer(event, current):
+        return Upsert(event.tag, image, previous_digest=current.digest if current else None)
+    if current.digest == image.digest:
+        actor = event.actor if current.author is None else None
+        pushed_at = event.at if current.pushed_at is None else None
+        if actor is not None or pushed_at is not None:
+            return Complete(event.tag, actor=actor, pushed_at=pushed_at)
+    return Skip(f"tag {event.tag} changed after this event")
 
 
 def decide_delete(event: EventFacts, tags: dict[str, TagFacts]) -> Decision:
     """A delete names a digest (every tag on it goes) or, on 2.8's follow-ups, one tag."""
     if event.digest:
         gone = tuple(
-            sorted(
-                t.name
-                for t in tags.values()
-                if t.digest == event.digest and t.source_at <= event.occurred_at
-            )
+            sorted(t.name for t in tags.values() if t.digest == event.digest and is_newer(event, t))
         )
-    elif event.tag and event.tag in tags and tags[event.tag].source_at <= event.occurred_at:
+    elif event.tag and event.tag in tags and is_newer(event, tags[event.tag]):
         gone = (event.tag,)
     else:
         gone = ()
@@ -93,9 +132,7 @@ def decide_pull(event: EventFacts, tags: dict[str, TagFacts], resolution: timede
         matching = [t for t in tags.values() if t.digest == event.digest]
     touched = tuple(
         sorted(
-            t.name
-            for t in matching
-            if t.pulled_at is None or event.occurred_at - t.pulled_at >= resolution
+            t.name for t in matching if t.pulled_at is None or event.at - t.pulled_at >= resolution
         )
     )
     return TouchPulled(touched) if touched else Skip("pull time already current")

@@ -1,9 +1,17 @@
-"""Processing claimed events: fetch what they point to, decide, apply, in order per repository.
+"""Processing claimed events: confirm what they point to, decide, apply, in order per repository.
 
-One batch: claim (short write transaction), describe the pushed images the index does not
-know yet (concurrently, outside any transaction), then apply every event of the batch in one
-write transaction. An event whose image could not be fetched is retried later with backoff,
-and the events of its repository queued behind it are given back, so order is kept.
+One batch: claim (short write transaction); confirm each pushed image *in the repository the
+event names* (a manifest HEAD when the image is known already, else a GET of the manifest;
+concurrently, outside any transaction); apply every event of the batch in short write
+transactions that load only the tags the events name (and, for a digest's delete or pull, the
+tags on that digest), so per-event work does not grow with a repository's size. An event whose
+image could not be read is retried later with backoff, and the events of its repository queued
+behind it are given back, so order is kept.
+
+A new image is indexed from its manifest alone (digest, media type, size) with
+``tags.described`` false, the way the sync records one; its config (platform, creation time)
+or an index's platform manifests are read afterwards (:meth:`EventProcessor.describe_pending`),
+when the queue is not saturated or every few batches, so describing never holds up indexing.
 """
 
 from __future__ import annotations
@@ -11,15 +19,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.db.engine import Database
 from portside.db.models import RegistryEvent, Repository, Tag
 from portside.errors import (
+    PortsideError,
     RegistryError,
     RegistryNotFound,
     RegistryProtocolError,
@@ -28,6 +38,7 @@ from portside.errors import (
 )
 from portside.events import queue
 from portside.events.decide import (
+    Complete,
     Decision,
     EventFacts,
     Remove,
@@ -41,12 +52,16 @@ from portside.events.decide import (
 )
 from portside.index import store
 from portside.registry.client import RegistryClient
-from portside.registry.images import ImageInfo, describe
+from portside.registry.images import ImageInfo, complete, from_manifest
+from portside.scanning.queue import follow_digests
 from portside.settings import EventsTaskSettings
 
 log = logging.getLogger(__name__)
 
 APPLY_CHUNK = 100  # repositories per write transaction
+APPLY_EVENTS = 100  # events per write transaction (SQLite's writers, the webhook among them, wait)
+DESCRIBE_EVERY = 4  # batches: a saturated queue still gets its images described
+DESCRIBE_BACKLOG = 2000  # undescribed images remembered; beyond, the sync describes them
 
 
 class LeaseLost(StorageError):
@@ -61,6 +76,7 @@ class BatchResult:
     failed: int = 0
     released: int = 0
     changes: int = 0
+    described: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -71,14 +87,21 @@ def facts(event: RegistryEvent) -> EventFacts:
         digest=event.digest,
         actor=event.actor,
         occurred_at=event.occurred_at,
+        seq=event.id,
+        received_at=event.received_at,
     )
 
 
-def tag_facts(tags: Iterable[Tag]) -> dict[str, TagFacts]:
-    return {
-        t.name: TagFacts(name=t.name, digest=t.digest, source_at=t.source_at, pulled_at=t.pulled_at)
-        for t in tags
-    }
+def tag_facts(tag: Tag) -> TagFacts:
+    return TagFacts(
+        name=tag.name,
+        digest=tag.digest,
+        source_at=tag.source_at,
+        pulled_at=tag.pulled_at,
+        source_seq=tag.source_seq,
+        author=tag.author,
+        pushed_at=tag.pushed_at,
+    )
 
 
 class ImageCache:
@@ -101,18 +124,78 @@ class ImageCache:
             self._items.popitem(last=False)
 
 
+Where = tuple[str, str]  # (repository, digest)
+
+
 @dataclass
 class _Batch:
     """What applying one batch works on."""
 
     session: AsyncSession
-    registry_id: int
-    repos: dict[str, Repository]
-    images: dict[str, ImageInfo | Exception]
+    images: dict[Where, ImageInfo | Exception]
     now: datetime
     result: BatchResult
     done: list[int] = field(default_factory=list)
-    emptied: set[str] = field(default_factory=set)
+    stopped: set[str] = field(default_factory=set)  # repositories waiting for a retry
+    emptied: set[int] = field(default_factory=set)  # repository ids
+    pointed: set[str] = field(default_factory=set)  # digests tags were pointed at
+
+
+def chunks(events: list[RegistryEvent]) -> list[list[RegistryEvent]]:
+    """The batch's events in write transactions: grouped by repository (in order within
+    each), at most :data:`APPLY_CHUNK` repositories and about :data:`APPLY_EVENTS` events per
+    transaction; a repository with more events is split across transactions, in order."""
+    by_repo: dict[str, list[RegistryEvent]] = {}
+    for event in events:
+        by_repo.setdefault(event.repository, []).append(event)
+    found: list[list[RegistryEvent]] = [[]]
+    repositories = 0
+    for group in by_repo.values():
+        for start in range(0, len(group), APPLY_EVENTS):
+            piece = group[start : start + APPLY_EVENTS]
+            if found[-1] and (
+                len(found[-1]) + len(piece) > APPLY_EVENTS or repositories >= APPLY_CHUNK
+            ):
+                found.append([])
+                repositories = 0
+            found[-1].extend(piece)
+            repositories += 1
+    return [chunk for chunk in found if chunk]
+
+
+def _by_digest(event: RegistryEvent) -> bool:
+    """Whether the event touches every tag on its digest (a delete; a pull without a tag)."""
+    return bool(event.digest) and (
+        event.action == "delete" or (event.action == "pull" and not event.tag)
+    )
+
+
+def _named_tags(
+    by_repo: dict[str, list[RegistryEvent]], repos: dict[str, Repository]
+) -> dict[int, tuple[set[str], set[str]]]:
+    """Per repository id: the tag names its events name, and the digests whose every tag a
+    delete or pull by digest touches (all an event needs, whatever the repository's size)."""
+    wanted: dict[int, tuple[set[str], set[str]]] = {}
+    for name, repo_events in by_repo.items():
+        if name in repos:
+            names, digests = wanted.setdefault(repos[name].id, (set(), set()))
+            for event in repo_events:
+                if event.tag:
+                    names.add(event.tag)
+                if _by_digest(event) and event.digest:
+                    digests.add(event.digest)
+    return wanted
+
+
+def _relevant(event: RegistryEvent, tags: dict[str, Tag]) -> dict[str, TagFacts]:
+    """The facts of the tags this event can touch: the one it names, and for a delete (or a
+    pull by digest) the ones on its digest."""
+    found: dict[str, TagFacts] = {}
+    if event.tag and event.tag in tags:
+        found[event.tag] = tag_facts(tags[event.tag])
+    if _by_digest(event):
+        found.update((n, tag_facts(t)) for n, t in tags.items() if t.digest == event.digest)
+    return found
 
 
 class EventProcessor:
@@ -131,77 +214,156 @@ class EventProcessor:
         self.worker = worker
         self.clock = clock
         self.images = ImageCache()
+        self.configs: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.undescribed: dict[str, Where] = {}  # digest -> where to read it
+        self._batches_since_describe = 0
 
-    async def run_batch(self) -> BatchResult:
+    async def run_batch(self, *, describe: bool = True) -> BatchResult:
+        """Index one batch; then describe the new images if the queue is not saturated (or
+        every :data:`DESCRIBE_EVERY` batches); ``describe=False`` never describes."""
+        result = await self.index_batch()
+        self._batches_since_describe += 1
+        saturated = result.claimed >= self.settings.batch_size
+        if (
+            describe
+            and self.undescribed
+            and (not saturated or self._batches_since_describe >= DESCRIBE_EVERY)
+        ):
+            result.described = await self.describe_pending()
+        return result
+
+    async def index_batch(self) -> BatchResult:
         now = self.clock()
         async with self.db.read() as session:
             if not await queue.claimable(session, now):
                 return BatchResult()
-        async with self.db.write() as session:
-            claimed = await queue.claim(
-                session,
-                worker=self.worker,
-                now=now,
-                limit=self.settings.batch_size,
-                lease=timedelta(seconds=self.settings.lease),
-                max_attempts=self.settings.max_attempts,
-            )
-        result = BatchResult(claimed=len(claimed.events), failed=claimed.expired_failed)
-        if not claimed.events:
+        events, expired_failed = await self._claim(now)
+        result = BatchResult(claimed=len(events), failed=expired_failed)
+        if not events:
             return result
-        images = await self._describe_all(claimed.events)
-        # Short write transactions: a batch that creates many repositories must not hold
-        # SQLite's write lock (and the webhook behind it) for long.
-        by_repo: dict[str, list[RegistryEvent]] = {}
-        for event in claimed.events:
-            by_repo.setdefault(event.repository, []).append(event)
-        groups = list(by_repo.values())
-        for start in range(0, len(groups), APPLY_CHUNK):
-            chunk = [e for group in groups[start : start + APPLY_CHUNK] for e in group]
+        images = await self._confirm_all(events)
+        # Short write transactions: a batch must not hold SQLite's write lock (and the webhook
+        # behind it) for long. A repository stopped by a retry stays stopped in later chunks.
+        stopped: set[str] = set()
+        for chunk in chunks(events):
             async with self.db.write() as session:
-                await self._apply(session, chunk, images, result)
+                await self._apply(session, chunk, images, result, stopped)
+        for (repository, digest), image in images.items():
+            if (
+                isinstance(image, ImageInfo)
+                and not image.described
+                and len(self.undescribed) < DESCRIBE_BACKLOG
+            ):
+                self.undescribed.setdefault(digest, (repository, digest))
         return result
 
-    async def _describe_all(self, events: list[RegistryEvent]) -> dict[str, ImageInfo | Exception]:
-        wanted: dict[str, str] = {}  # digest -> a repository to read it from
-        for event in events:
-            if needs_image(facts(event)) and event.digest:
-                wanted.setdefault(event.digest, event.repository)
-        found: dict[str, ImageInfo | Exception] = {}
-        for digest in list(wanted):
+    async def _claim(self, now: datetime) -> tuple[list[RegistryEvent], int]:
+        """Up to ``batch_size`` events, claimed in write transactions of at most
+        :data:`APPLY_EVENTS` (each short; one repository's events come in one of them, the
+        next claims find it busy)."""
+        events: list[RegistryEvent] = []
+        expired_failed = 0
+        while len(events) < self.settings.batch_size:
+            async with self.db.write() as session:
+                claimed = await queue.claim(
+                    session,
+                    worker=self.worker,
+                    now=now,
+                    limit=min(APPLY_EVENTS, self.settings.batch_size - len(events)),
+                    lease=timedelta(seconds=self.settings.lease),
+                    max_attempts=self.settings.max_attempts,
+                )
+            events.extend(claimed.events)
+            expired_failed += claimed.expired_failed
+            if len(claimed.events) < APPLY_EVENTS:
+                break
+        return events, expired_failed
+
+    async def _confirm_all(self, events: list[RegistryEvent]) -> dict[Where, ImageInfo | Exception]:
+        """Each pushed image, confirmed in the repository its event names: a HEAD when the
+        image is known (cached, or anywhere in the index), else its manifest (GET)."""
+        wanted = sorted(
+            {(e.repository, e.digest) for e in events if needs_image(facts(e)) and e.digest}
+        )
+        known: dict[str, ImageInfo] = {}
+        for _, digest in wanted:
             cached = self.images.get(digest)
             if cached is not None:
-                found[digest] = cached
-                del wanted[digest]
-        if wanted:
+                known[digest] = cached
+        unknown = {digest for _, digest in wanted} - known.keys()
+        if unknown:
             async with self.db.read() as session:
-                known = await store.known_images(session, wanted)
-            for digest, image in known.items():
-                found[digest] = image
-                self.images.put(image)
-                del wanted[digest]
+                for digest, image in (await store.known_images(session, unknown)).items():
+                    self.images.put(image)
+                    known[digest] = image
+        found: dict[Where, ImageInfo | Exception] = {}
 
-        async def one(digest: str, repository: str) -> None:
+        async def one(repository: str, digest: str) -> None:
             try:
-                image = await describe(self.registry, repository, digest)
+                image = known.get(digest)
+                if image is not None:
+                    head = await self.registry.head_manifest(repository, digest)
+                    if head.digest != digest:
+                        raise RegistryProtocolError(
+                            f"HEAD {repository}@{digest} answered {head.digest}"
+                        )
+                else:
+                    image = from_manifest(await self.registry.get_manifest(repository, digest))
+                    if image.described:
+                        self.images.put(image)
             except RegistryError as exc:
-                found[digest] = exc
+                found[(repository, digest)] = exc
             except Exception as exc:  # a bug or a hostile manifest: this event fails, not the batch
-                log.exception("describing %s@%s failed", repository, digest)
-                found[digest] = exc
+                log.exception("reading %s@%s failed", repository, digest)
+                found[(repository, digest)] = exc
             else:
-                self.images.put(image)
-                found[digest] = image
+                found[(repository, digest)] = image
 
-        await asyncio.gather(*(one(d, r) for d, r in wanted.items()))
+        await asyncio.gather(*(one(r, d) for r, d in wanted))
         return found
+
+    async def describe_pending(self) -> int:
+        """Describe the images this processor indexed from their manifests alone (config:
+        platform, creation time; an index's platform manifests), and write them to every
+        tag still on that digest and undescribed. One that fails stays undescribed: the
+        sync describes it (sync/describe.py)."""
+        pending, self.undescribed = self.undescribed, {}
+        self._batches_since_describe = 0
+        if not pending:
+            return 0
+        async with self.db.read() as session:
+            images = await store.undescribed_images(session, list(pending))
+
+        async def one(repository: str, image: ImageInfo) -> ImageInfo | None:
+            try:
+                return await complete(self.registry, repository, image, self.configs)
+            except PortsideError as exc:
+                log.info("describing %s@%s failed: %s", repository, image.digest, exc)
+                return None
+
+        described = [
+            image
+            for image in await asyncio.gather(
+                *(one(pending[digest][0], image) for digest, image in images.items())
+            )
+            if image is not None
+        ]
+        while len(self.configs) > 1024:
+            self.configs.popitem(last=False)
+        if described:
+            async with self.db.write() as session:
+                await store.write_described(session, described)
+            for image in described:
+                self.images.put(image)
+        return len(described)
 
     async def _apply(
         self,
         session: AsyncSession,
         events: list[RegistryEvent],
-        images: dict[str, ImageInfo | Exception],
+        images: dict[Where, ImageInfo | Exception],
         result: BatchResult,
+        stopped: set[str],
     ) -> None:
         now = self.clock()
         registry_id = await store.ensure_registry(session, self.registry.base_url, now)
@@ -209,37 +371,39 @@ class EventProcessor:
         first_push: dict[str, RegistryEvent] = {}
         for event in events:
             by_repo.setdefault(event.repository, []).append(event)
-            if needs_image(facts(event)) and isinstance(images.get(event.digest or ""), ImageInfo):
+            if needs_image(facts(event)) and isinstance(
+                images.get((event.repository, event.digest or "")), ImageInfo
+            ):
                 first_push.setdefault(event.repository, event)
         # Repositories a push may fill are created together, in a few statements.
-        repos, created = await store.ensure_repositories(session, registry_id, first_push, now)
+        repos, created = await store.ensure_repositories(
+            session, registry_id, first_push, now, with_tags=False
+        )
         for name in sorted(created):
             event = first_push[name]
             store.record(
-                session, "repository.create", event.occurred_at, actor=event.actor, repository=name
+                session, "repository.create", facts(event).at, actor=event.actor, repository=name
             )
         rest = [name for name in by_repo if name not in repos]
-        repos.update(await store.repositories_by_name(session, registry_id, rest))
-        batch = _Batch(
-            session=session,
-            registry_id=registry_id,
-            repos=repos,
-            images=images,
-            now=now,
-            result=result,
-        )
+        repos.update(await store.repositories_by_name(session, registry_id, rest, with_tags=False))
+        loaded = await store.tags_of(session, _named_tags(by_repo, repos))
+        batch = _Batch(session=session, images=images, now=now, result=result, stopped=stopped)
         for name, repo_events in by_repo.items():
-            await self._apply_repository(batch, name, repo_events)
-        for name in batch.emptied:
-            repo = batch.repos[name]
-            if not repo.tags:
+            repo = repos.get(name)
+            await self._apply_repository(
+                batch, name, repo, loaded.get(repo.id, {}) if repo else {}, repo_events
+            )
+        await session.flush()
+        await follow_digests(session, batch.pointed)
+        for repo in repos.values():
+            if repo.id in batch.emptied and not await store.has_tags(session, repo.id):
                 await session.delete(repo)
                 store.record(
                     session,
                     "repository.delete",
                     now,
                     actor=None,
-                    repository=name,
+                    repository=repo.name,
                     reason="its last tag was deleted",
                 )
         await session.flush()
@@ -252,12 +416,24 @@ class EventProcessor:
         result.done += len(batch.done)
 
     async def _apply_repository(
-        self, batch: _Batch, name: str, events: list[RegistryEvent]
+        self,
+        batch: _Batch,
+        name: str,
+        repo: Repository | None,
+        tags: dict[str, Tag],
+        events: list[RegistryEvent],
     ) -> None:
         """Apply one repository's events in order; stop at one that must be retried."""
         session = batch.session
+        if name in batch.stopped:  # an earlier chunk of this batch stopped at a retry
+            await queue.release(session, [e.id for e in events], worker=self.worker)
+            batch.result.released += len(events)
+            return
         for position, event in enumerate(events):
-            image = batch.images.get(event.digest or "") if needs_image(facts(event)) else None
+            event_facts = facts(event)
+            image = (
+                batch.images.get((name, event.digest or "")) if needs_image(event_facts) else None
+            )
             if isinstance(image, Exception):
                 outcome = await self._failed_fetch(session, event, image, batch.now, batch.result)
                 if outcome == "done":
@@ -265,51 +441,56 @@ class EventProcessor:
                 if outcome != "retry":
                     continue
                 rest = [e.id for e in events[position + 1 :]]
+                batch.stopped.add(name)
                 await queue.release(session, rest, worker=self.worker)
                 batch.result.released += len(rest)
                 return
-            repo = batch.repos.get(name)
             decision = decide(
-                facts(event),
-                tag_facts(repo.tags) if repo else {},
+                event_facts,
+                _relevant(event, tags) if repo else {},
                 image,
                 pull_resolution=timedelta(seconds=self.settings.pull_resolution),
             )
-            if repo is not None and self._apply_one(session, repo, event, decision, batch.now):
+            if repo is not None and self._apply_one(batch, repo, tags, event, decision):
                 batch.result.changes += 1
-                if isinstance(decision, Remove):
-                    batch.emptied.add(name)
             batch.done.append(event.id)
 
     def _apply_one(
         self,
-        session: AsyncSession,
+        batch: _Batch,
         repo: Repository,
+        tags: dict[str, Tag],
         event: RegistryEvent,
         decision: Decision,
-        now: datetime,
     ) -> bool:
+        session, now, at = batch.session, batch.now, facts(event).at
         if isinstance(decision, Skip):
             log.debug("event %s: %s", event.event_id, decision.reason)
             return False
-        tags = {t.name: t for t in repo.tags}
         if isinstance(decision, Upsert):
             tag = tags.get(decision.tag)
             if tag is None:
-                tag = Tag(name=decision.tag, created_at=now, scan_state="pending", platforms=[])
-                repo.tags.append(tag)
-            elif tag.digest != decision.image.digest:
-                tag.scan_state = "pending"
+                tag = Tag(
+                    repository_id=repo.id,
+                    name=decision.tag,
+                    created_at=now,
+                    scan_state="pending",
+                    platforms=[],
+                )
+                session.add(tag)
+                tags[decision.tag] = tag
             store.apply_image(tag, decision.image)
             tag.author = event.actor
-            tag.pushed_at = event.occurred_at
-            tag.source_at = event.occurred_at
+            tag.pushed_at = at
+            tag.source_at = at
+            tag.source_seq = event.id
             tag.updated_at = now
             repo.updated_at = now
+            batch.pointed.add(decision.image.digest)
             store.record(
                 session,
                 "tag.push",
-                event.occurred_at,
+                at,
                 actor=event.actor,
                 repository=repo.name,
                 tag=decision.tag,
@@ -317,24 +498,36 @@ class EventProcessor:
                 previous_digest=decision.previous_digest,
             )
             return True
+        if isinstance(decision, Complete):
+            tag = tags[decision.tag]
+            if decision.actor is not None:
+                tag.author = decision.actor
+            if decision.pushed_at is not None:
+                tag.pushed_at = decision.pushed_at
+            tag.updated_at = now
+            return True
         if isinstance(decision, Remove):
             for name in decision.tags:
-                tag = tags[name]
-                repo.tags.remove(tag)
+                tag = tags.pop(name)
+                if tag in session.new:
+                    session.expunge(tag)
+                else:
+                    session.sync_session.delete(tag)
                 store.record(
                     session,
                     "tag.delete",
-                    event.occurred_at,
+                    at,
                     actor=event.actor,
                     repository=repo.name,
                     tag=name,
                     digest=tag.digest,
                 )
             repo.updated_at = now
+            batch.emptied.add(repo.id)
             return True
         assert isinstance(decision, TouchPulled)
         for name in decision.tags:
-            tags[name].pulled_at = event.occurred_at
+            tags[name].pulled_at = at
         return True
 
     async def _failed_fetch(
@@ -345,7 +538,7 @@ class EventProcessor:
         now: datetime,
         result: BatchResult,
     ) -> str:
-        """Handle an event whose image could not be described.
+        """Handle an event whose image could not be read from its repository.
 
         Returns "done" (nothing to index), "failed" (given up; the repository's later events go
         on) or "retry" (the repository's later events must wait for it)."""
@@ -364,7 +557,7 @@ class EventProcessor:
                 result.retried += 1
                 return "retry"
             log.info(
-                "event %s: %s is gone from the registry; nothing indexed", event.event_id, where
+                "event %s: %s is not in that repository; nothing indexed", event.event_id, where
             )
             return "done"
         message = f"{type(error).__name__}: {error}"

@@ -5,6 +5,12 @@ pulled for ``older_than``, and is not among the ``keep_latest`` newest tags *of 
 repository* (Portus counted them globally, #2241). Since the registry deletes manifests, not
 tags, a digest goes only when every tag on it goes (Portus deleted `latest` with a snapshot,
 #2238), and a tag pulled within the window always stays (#2330).
+
+A tag with no push time (the sync found it before, or without, its push event: every image
+that existed before Portside) is judged by the best time known: when Portside first saw it
+(``tags.created_at``), which its push cannot be later than. The image's creation time is only
+a lower bound (reproducible builds date images 1970), so it is used only when nothing else
+is known.
 """
 
 from __future__ import annotations
@@ -22,9 +28,15 @@ class TagAge:
     digest: str
     pushed_at: datetime | None
     pulled_at: datetime | None
+    first_seen: datetime | None = None  # tags.created_at
+    image_created: datetime | None = None
+
+    def pushed(self) -> datetime | None:
+        """The push time, else the best time known (see the module's docstring)."""
+        return self.pushed_at or self.first_seen or self.image_created
 
     def last_used(self) -> datetime | None:
-        times = [t for t in (self.pushed_at, self.pulled_at) if t is not None]
+        times = [t for t in (self.pushed(), self.pulled_at) if t is not None]
         return max(times) if times else None
 
 
@@ -57,7 +69,7 @@ def select(tags: list[TagAge], rules: Rules, now: datetime) -> list[TagAge]:
         repo_tags = by_repo[repository]
         newest = sorted(
             repo_tags,
-            key=lambda t: (t.pushed_at is not None, t.pushed_at or now, t.name),
+            key=lambda t: (t.pushed() is not None, t.pushed() or now, t.name),
             reverse=True,
         )
         kept = {t.name for t in newest[: rules.keep_latest]}

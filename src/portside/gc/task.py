@@ -34,9 +34,15 @@ def rules_of(settings: GcTaskSettings) -> Rules:
 async def candidates(db: Database, rules: Rules, now: datetime) -> list[TagAge]:
     async with db.read() as session:
         rows = await session.execute(
-            sql_select(Repository.name, Tag.name, Tag.digest, Tag.pushed_at, Tag.pulled_at).join(
-                Tag, Tag.repository_id == Repository.id
-            )
+            sql_select(
+                Repository.name,
+                Tag.name,
+                Tag.digest,
+                Tag.pushed_at,
+                Tag.pulled_at,
+                Tag.created_at,
+                Tag.image_created_at,
+            ).join(Tag, Tag.repository_id == Repository.id)
         )
         tags = [TagAge(*row) for row in rows.all()]
     return select(tags, rules, now)

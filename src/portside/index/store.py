@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -38,24 +38,61 @@ async def ensure_registry(session: AsyncSession, url: str, now: datetime) -> int
 
 
 async def repositories_by_name(
-    session: AsyncSession, registry_id: int, names: Iterable[str]
+    session: AsyncSession, registry_id: int, names: Iterable[str], *, with_tags: bool = True
 ) -> dict[str, Repository]:
     names = list(set(names))
     if not names:
         return {}
-    rows = await session.scalars(
-        select(Repository)
-        .where(Repository.registry_id == registry_id, Repository.name.in_(names))
-        .options(selectinload(Repository.tags))
+    query = select(Repository).where(
+        Repository.registry_id == registry_id, Repository.name.in_(names)
     )
+    if with_tags:
+        query = query.options(selectinload(Repository.tags))
+    rows = await session.scalars(query)
     return {repo.name: repo for repo in rows.all()}
 
 
+async def tags_of(
+    session: AsyncSession, wanted: dict[int, tuple[set[str], set[str]]]
+) -> dict[int, dict[str, Tag]]:
+    """Only these tags, by repository id: the ones named, and every one on a digest named
+    (two indexed queries per 200 repositories, whatever the repositories' sizes)."""
+    found: dict[int, dict[str, Tag]] = {repo_id: {} for repo_id in wanted}
+    repo_ids = sorted(wanted)
+    for start in range(0, len(repo_ids), 200):
+        chunk = repo_ids[start : start + 200]
+        names = {name for repo_id in chunk for name in wanted[repo_id][0]}
+        digests = {digest for repo_id in chunk for digest in wanted[repo_id][1]}
+        queries = []
+        if names:
+            queries.append(Tag.name.in_(sorted(names)))
+        if digests:
+            queries.append(Tag.digest.in_(sorted(digests)))
+        for condition in queries:
+            rows = await session.scalars(select(Tag).where(Tag.repository_id.in_(chunk), condition))
+            for tag in rows.all():
+                named, on_digests = wanted[tag.repository_id]
+                if tag.name in named or tag.digest in on_digests:
+                    found[tag.repository_id][tag.name] = tag
+    return found
+
+
+async def has_tags(session: AsyncSession, repository_id: int) -> bool:
+    found = await session.scalar(select(Tag.id).where(Tag.repository_id == repository_id).limit(1))
+    return found is not None
+
+
 async def ensure_repositories(
-    session: AsyncSession, registry_id: int, names: Iterable[str], now: datetime
+    session: AsyncSession,
+    registry_id: int,
+    names: Iterable[str],
+    now: datetime,
+    *,
+    with_tags: bool = True,
 ) -> tuple[dict[str, Repository], set[str]]:
     """The repositories (namespaces and repositories created as needed, in a few statements
-    whatever their number), with their tags loaded; and the names this call created."""
+    whatever their number), with their tags loaded if asked; and the names this call
+    created."""
     names = sorted(set(names))
     if not names:
         return {}, set()
@@ -84,12 +121,12 @@ async def ensure_repositories(
         ],
     )
     created = set(inserted.scalars().all())
-    repos = await session.scalars(
-        select(Repository)
-        .where(Repository.registry_id == registry_id, Repository.name.in_(names))
-        .options(selectinload(Repository.tags))
-        .execution_options(populate_existing=True)
+    query = select(Repository).where(
+        Repository.registry_id == registry_id, Repository.name.in_(names)
     )
+    if with_tags:
+        query = query.options(selectinload(Repository.tags))
+    repos = await session.scalars(query.execution_options(populate_existing=True))
     return {repo.name: repo for repo in repos.all()}, created
 
 
@@ -145,6 +182,50 @@ async def known_images(session: AsyncSession, digests: Iterable[str]) -> dict[st
         )
     )
     return {tag.digest: image_of(tag) for tag in rows.all()}
+
+
+async def undescribed_images(session: AsyncSession, digests: Iterable[str]) -> dict[str, ImageInfo]:
+    """Images some tag still shows undescribed, by digest (what the manifest alone told)."""
+    digests = sorted(set(digests))
+    found: dict[str, ImageInfo] = {}
+    for start in range(0, len(digests), 500):
+        rows = await session.scalars(
+            select(Tag).where(
+                Tag.digest.in_(digests[start : start + 500]), Tag.described.is_(False)
+            )
+        )
+        for tag in rows.all():
+            found.setdefault(tag.digest, image_of(tag))
+    return found
+
+
+_TAGS = cast(Table, Tag.__table__)
+_DESCRIBED = (  # Core, run with many parameter sets (executemany)
+    update(_TAGS)
+    .where(_TAGS.c.digest == bindparam("image_digest"), _TAGS.c.described.is_(False))
+    .values(
+        size=bindparam("size"),
+        platforms=bindparam("platforms"),
+        image_created_at=bindparam("created"),
+        described=True,
+    )
+)
+
+
+async def write_described(session: AsyncSession, images: Iterable[ImageInfo]) -> None:
+    """Write described images to every tag still on their digest and undescribed (a tag
+    moved meanwhile is left alone), in one executemany."""
+    params = [
+        {
+            "image_digest": image.digest,
+            "size": image.size,
+            "platforms": image.platforms,
+            "created": image.created,
+        }
+        for image in images
+    ]
+    if params:
+        await session.execute(_DESCRIBED, params)
 
 
 def activity(

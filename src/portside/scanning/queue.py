@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, or_, select, update
+from sqlalchemy import and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.db.conflict import conflict_insert
@@ -97,8 +97,34 @@ async def claim(
     targets: list[ScanTarget] = await take(
         session, ScanTarget, ids, worker=worker, now=now, lease=lease, order_by=order
     )
-    await set_tag_state(session, [t.digest for t in targets], "in progress")
+    await set_tag_state(session, [t.digest for t in targets], IN_PROGRESS)
     return targets
+
+
+IN_PROGRESS = "in progress"  # a tag's scan_state while its digest's target is claimed
+
+
+def tag_state(target_status: str | None) -> str:
+    """A tag's scan state, given its digest's scan target (None: no target yet)."""
+    if target_status is None:
+        return PENDING
+    return IN_PROGRESS if target_status == PROGRESS else target_status
+
+
+async def follow_digests(session: AsyncSession, digests: Iterable[str]) -> None:
+    """Set every tag on these digests to its digest's scan state (:func:`tag_state`, in SQL):
+    whatever points a tag at a digest calls this, so a retag onto a scanned digest shows
+    that scan at once, never "pending" for good."""
+    digests = sorted(set(digests))
+    state = case((ScanTarget.status == PROGRESS, literal(IN_PROGRESS)), else_=ScanTarget.status)
+    target_state = select(state).where(ScanTarget.digest == Tag.digest).scalar_subquery()
+    for start in range(0, len(digests), 500):
+        await session.execute(
+            update(Tag)
+            .where(Tag.digest.in_(digests[start : start + 500]))
+            .values(scan_state=func.coalesce(target_state, literal(PENDING)))
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def set_tag_state(session: AsyncSession, digests: Iterable[str], state: str) -> None:

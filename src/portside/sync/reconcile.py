@@ -3,6 +3,11 @@
 Safety first: a repository the walk could not read completely is *unknown*, never empty; a tag
 or repository that an event touched after the walk started is left to the events; deletions
 are planned separately from additions, so the caller can hold them back as a whole.
+
+"Left to the events" is a window, never a pin: only a change dated between the walk's start and
+the moment of planning counts (:func:`left_to_events`). A tag dated in the future (a sender's
+clock, or a row written before event times were bounded by their receive time) is not, so a
+walk that sees the registry disagree after the window always wins.
 """
 
 from __future__ import annotations
@@ -54,14 +59,25 @@ class RepositoryPlan:
         return not (self.upserts or self.removals or self.remove_repository)
 
 
+def left_to_events(source_at: datetime, walk_started: datetime, now: datetime) -> bool:
+    """Whether a tag changed at ``source_at`` is newer than what a walk started at
+    ``walk_started`` saw, judged at ``now``: inside the window, and not in the future."""
+    return walk_started <= source_at <= now
+
+
 def plan_repository(
-    observed: Observed, indexed: dict[str, TagFacts] | None, walk_started: datetime
+    observed: Observed,
+    indexed: dict[str, TagFacts] | None,
+    walk_started: datetime,
+    now: datetime,
 ) -> RepositoryPlan:
     """Changes for one repository the catalog listed. ``indexed`` is None if it is new."""
     if observed.tags is None:
         return RepositoryPlan(observed.name)
     current = indexed or {}
-    recent = tuple(sorted(t.name for t in current.values() if t.source_at >= walk_started))
+    recent = tuple(
+        sorted(t.name for t in current.values() if left_to_events(t.source_at, walk_started, now))
+    )
     upserts = tuple(
         Upsert(tag, digest, current[tag].digest if tag in current else None)
         for tag, digest in sorted(observed.tags.items())
@@ -84,9 +100,13 @@ def plan_repository(
     )
 
 
-def plan_missing(name: str, indexed: dict[str, TagFacts], walk_started: datetime) -> RepositoryPlan:
+def plan_missing(
+    name: str, indexed: dict[str, TagFacts], walk_started: datetime, now: datetime
+) -> RepositoryPlan:
     """A repository in the index that the (complete) catalog no longer lists."""
-    recent = tuple(sorted(t.name for t in indexed.values() if t.source_at >= walk_started))
+    recent = tuple(
+        sorted(t.name for t in indexed.values() if left_to_events(t.source_at, walk_started, now))
+    )
     if recent:
         return RepositoryPlan(name, left_to_events=recent)
     removals = tuple(

@@ -29,12 +29,14 @@ from portside.events.processor import ImageCache
 from portside.index import store
 from portside.registry.client import RegistryClient
 from portside.registry.images import ImageInfo, from_manifest
+from portside.scanning.queue import follow_digests
 from portside.sync.describe import DescribeReport, describe_pending
 from portside.sync.reconcile import (
     Observed,
     RepositoryPlan,
     SyncSummary,
     judge_deletions,
+    left_to_events,
     plan_missing,
     plan_repository,
 )
@@ -162,7 +164,7 @@ class SyncRun:
         if result.catalog_complete:
             for name, tags in self._indexed.items():
                 if name not in seen:
-                    self.pending.append(plan_missing(name, tags, self.started))
+                    self.pending.append(plan_missing(name, tags, self.started, self.clock()))
         verdict = judge_deletions(
             [p for p in self.pending if not p.empty],
             strategy_deletes=self.options.deletes,
@@ -196,7 +198,7 @@ class SyncRun:
             self.summary.unknown_repositories += 1
             self._error(observed.error)
         indexed = self._indexed.get(observed.name)
-        plan = plan_repository(observed, indexed, self.started)
+        plan = plan_repository(observed, indexed, self.started, self.clock())
         self.summary.left_to_events += len(plan.left_to_events)
         if self.progress.repository_done is not None:
             await self.progress.repository_done(observed, plan)
@@ -271,11 +273,14 @@ class SyncRun:
         return found
 
     async def _busy(self, session: AsyncSession, repositories: list[str]) -> set[str]:
-        """Repositories that received an event since the walk started: left to the events."""
+        """Repositories that received a push or delete since the walk started: left to the
+        events. Receive time is Portside's clock, so this window ends with the walk; pulls
+        change no tag and never hold a repository back."""
         rows = await session.scalars(
             select(RegistryEvent.repository)
             .where(
                 RegistryEvent.repository.in_(repositories),
+                RegistryEvent.action.in_(("push", "delete")),
                 RegistryEvent.received_at >= self.started,
             )
             .distinct()
@@ -307,6 +312,11 @@ class SyncRun:
             # back ids nothing here needs).
             if new_tags:
                 await session.execute(insert(Tag), new_tags)
+            await session.flush()
+            # A tag the sync points at a digest shows that digest's scan, from the start.
+            await follow_digests(
+                session, {upsert.digest for plan, _ in batch for upsert in plan.upserts}
+            )
             await store.insert_activities(session, activities)
 
     def _upsert_tags(
@@ -323,7 +333,7 @@ class SyncRun:
         for upsert in plan.upserts:
             tag = tags.get(upsert.tag)
             image = images[upsert.digest]
-            if tag is not None and tag.source_at >= self.started:
+            if tag is not None and left_to_events(tag.source_at, self.started, now):
                 self.summary.left_to_events += 1
                 continue
             if tag is None:
@@ -331,8 +341,8 @@ class SyncRun:
                 self.summary.added += 1
             elif tag.digest != upsert.digest:
                 store.apply_image(tag, image)
-                tag.scan_state = "pending"
                 tag.source_at = tag.updated_at = now
+                tag.source_seq = None
                 self.summary.moved += 1
             else:
                 continue
@@ -366,7 +376,11 @@ class SyncRun:
             tags = {t.name: t for t in repo.tags}
             for removal in plan.removals:
                 tag = tags.get(removal.tag)
-                if tag is None or tag.digest != removal.digest or tag.source_at >= self.started:
+                if (
+                    tag is None
+                    or tag.digest != removal.digest
+                    or left_to_events(tag.source_at, self.started, now)
+                ):
                     continue
                 repo.tags.remove(tag)
                 self.summary.removed_tags += 1
