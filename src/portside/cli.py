@@ -738,6 +738,34 @@ def registry_config(
 
 
 @app.command()
+def demo(
+    ctx: typer.Context,
+    repository: Annotated[str, typer.Option(help="Where to push it.")] = "demo/bookworm-python",
+    tag: Annotated[str, typer.Option(help="Its tag.")] = "1.0",
+) -> None:
+    """Push a small demo image (Debian 12 and Python packages, no binaries) to the registry,
+    so the first screen shows an image with its packages and, once advisories are imported,
+    its vulnerabilities."""
+    from portside import demo as demo_image
+    from portside.index.names import check_repository, check_tag
+    from portside.registry.client import RegistryClient
+
+    settings = _with_registry(ctx)
+    try:
+        check_repository(repository)
+        check_tag(tag)
+    except PortsideError as exc:
+        _fail(str(exc))
+
+    async def main() -> str:
+        async with RegistryClient(settings.registry) as client:
+            return await demo_image.push(client, repository, tag)
+
+    digest = _run(main())
+    print(f"pushed {repository}:{tag} ({digest}) to {settings.registry.url}")
+
+
+@app.command()
 def version() -> None:
     """Print Portside's version."""
     print(__version__)

@@ -88,3 +88,23 @@ def test_a_refused_page_size_is_asked_again_without_it() -> None:
     assert paths.without_page_size("/v2/_catalog?n=100&last=x") == "/v2/_catalog?last=x"
     assert paths.without_page_size("/v2/_catalog?last=x") is None
     assert paths.without_page_size("/v2/_catalog") is None
+
+
+def test_an_upload_location_is_kept_on_its_origin_and_repository() -> None:
+    digest = "sha256:" + "a" * 64
+    base = "http://127.0.0.1:5000"
+    relative = "/v2/demo/app/blobs/uploads/1f2e?_state=abc"
+    assert paths.upload_location(relative, base, "demo/app", digest) == (
+        f"/v2/demo/app/blobs/uploads/1f2e?_state=abc&digest=sha256%3A{'a' * 64}"
+    )
+    assert paths.upload_location(base + relative, base, "demo/app", digest).startswith(
+        "/v2/demo/app/blobs/uploads/1f2e?"
+    )
+    for hostile in (
+        "http://elsewhere:5000/v2/demo/app/blobs/uploads/1",
+        "/v2/other/app/blobs/uploads/1",
+        "/v2/demo/app/blobs/uploads/../../../other/x",
+        "/v2/demo/app/manifests/latest",
+    ):
+        with pytest.raises(RegistryProtocolError):
+            paths.upload_location(hostile, base, "demo/app", digest)

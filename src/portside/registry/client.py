@@ -292,6 +292,38 @@ class RegistryClient(Resource):
         async with self._request("DELETE", path, scope=scope) as resp:
             await resp.read()
 
+    async def push_blob(self, repository: str, data: bytes) -> str:
+        """Upload ``data`` as a blob of ``repository`` in one request (unless the registry has
+        it already); its digest."""
+        digest = sha256_digest(data)
+        scope = repository_scope(repository, "pull,push")
+        with contextlib.suppress(RegistryNotFound):
+            async with self._request("HEAD", paths.blob(repository, digest), scope=scope):
+                return digest
+        async with self._request("POST", paths.uploads(repository), scope=scope) as resp:
+            location = resp.headers.get("Location")
+        if not location:
+            raise RegistryProtocolError(f"POST {paths.uploads(repository)}: no Location")
+        target = paths.upload_location(location, self.base_url, repository, digest)
+        headers = {"Content-Type": "application/octet-stream"}
+        async with self._request("PUT", target, scope=scope, headers=headers, data=data):
+            return digest
+
+    async def put_manifest(
+        self, repository: str, reference: str, media_type: str, body: bytes
+    ) -> str:
+        """``PUT`` a manifest under a tag (or its digest); the digest the registry computed,
+        which must be the body's."""
+        digest = sha256_digest(body)
+        path = paths.manifest(repository, reference)
+        scope = repository_scope(repository, "pull,push")
+        headers = {"Content-Type": media_type}
+        async with self._request("PUT", path, scope=scope, headers=headers, data=body) as resp:
+            answered = resp.headers.get("Docker-Content-Digest", digest)
+        if answered != digest:
+            raise RegistryProtocolError(f"PUT {path}: the registry stored {answered}, not {digest}")
+        return digest
+
     async def auth_header(self, repository: str) -> str | None:
         """The Authorization value that lets another service (a scanner) pull from
         ``repository`` as Portside does, or None on an anonymous registry."""
@@ -316,11 +348,17 @@ class RegistryClient(Resource):
         *,
         scope: str | None,
         headers: dict[str, str] | None = None,
+        data: bytes | None = None,
     ) -> _Request:
-        return _Request(self, method, path, scope, headers or {})
+        return _Request(self, method, path, scope, headers or {}, data)
 
     async def _send(
-        self, method: str, path: str, scope: str | None, headers: dict[str, str]
+        self,
+        method: str,
+        path: str,
+        scope: str | None,
+        headers: dict[str, str],
+        data: bytes | None = None,
     ) -> aiohttp.ClientResponse:
         url = self._url(path)
         for attempt in range(2):
@@ -331,7 +369,9 @@ class RegistryClient(Resource):
             self.stats.requests += 1
             started = time.monotonic()
             try:
-                resp = await self.session.request(method, url, headers=sent, allow_redirects=True)
+                resp = await self.session.request(
+                    method, url, headers=sent, data=data, allow_redirects=data is None
+                )
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 self._observe(path, "error", started)
                 raise RegistryUnavailable(
@@ -453,13 +493,14 @@ class _Request:
         path: str,
         scope: str | None,
         headers: dict[str, str],
+        data: bytes | None = None,
     ):
         self.client, self.method, self.path = client, method, path
-        self.scope, self.headers = scope, headers
+        self.scope, self.headers, self.data = scope, headers, data
         self.resp: aiohttp.ClientResponse | None = None
 
     async def __aenter__(self) -> aiohttp.ClientResponse:
-        resp = await self.client._send(self.method, self.path, self.scope, self.headers)
+        resp = await self.client._send(self.method, self.path, self.scope, self.headers, self.data)
         self.resp = resp
         if resp.status >= 400:
             body = b""

@@ -29,6 +29,33 @@ def blob(repository: str, digest: str) -> str:
     return f"/v2/{_repository(repository)}/blobs/{quote(check_digest(digest), safe=':')}"
 
 
+def uploads(repository: str) -> str:
+    """Where a blob upload starts (``POST``)."""
+    return f"/v2/{_repository(repository)}/blobs/uploads/"
+
+
+def upload_location(target: str, base_url: str, repository: str, digest: str) -> str:
+    """The ``PUT`` that completes a monolithic upload: the registry's ``Location`` (an upload
+    session of this repository on the base URL's origin, nothing else) with ``digest=``."""
+    base = urlsplit(base_url)
+    location = urlsplit(target)
+    if (location.scheme or location.netloc) and (
+        location.scheme.lower() != base.scheme.lower()
+        or location.netloc.lower() != base.netloc.lower()
+    ):
+        raise RegistryProtocolError(f"upload Location {target[:200]!r} points away from {base_url}")
+    path = location.path
+    prefix = base.path.rstrip("/")
+    if prefix and path.startswith(prefix + "/v2/"):
+        path = path[len(prefix) :]
+    if not path.startswith(uploads(repository)) or has_dot_segment(path) or location.fragment:
+        raise RegistryProtocolError(
+            f"upload Location {target[:200]!r} leaves {uploads(repository)}"
+        )
+    query = [*parse_qsl(location.query, keep_blank_values=True), ("digest", check_digest(digest))]
+    return f"{path}?{urlencode(query)}"
+
+
 def tags(repository: str) -> str:
     return f"/v2/{_repository(repository)}/tags/list"
 
