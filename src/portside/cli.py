@@ -92,8 +92,26 @@ def _with_registry(ctx: typer.Context) -> Settings:
     )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        print(__version__)
+        raise typer.Exit()
+
+
 @app.callback()
-def main_callback(ctx: typer.Context, config: ConfigOption = None) -> None:
+def main_callback(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print Portside's version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
     try:
         ctx.obj = load_settings(config)
     except ConfigError as exc:
@@ -523,6 +541,11 @@ def _printable(name: str) -> str:
     return name if name.isprintable() else repr(name)
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 event``, ``2 events``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _note(message: str) -> None:
     err().print(message, highlight=False, markup=False, soft_wrap=True)
 
@@ -537,16 +560,27 @@ def delete(
     repository: Annotated[
         bool, typer.Option("--repository", help="Delete the whole repository.")
     ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete a repository without asking.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be deleted; delete nothing.")
+    ] = False,
 ) -> None:
     """Delete a tag (or a repository) in the registry, then in the index."""
     from portside.db.engine import Database
-    from portside.deletion import delete_repository, delete_tag
+    from portside.deletion import DeletionRefused, delete_repository, delete_tag
     from portside.registry.client import RegistryClient
 
     settings = _with_registry(ctx)
     name, colon, tag = ref.rpartition(":") if not repository else (ref, "", "")
     if not repository and (not colon or "/" in tag):
         _fail("name a tag as repository:tag, or pass --repository")
+    if dry_run:
+        _dry_run_delete(settings, name, None if repository else tag, with_siblings=with_siblings)
+        return
+    if repository and not yes:
+        _confirm_repository_delete(settings, name)
 
     async def main() -> Any:
         async with (
@@ -557,7 +591,13 @@ def delete(
                 return await delete_repository(db, client, name, actor="cli")
             return await delete_tag(db, client, name, tag, with_siblings=with_siblings, actor="cli")
 
-    deleted = _run(main())
+    try:
+        deleted = asyncio.run(main())
+    except DeletionRefused as exc:
+        # The library names its switch as the API does (with_siblings); here it is a flag.
+        _fail(str(exc).replace("pass with_siblings", "pass --with-siblings"), 1)
+    except PortsideError as exc:
+        _fail(str(exc), 1)
     repo = _printable(deleted.repository)
     print(
         f"deleted {', '.join(f'{repo}:{_printable(t)}' for t in deleted.tags) or 'no tags'}"
@@ -565,6 +605,59 @@ def delete(
     )
     if deleted.index_only:
         _note(f"removed from the index only: {deleted.index_only}; the registry was not asked")
+
+
+def _indexed(settings: Settings, repository: str) -> list[tuple[str, str]]:
+    """The repository's (tag, digest) pairs in the index; a clear exit when it is not there."""
+    from portside.db.engine import Database
+    from portside.deletion import index_only_reason, indexed_tags
+
+    async def main() -> list[tuple[str, str]] | None:
+        async with Database(settings.database_url) as db:
+            return await indexed_tags(db, repository)
+
+    tags: list[tuple[str, str]] | None = _run(main())
+    if tags is None:
+        invalid = index_only_reason(repository)
+        _fail(
+            f"{invalid}, and it is not in the index"
+            if invalid
+            else f"repository {_printable(repository)} is not in the index",
+            1,
+        )
+    return tags
+
+
+def _confirm_repository_delete(settings: Settings, repository: str) -> None:
+    tags = _indexed(settings, repository)
+    question = (
+        f"Delete repository {_printable(repository)} and its {_count(len(tags), 'tag')} in the "
+        "registry and the index?"
+    )
+    if not sys.stdin.isatty():
+        _fail(f"{question} Pass --yes to confirm (or --dry-run to see what would go).")
+    if not typer.confirm(question, default=False, err=True):
+        raise typer.Exit(1)
+
+
+def _dry_run_delete(
+    settings: Settings, repository: str, tag: str | None, *, with_siblings: bool
+) -> None:
+    """Print what `delete` would take (a repository, or a tag and the siblings the registry
+    would untag with it), without deleting."""
+    tags = _indexed(settings, repository)
+    if tag is not None:
+        digest = dict(tags).get(tag)
+        if digest is None:
+            _fail(f"tag {_printable(tag)} is not in {_printable(repository)} in the index", 1)
+        sharing = [(t, d) for t, d in tags if d == digest]
+        if len(sharing) > 1 and not with_siblings:
+            others = ", ".join(_printable(t) for t, _ in sharing if t != tag)
+            _note(f"refused without --with-siblings: the digest is shared with {others}")
+        tags = sharing if with_siblings else [(tag, digest)]
+    for name, digest in tags:
+        print(f"would delete {_printable(repository)}:{_printable(name)} ({digest})")
+    _note(f"dry run: {_count(len(tags), 'tag')} would go; nothing was deleted")
 
 
 @app.command()
@@ -600,7 +693,7 @@ def gc(
     for name in names:
         print(name)
     verb = "would delete" if dry_run else "deleted"
-    err().print(f"{verb} {len(names)} tags", highlight=False)
+    err().print(f"{verb} {_count(len(names), 'tag')}", highlight=False)
 
 
 # -- database --------------------------------------------------------------------------------
@@ -649,6 +742,11 @@ def events_list(
     from portside.db.engine import Database
     from portside.events import queue
 
+    if status is not None and status not in queue.STATUSES:
+        _fail(f"--status {status!r}: use one of {', '.join(queue.STATUSES)}")
+    if limit < 1:
+        _fail("--limit must be at least 1")
+
     async def main() -> None:
         async with Database(_settings(ctx).database_url) as db, db.read() as session:
             rows, total = await queue.page(session, status=status, offset=0, limit=limit)
@@ -666,7 +764,7 @@ def events_list(
             )
         console = Console()
         console.print(table)
-        console.print(f"{len(rows)} of {total}")
+        console.print(f"{len(rows)} of {_count(total, 'event')}")
 
     _run(main())
 
@@ -685,12 +783,29 @@ def events_retry(
 
     if not ids and not all_failed:
         _fail("name event ids, or --all")
+    if ids and all_failed:
+        _fail("name event ids or pass --all, not both")
 
-    async def main() -> int:
+    async def main() -> tuple[int, list[str]]:
+        problems: list[str] = []
         async with Database(_settings(ctx).database_url) as db, db.write() as session:
-            return await queue.replay(session, None if all_failed else ids, datetime.now(UTC))
+            if ids:
+                found = await queue.statuses(session, ids)
+                for event_id in dict.fromkeys(ids):
+                    state = found.get(event_id)
+                    if state is None:
+                        problems.append(f"event {event_id}: no such event")
+                    elif state != queue.FAILED:
+                        problems.append(f"event {event_id}: {state}, not failed; left as it is")
+            queued = await queue.replay(session, None if all_failed else ids, datetime.now(UTC))
+        return queued, problems
 
-    print(f"{_run(main())} events queued again")
+    queued, problems = _run(main())
+    for problem in problems:
+        _note(problem)
+    print(f"{_count(queued, 'event')} queued again")
+    if problems:
+        raise typer.Exit(1)
 
 
 # -- the index -------------------------------------------------------------------------------

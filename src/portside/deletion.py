@@ -191,3 +191,10 @@ async def _remove(
             )
     result.tags.sort()
     return result
+
+
+async def indexed_tags(db: Database, repository: str) -> list[tuple[str, str]] | None:
+    """The repository's tags and their digests in the index, or None when it is not there
+    (what a deletion would take, for a dry run or a confirmation)."""
+    repo = await _load(db, repository)
+    return None if repo is None else sorted((t.name, t.digest) for t in repo.tags)

@@ -226,6 +226,14 @@ async def replay(session: AsyncSession, ids: Iterable[int] | None, now: datetime
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def statuses(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
+    """The status of each of these events that exists."""
+    rows = await session.execute(
+        select(RegistryEvent.id, RegistryEvent.status).where(RegistryEvent.id.in_(list(ids)))
+    )
+    return {int(row.id): str(row.status) for row in rows}
+
+
 async def prune(session: AsyncSession, before: datetime) -> int:
     result = await session.execute(
         delete(RegistryEvent).where(
