@@ -191,6 +191,8 @@ class _Server:
             access_log=False,
             lifespan="on",
             server_header=False,
+            ssl_certfile=str(settings.server.tls.cert) if settings.server.tls else None,
+            ssl_keyfile=str(settings.server.tls.key) if settings.server.tls else None,
         )
         self.server = uvicorn.Server(config)
 
@@ -835,7 +837,8 @@ def registry_config(
     from portside.registry_config import render
 
     settings = _settings(ctx)
-    base = url or f"http://{settings.server.host}:{settings.server.port}"
+    scheme = "https" if settings.server.tls else "http"
+    base = url or f"{scheme}://{settings.server.host}:{settings.server.port}"
     tokens = settings.webhook.tokens
     token = tokens[0].get_secret_value() if tokens else None
     if token is None:

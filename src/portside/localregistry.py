@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import shutil
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -41,13 +42,14 @@ class LocalRegistryConfig:
     token_auth: dict[str, str] | None = None  # realm, service, issuer, rootcertbundle
     catalog_max_entries: int = 1000
     delete_enabled: bool = True
+    tls: tuple[Path, Path] | None = None  # certificate and key (PEM): serve HTTPS
     extra: dict[str, Any] = field(default_factory=dict)
     # Signs the registry's upload state: a fixed, published value would let anyone forge it.
     http_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def render(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -61,6 +63,8 @@ class LocalRegistryConfig:
             "http": {"addr": f"{self.host}:{self.port}", "secret": self.http_secret},
             "catalog": {"maxentries": self.catalog_max_entries},
         }
+        if self.tls is not None:
+            config["http"]["tls"] = {"certificate": str(self.tls[0]), "key": str(self.tls[1])}
         if self.htpasswd is not None:
             config["auth"] = {"htpasswd": {"realm": "portside", "path": str(self.htpasswd)}}
         elif self.token_auth is not None:
@@ -108,13 +112,18 @@ class LocalRegistry:
         log.info("local registry listening on %s (pid %d)", self.url, self.process.pid)
 
     def wait_ready(self, timeout: float) -> None:
+        # Our own child on loopback: that it answers is the question, not who signed it.
+        context = ssl.create_default_context() if self.config.tls else None
+        if context is not None:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 tail = (self.config.root / "registry.log").read_text(errors="replace")[-2000:]
                 raise RegistryUnavailable(f"the local registry exited at start:\n{tail}")
             try:
-                with urllib.request.urlopen(self.url + "/v2/", timeout=1):  # noqa: S310
+                with urllib.request.urlopen(self.url + "/v2/", timeout=1, context=context):  # noqa: S310
                     return
             except urllib.error.HTTPError:
                 return  # 401 under auth: it answers

@@ -49,6 +49,16 @@ def check_tokens(tokens: list[SecretStr]) -> list[SecretStr]:
     return tokens
 
 
+def _readable_file(value: Path | None) -> Path | None:
+    if value is None:
+        return None
+    if not value.is_file():
+        raise ValueError(f"{str(value)!r} is not a file")
+    if not os.access(value, os.R_OK):
+        raise ValueError(f"{str(value)!r} is not readable by this user")
+    return value
+
+
 class RegistrySettings(_Section):
     url: str | None = Field(
         default=None,
@@ -58,6 +68,11 @@ class RegistrySettings(_Section):
     username: str = ""
     password: SecretStr = SecretStr("")
     verify_tls: bool = True
+    ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of the CA(s) that signed the registry's certificate (a private "
+        "CA); the system's CAs are used otherwise.",
+    )
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=60.0, gt=0)
     concurrency: int = Field(default=16, ge=1, le=256)
@@ -76,6 +91,46 @@ class RegistrySettings(_Section):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"must start with http:// or https:// (got {value!r})")
         return value.rstrip("/")
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        import ssl
+
+        _readable_file(value)
+        try:
+            ssl.create_default_context(cafile=str(value))
+        except (ssl.SSLError, ValueError) as exc:
+            raise ValueError(f"{str(value)!r} holds no PEM certificate: {exc}") from exc
+        return value
+
+
+class TlsSettings(_Section):
+    """The certificate (with its chain) and private key the HTTP side serves, as PEM files."""
+
+    cert: Path
+    key: Path
+
+    @field_validator("cert", "key")
+    @classmethod
+    def _file(cls, value: Path) -> Path:
+        result = _readable_file(value)
+        assert result is not None
+        return result
+
+    @model_validator(mode="after")
+    def _pair(self) -> TlsSettings:
+        import ssl
+
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                str(self.cert), str(self.key)
+            )
+        except (ssl.SSLError, ValueError) as exc:
+            raise ValueError(f"the certificate and key do not make a pair: {exc}") from exc
+        return self
 
 
 class WebhookSettings(_Section):
@@ -148,6 +203,9 @@ class OutgoingWebhookSettings(_Section):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    tls: TlsSettings | None = Field(
+        default=None, description="Serve HTTPS with this certificate and key (PEM files)."
+    )
     allowed_hosts: list[str] | None = Field(
         default=None,
         description="Host header names (port ignored) the server answers; others get 421. "

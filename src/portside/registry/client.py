@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -130,7 +131,7 @@ class RegistryClient(Resource):
     async def open(self) -> None:
         connector = aiohttp.TCPConnector(
             limit=self.settings.concurrency,
-            ssl=self.settings.verify_tls,
+            ssl=tls_of(self.settings),
             enable_cleanup_closed=True,
         )
         timeout = aiohttp.ClientTimeout(
@@ -521,6 +522,16 @@ class _Request:
     ) -> None:
         if self.resp is not None:
             self.resp.release()
+
+
+def tls_of(settings: RegistrySettings) -> ssl.SSLContext | bool:
+    """How the registry's certificate is checked: against ``ca_file`` (a private CA), the
+    system's CAs (True), or not at all (``verify_tls: false``)."""
+    if not settings.verify_tls:
+        return False
+    if settings.ca_file is not None:
+        return ssl.create_default_context(cafile=str(settings.ca_file))
+    return True
 
 
 def endpoint_of(path: str) -> str:
