@@ -77,10 +77,11 @@ async def test_htpasswd_basic_auth(tmp_path: Path) -> None:
             await exercise(client, digest, REPOS)
         wrong = RegistrySettings(url=registry.url, username="robot", password="nope")  # type: ignore[arg-type]
         async with RegistryClient(wrong) as client:
-            with pytest.raises(RegistryAuthError):
+            # The error names the settings to check.
+            with pytest.raises(RegistryAuthError, match=r"check registry\.username \('robot'\)"):
                 await client.ping()
         async with RegistryClient(RegistrySettings(url=registry.url)) as client:
-            with pytest.raises(RegistryAuthError):
+            with pytest.raises(RegistryAuthError, match=r"set registry\.username"):
                 await client.ping()
 
 
@@ -110,7 +111,9 @@ async def test_token_auth_reuses_tokens_per_scope(tmp_path: Path, issuer: TokenI
         assert all(count == 1 for count in issuer.requests.values())
         wrong = RegistrySettings(url=registry.url, username="robot", password="nope")  # type: ignore[arg-type]
         async with RegistryClient(wrong) as client:
-            with pytest.raises(RegistryAuthError, match="refused the credentials"):
+            with pytest.raises(
+                RegistryAuthError, match="refused the credentials.*registry.password"
+            ):
                 await client.ping()
 
 

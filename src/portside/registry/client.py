@@ -384,8 +384,24 @@ class RegistryClient(Resource):
             challenge = parse_challenge(resp.headers.get("WWW-Authenticate"))
             resp.release()
             if not self._learn(challenge):
-                raise RegistryAuthError(f"{method} {path}: 401 Unauthorized", status=401, url=path)
+                raise RegistryAuthError(
+                    f"{method} {path}: 401 Unauthorized: {self._credentials_hint()}",
+                    status=401,
+                    url=path,
+                )
         raise AssertionError("unreachable")
+
+    def _credentials_hint(self) -> str:
+        """What to check when the registry refuses us: the settings, by name."""
+        if self._credentials is None:
+            return (
+                "the registry wants credentials; set registry.username and registry.password "
+                "(PORTSIDE_REGISTRY__USERNAME, PORTSIDE_REGISTRY__PASSWORD)"
+            )
+        return (
+            f"check registry.username ({self._credentials[0]!r}) and registry.password "
+            "(PORTSIDE_REGISTRY__PASSWORD)"
+        )
 
     def _observe(self, path: str, status: int | str, started: float) -> None:
         if self.on_request is not None:
@@ -443,7 +459,8 @@ class RegistryClient(Resource):
             async with self.session.get(realm, params=params, headers=headers) as resp:
                 if resp.status in (401, 403):
                     raise RegistryAuthError(
-                        f"token realm {realm} refused the credentials ({resp.status})",
+                        f"token realm {realm} refused the credentials ({resp.status}): "
+                        + self._credentials_hint(),
                         status=resp.status,
                     )
                 if resp.status >= 400:
@@ -511,7 +528,12 @@ class _Request:
                 except (aiohttp.ClientError, TimeoutError, OSError):
                     body = b""
             resp.release()
-            raise error_for_status(self.method, self.path, resp.status, body)
+            error = error_for_status(self.method, self.path, resp.status, body)
+            if resp.status == 401:
+                error = RegistryAuthError(
+                    f"{error}: {self.client._credentials_hint()}", status=401, url=self.path
+                )
+            raise error
         return resp
 
     async def __aexit__(
