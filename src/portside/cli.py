@@ -24,14 +24,26 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 log = logging.getLogger("portside")
-app = typer.Typer(
-    help="Portside: an index of your Docker/OCI registry, kept in sync in real time.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+
+
+# Plain help (rich_markup_mode=None): Typer's Rich panels print a `<bool>` metavar beside
+# every flag, as if it took a value.
+def _typer(help: str, *, pretty_exceptions: bool = True) -> typer.Typer:
+    return typer.Typer(
+        help=help,
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=pretty_exceptions,
+    )
+
+
+app = _typer(
+    "Portside: an index of your Docker/OCI registry, kept in sync in real time.",
+    pretty_exceptions=False,
 )
-db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
-events_app = typer.Typer(help="Registry events Portside received.", no_args_is_help=True)
-vulndb_app = typer.Typer(help="Vulnerability data (OSV).", no_args_is_help=True)
+db_app = _typer("The database schema.")
+events_app = _typer("Registry events Portside received.")
+vulndb_app = _typer("Vulnerability data (OSV).")
 app.add_typer(db_app, name="db")
 app.add_typer(vulndb_app, name="vulndb")
 app.add_typer(events_app, name="events")

@@ -89,3 +89,9 @@ def test_deleting_asks_first_names_its_flags_and_has_a_dry_run(workdir: Path) ->
         gone = portside("delete", "--repository", "demo/x", "--yes", env=env, cwd=workdir)
         assert gone.returncode == 0, gone.stderr
         assert "repository demo/x removed" in gone.stdout
+
+
+def test_flags_are_shown_without_a_value(workdir: Path) -> None:
+    result = portside("delete", "--help", env=portside_env(), cwd=workdir)
+    assert result.returncode == 0
+    assert "--dry-run" in result.stdout and "<bool>" not in result.stdout
