@@ -356,7 +356,7 @@ SCAN_ERROR = 3  # the registry, the server or the database did not answer as nee
 
 
 def _severity(value: str | None) -> str | None:
-    from portside.scanning.gate import parse_level
+    from portside.security.scanning.gate import parse_level
 
     if value is None:
         return None
@@ -439,7 +439,7 @@ def scan(
     """Scan one image now: its packages and their known vulnerabilities."""
     if server:
         from portside.apiclient import request_scan
-        from portside.scanning.render import finish
+        from portside.security.scanning.render import finish
 
         try:
             report = request_scan(server, token, ref, reuse=not fresh)
@@ -449,7 +449,7 @@ def scan(
             finish(report, output.value, fail_on=fail_on, ignore_unfixed=ignore_unfixed)
         )
     with cyclegc.importing():  # a one-shot command: its imports are most of its time
-        from portside.scanning.cli import scan_command
+        from portside.security.scanning.cli import scan_command
 
     settings = _with_registry(ctx)
     command = scan_command(
@@ -475,7 +475,7 @@ def vulndb_import(
     ],
 ) -> None:
     """Import OSV advisories, then match every scanned image again."""
-    from portside.scanning.cli import import_command
+    from portside.security.scanning.cli import import_command
 
     if not path.exists():
         _fail(f"{path}: no such file or folder")
@@ -485,7 +485,7 @@ def vulndb_import(
 @vulndb_app.command("status")
 def vulndb_status(ctx: typer.Context) -> None:
     """What vulnerability data is loaded, and how fresh it is."""
-    from portside.scanning.cli import status_command
+    from portside.security.scanning.cli import status_command
 
     raise typer.Exit(_run(status_command(_settings(ctx))))
 

@@ -23,7 +23,7 @@ from portside.events.task import EventsTask
 from portside.gc.task import GcTask
 from portside.metrics import Metrics
 from portside.registry.client import RegistryClient
-from portside.scanning.task import ScanTask
+from portside.security.scanning.task import ScanTask
 from portside.settings import Settings
 from portside.sync.task import SyncTask
 from portside.webhooks.task import WebhooksTask

@@ -25,11 +25,11 @@ from portside.db.engine import Database
 from portside.db.models import ScanTarget, Tag
 from portside.localregistry import LocalRegistry
 from portside.registry.client import RegistryClient
-from portside.scanning import advisories
-from portside.scanning.backends import BackendError, BackendUnavailable
-from portside.scanning.backends.clair import ClairScanner
-from portside.scanning.backends.harbor import HarborAdapterScanner
-from portside.scanning.task import ScanTask
+from portside.security.scanning import advisories
+from portside.security.scanning.backends import BackendError, BackendUnavailable
+from portside.security.scanning.backends.clair import ClairScanner
+from portside.security.scanning.backends.harbor import HarborAdapterScanner
+from portside.security.scanning.task import ScanTask
 from portside.settings import RegistrySettings, ScanTaskSettings
 from portside.sync.run import SyncOptions, SyncRun
 from tests.support.net import free_port

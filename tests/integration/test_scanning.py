@@ -22,9 +22,9 @@ from portside.db.engine import Database
 from portside.db.models import Activity, ScanTarget, Tag
 from portside.localregistry import LocalRegistry
 from portside.registry.client import RegistryClient
-from portside.scanning import advisories
-from portside.scanning.rematch import rematch
-from portside.scanning.task import ScanTask
+from portside.security.scanning import advisories
+from portside.security.scanning.rematch import rematch
+from portside.security.scanning.task import ScanTask
 from portside.settings import RegistrySettings, ScanTaskSettings
 from portside.sync.run import SyncOptions, SyncRun
 from portside.ui.findings import package_table

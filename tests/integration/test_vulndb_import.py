@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from portside.db.engine import Database
 from portside.db.models import Advisory as AdvisoryRow
-from portside.scanning import advisories
+from portside.security.scanning import advisories
 
 # The real OSV records shared beside the repository (never copied into it).
 REPO = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portside.scanning.matching import Package, finding_key, osv_packages, package_key
+from portside.security.scanning.matching import Package, finding_key, osv_packages, package_key
 from portside.ui.findings import MAX_PACKAGE_QUERY, package_query, package_table
 
 DEBIAN_12 = {"id": "debian", "version_id": "12", "version_codename": "bookworm"}
@@ -16,7 +16,7 @@ def package(name: str, version: str, kind: str, **extra: Any) -> dict[str, Any]:
 
 
 def finding(ident: str, severity: str, name: str, version: str, ecosystem: str) -> dict[str, Any]:
-    """As :func:`portside.scanning.matching._finding` records it."""
+    """As :func:`portside.security.scanning.matching._finding` records it."""
     return {
         "id": ident,
         "severity": severity,

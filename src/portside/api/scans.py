@@ -16,8 +16,8 @@ from portside.api.deps import ServicesDep
 from portside.api.errors import InvalidRequest, NotConfigured, NotFound
 from portside.api.schemas import ScanReport, ScanRequest
 from portside.errors import ConfigError, RegistryNotFound, RegistryRejected
-from portside.scanning import oneshot
-from portside.scanning.analyze import limits_of
+from portside.security.scanning import oneshot
+from portside.security.scanning.analyze import limits_of
 
 router = APIRouter(prefix="/api/v1", tags=["scans"])
 

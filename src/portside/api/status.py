@@ -17,7 +17,7 @@ from portside.api.schemas import Status, TaskStatus
 from portside.background import state
 from portside.events import queue
 from portside.redact import redact_text, redact_url
-from portside.scanning import queue as scan_queue
+from portside.security.scanning import queue as scan_queue
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["status"])

@@ -8,8 +8,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portside.scanning.matching import finding_key, os_osv_ecosystem, osv_package, package_key
-from portside.scanning.severity import ORDER
+from portside.security.scanning.matching import (
+    finding_key,
+    os_osv_ecosystem,
+    osv_package,
+    package_key,
+)
+from portside.security.scanning.severity import ORDER
 from portside.ui.format import safe_link
 
 SORTS = {
@@ -139,7 +144,7 @@ def package_table(
 
     A finding belongs to the package whose (OSV ecosystem, name, version) it records: a ``deb``
     package of a Debian 12 image is ``Debian:12``, a ``pypi`` one ``PyPI``
-    (:func:`portside.scanning.matching.osv_package`). A finding whose ecosystem names no
+    (:func:`portside.security.scanning.matching.osv_package`). A finding whose ecosystem names no
     package's (a backend that reports none, such as a Harbor adapter) counts for the packages of
     its name and version.
     """

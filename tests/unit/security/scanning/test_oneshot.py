@@ -1,0 +1,49 @@
+"""Image references as `portside scan` and POST /api/v1/scans take them (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from portside.errors import ConfigError
+from portside.security.scanning.oneshot import parse_ref
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("ns/app:1.0", ("ns/app", "1.0")),
+        ("ns/app", ("ns/app", "latest")),
+        ("app", ("app", "latest")),
+        ("a/b/c:v1_2-rc.3", ("a/b/c", "v1_2-rc.3")),
+        (f"ns/app@{DIGEST}", ("ns/app", DIGEST)),
+        ("my.registry-name/app__x:latest", ("my.registry-name/app__x", "latest")),
+    ],
+)
+def test_references_are_split(ref: str, expected: tuple[str, str]) -> None:
+    assert parse_ref(ref) == expected
+
+
+@pytest.mark.parametrize(
+    ("ref", "reason"),
+    [
+        ("ns/app@md5:abc", "digest reference"),
+        ("ns/app@sha256:" + "AB" * 32, "digest reference"),  # hex is lowercase
+        ("ns/app@sha256:abc", "digest reference"),
+        (f"ns/app@{DIGEST}\n", "digest reference"),
+        ("ns/App:1.0", "repository name"),
+        ("", "repository name"),
+        ("0/", "repository name"),
+        ("ns/app:", "not a valid tag"),
+        ("ns/app:-x", "not a valid tag"),
+        ("ns/app:" + "x" * 129, "not a valid tag"),
+        ("ns//app", "repository name"),
+        ("ns/app:1.0\x00", "not a valid tag"),
+        ("ns/app:1.0\n", "not a valid tag"),
+        ("ns/app\n", "repository name"),
+    ],
+)
+def test_malformed_references_are_refused_with_the_reason(ref: str, reason: str) -> None:
+    with pytest.raises(ConfigError, match=reason):
+        parse_ref(ref)
