@@ -192,8 +192,8 @@ def _embedded(settings: Settings) -> tuple[Settings, Any]:
     """Settings for the embedded default: a local registry notifying this Portside."""
     import secrets
 
-    from portside.localregistry import LocalRegistry, LocalRegistryConfig
     from portside.private import write_private
+    from portside.registry.local import LocalRegistry, LocalRegistryConfig
 
     data = settings.data_dir
     data.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -688,7 +688,7 @@ def registry_config(
     ] = None,
 ) -> None:
     """Print the notifications: part of the registry's config.yml, token included."""
-    from portside.registry_config import render
+    from portside.registry.config import render
 
     settings = _settings(ctx)
     base = url or f"http://{settings.server.host}:{settings.server.port}"

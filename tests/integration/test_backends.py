@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from portside.db.engine import Database
 from portside.db.models import ScanTarget, Tag
-from portside.localregistry import LocalRegistry
 from portside.registry.client import RegistryClient
+from portside.registry.local import LocalRegistry
 from portside.security.scanning import advisories
 from portside.security.scanning.backends import BackendError, BackendUnavailable
 from portside.security.scanning.backends.clair import ClairScanner

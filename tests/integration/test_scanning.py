@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from portside.db.engine import Database
 from portside.db.models import Activity, ScanTarget, Tag
-from portside.localregistry import LocalRegistry
 from portside.registry.client import RegistryClient
+from portside.registry.local import LocalRegistry
 from portside.security.scanning import advisories
 from portside.security.scanning.rematch import rematch
 from portside.security.scanning.task import ScanTask

@@ -11,7 +11,7 @@ from portside.errors import (
 )
 from portside.index.names import is_valid_digest, is_valid_repository, is_valid_tag, namespace_of
 from portside.registry.client import _next_link, error_for_status
-from portside.registry_config import render
+from portside.registry.config import render
 
 
 def test_namespaces() -> None:

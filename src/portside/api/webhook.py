@@ -36,7 +36,7 @@ from portside.events.envelope import (
 )
 from portside.events.ingest import STORE_FAILED
 from portside.events.queue import event_row
-from portside.registry_config import WEBHOOK_PATH
+from portside.registry.config import WEBHOOK_PATH
 from portside.services import Services
 
 log = logging.getLogger(__name__)

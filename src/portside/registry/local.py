@@ -23,7 +23,7 @@ import yaml
 
 from portside.errors import ConfigError, RegistryUnavailable
 from portside.private import open_private_log, write_private
-from portside.registry_config import notifications
+from portside.registry.config import notifications
 
 log = logging.getLogger(__name__)
 
