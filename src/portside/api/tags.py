@@ -25,7 +25,7 @@ from portside.index.names import check_digest
 from portside.registry.client import RegistryClient
 from portside.security.scanning import queue as scan_queue
 from portside.security.scanning import sbom
-from portside.security.scanning.severity import ORDER
+from portside.security.severity import ORDER
 from portside.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["tags"])

@@ -14,7 +14,7 @@ from portside.security.scanning.matching import (
     osv_package,
     package_key,
 )
-from portside.security.scanning.severity import ORDER
+from portside.security.severity import ORDER
 from portside.ui.format import safe_link
 
 SORTS = {

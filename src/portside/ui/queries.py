@@ -21,7 +21,7 @@ from portside.db.models import Activity, Namespace, Repository, ScanTarget, Tag
 from portside.events import queue as event_queue
 from portside.redact import redact_text
 from portside.security.scanning import queue as scan_queue
-from portside.security.scanning.severity import ORDER
+from portside.security.severity import ORDER
 from portside.settings import Settings
 from portside.ui.format import Pager
 

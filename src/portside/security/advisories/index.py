@@ -25,13 +25,13 @@ from typing import NamedTuple
 from portside.security.advisories.candidates import CandidatePlan, plan
 from portside.security.advisories.ecosystems import index_ecosystem, normalize_name
 from portside.security.advisories.osv import Advisory
-from portside.security.advisories.severity import Severity
 from portside.security.advisories.versions import (
     CompiledAffected,
     Verdict,
     VersionKeys,
     compile_affected,
 )
+from portside.security.severity import Severity
 
 MEMO_LIMIT = 1 << 19  # memoized (package, version) answers kept before the memo starts over
 

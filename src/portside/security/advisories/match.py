@@ -25,7 +25,7 @@ from portside.security.advisories.ecosystems import (
     normalize_name,
 )
 from portside.security.advisories.index import AdvisoryIndex, AdvisoryRef, Match, build_index
-from portside.security.advisories.severity import Severity
+from portside.security.severity import Severity
 
 __all__ = [
     "AdvisoryIndex",

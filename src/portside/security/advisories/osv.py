@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from portside.security.advisories.errors import InvalidAdvisory
-from portside.security.advisories.severity import Severity, assess
+from portside.security.advisories.severity import assess
+from portside.security.severity import Severity
 
 _TIMESTAMP = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})?$", re.ASCII

@@ -15,7 +15,6 @@ Sources, first found wins:
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,23 +22,10 @@ from functools import lru_cache
 
 from cvss import CVSS2, CVSS3, CVSS4, CVSSError  # type: ignore[import-untyped]
 
+from portside.security.severity import Severity
 
-class Severity(enum.StrEnum):
-    CRITICAL = "Critical"
-    HIGH = "High"
-    MEDIUM = "Medium"
-    LOW = "Low"
-    NEGLIGIBLE = "Negligible"
-    UNKNOWN = "Unknown"
+__all__ = ["Severity", "SeverityInfo", "assess", "base_score", "from_score", "from_word"]
 
-    @property
-    def rank(self) -> int:
-        """Higher is worse: Critical 5 ... Negligible 1, Unknown 0."""
-        return _RANKS[self]
-
-
-_RANKS = {s: 5 - i for i, s in enumerate(Severity)}
-_RANKS[Severity.UNKNOWN] = 0
 
 _WORDS = {
     "critical": Severity.CRITICAL,

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from portside.security.scanning.severity import counts
+from portside.security.severity import counts
 
 LEVELS = ("Defcon1", "Critical", "High", "Medium", "Low", "Unknown", "Negligible")
 _BY_WORD = {level.lower(): level for level in LEVELS}

@@ -24,7 +24,7 @@ from portside.security.advisories.match import (
     package_matches,
 )
 from portside.security.scanning import advisories
-from portside.security.scanning.severity import counts
+from portside.security.severity import counts
 
 OS_KINDS = frozenset({"deb", "apk", "rpm"})
 

@@ -29,7 +29,7 @@ from portside.security.scanning.matching import (
     osv_packages,
     package_findings,
 )
-from portside.security.scanning.severity import ORDER, counts_from
+from portside.security.severity import ORDER, counts_from
 
 log = logging.getLogger(__name__)
 

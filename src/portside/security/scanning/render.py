@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from portside.security.scanning import gate
-from portside.security.scanning.severity import ORDER
+from portside.security.severity import ORDER
 
 
 def finish(

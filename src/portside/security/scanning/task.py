@@ -31,7 +31,7 @@ from portside.security.scanning.backends import BackendError, BackendUnavailable
 from portside.security.scanning.backends.factory import external_backends
 from portside.security.scanning.layercache import LayerCacheStore
 from portside.security.scanning.matching import match
-from portside.security.scanning.severity import counts as severity_counts
+from portside.security.severity import counts as severity_counts
 from portside.settings import ScannerBackend, ScanTaskSettings
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from portside.security.advisories.match import (
     match_packages,
 )
 from portside.security.advisories.osv import Advisory, parse_advisory
-from portside.security.advisories.severity import Severity
+from portside.security.severity import Severity
 
 from .conftest import record
 

@@ -6,7 +6,7 @@ import pytest
 
 from portside.security.advisories.errors import InvalidAdvisory, VulnDataError
 from portside.security.advisories.osv import EventKind, RangeType, parse_advisory, parse_timestamp
-from portside.security.advisories.severity import Severity
+from portside.security.severity import Severity
 
 from .conftest import record
 

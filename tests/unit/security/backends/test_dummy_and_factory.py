@@ -11,7 +11,7 @@ from portside.security.scanning.backends.clair import ClairScanner
 from portside.security.scanning.backends.dummy import DummyScanner, fake_findings
 from portside.security.scanning.backends.factory import external_backends
 from portside.security.scanning.backends.harbor import HarborAdapterScanner
-from portside.security.scanning.severity import ORDER
+from portside.security.severity import ORDER
 from portside.settings import RegistrySettings, ScanTaskSettings
 
 DIGESTS = [f"sha256:{n:064x}" for n in range(50)]

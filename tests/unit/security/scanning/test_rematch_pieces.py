@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from portside.security.scanning.rematch import FindingsEncoder
-from portside.security.scanning.severity import counts, counts_from
+from portside.security.severity import counts, counts_from
 
 
 def finding(n: int, **extra: Any) -> dict[str, Any]:

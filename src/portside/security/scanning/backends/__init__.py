@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from portside.errors import PortsideError
-from portside.security.scanning.severity import ORDER
+from portside.security.severity import ORDER
 
 
 class BackendError(PortsideError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from portside.security.scanning.severity import ORDER
+from portside.security.severity import ORDER
 
 
 def fake_findings(digest: str) -> list[dict[str, Any]]:

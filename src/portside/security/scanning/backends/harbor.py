@@ -40,9 +40,10 @@ import aiohttp
 
 from portside import USER_AGENT
 from portside.registry.client import Manifest, RegistryClient
-from portside.security.advisories.severity import Severity, from_score, from_word
+from portside.security.advisories.severity import from_score, from_word
 from portside.security.scanning.backends import BackendError, BackendUnavailable, merge_findings
 from portside.security.scanning.backends.common import Answer, image_manifests, read_bounded, text
+from portside.security.severity import Severity
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,36 @@
-"""Severity levels in Portus's order, worst first, and counting them (pure)."""
+"""Severity levels in Portus's order, worst first, and counting them (pure).
+
+The one severity type of Portside: the advisories' assessment
+(:mod:`portside.security.advisories.severity`) yields a :class:`Severity`; findings, counts,
+the gate, the pages and the API carry its word (``"High"``) and order by :data:`ORDER`.
+"""
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-ORDER = ("Critical", "High", "Medium", "Low", "Negligible", "Unknown")
+
+class Severity(enum.StrEnum):
+    CRITICAL = "Critical"
+    HIGH = "High"
+    MEDIUM = "Medium"
+    LOW = "Low"
+    NEGLIGIBLE = "Negligible"
+    UNKNOWN = "Unknown"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: Critical 5 ... Negligible 1, Unknown 0."""
+        return _RANKS[self]
+
+
+_RANKS = {s: 5 - i for i, s in enumerate(Severity)}
+_RANKS[Severity.UNKNOWN] = 0
+
+ORDER: tuple[str, ...] = tuple(level.value for level in Severity)
+"""The levels' words, worst first (Unknown last)."""
 
 
 def counts(severities: Iterable[str]) -> dict[str, int]:

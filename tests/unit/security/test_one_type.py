@@ -1,0 +1,34 @@
+"""The security wing has one severity type, one package type and one OS release type."""
+
+import importlib
+import pkgutil
+
+import portside.security
+from portside.security import severity
+
+
+def _classes_named(name: str) -> list[str]:
+    found = []
+    for module in pkgutil.walk_packages(portside.security.__path__, "portside.security."):
+        loaded = importlib.import_module(module.name)
+        value = getattr(loaded, name, None)
+        if isinstance(value, type) and value.__module__ == module.name:
+            found.append(module.name)
+    return found
+
+
+def test_order_is_the_severity_types_order() -> None:
+    assert severity.ORDER == ("Critical", "High", "Medium", "Low", "Negligible", "Unknown")
+    assert tuple(level.value for level in severity.Severity) == severity.ORDER
+    assert [s.rank for s in severity.Severity] == [5, 4, 3, 2, 1, 0]
+
+
+def test_one_severity_type() -> None:
+    assert _classes_named("Severity") == ["portside.security.severity"]
+    assert not any(
+        module.name.endswith(".severity")
+        and module.name != "portside.security.severity"
+        and hasattr(importlib.import_module(module.name), "ORDER")
+        and importlib.import_module(module.name).ORDER is not severity.ORDER
+        for module in pkgutil.walk_packages(portside.security.__path__, "portside.security.")
+    )
