@@ -29,12 +29,11 @@ from portside.db.engine import Database
 from portside.db.models import Activity, AdvisoryPackage, ScanTarget, Tag
 from portside.index import store
 from portside.security.analysis.catalogers.ospackage import os_package
-from portside.security.analysis.catalogers.osrelease import OsRelease
 from portside.security.analysis.files import MergedFile
-from portside.security.analysis.packages import Package
 from portside.security.analysis.purl import purl
+from portside.security.packages import OsRelease, Package
 from portside.security.scanning.advisories import import_path
-from portside.security.scanning.analyze import os_record, package_record
+from portside.security.scanning.records import os_record, package_record
 from portside.security.scanning.rematch import rematch
 
 DEBIAN = OsRelease("debian", "12", "bookworm", "Debian GNU/Linux 12 (bookworm)")

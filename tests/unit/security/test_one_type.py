@@ -32,3 +32,8 @@ def test_one_severity_type() -> None:
         and importlib.import_module(module.name).ORDER is not severity.ORDER
         for module in pkgutil.walk_packages(portside.security.__path__, "portside.security.")
     )
+
+
+def test_one_package_type_and_one_os_release_type() -> None:
+    assert _classes_named("Package") == ["portside.security.packages"]
+    assert _classes_named("OsRelease") == ["portside.security.packages"]

@@ -15,8 +15,9 @@ their PEP 503 normal form.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+
+from portside.security.packages import OsRelease
 
 _DEBIAN_CODENAMES = {
     "buster": "10",
@@ -43,16 +44,6 @@ PACKAGE_ECOSYSTEMS = {
 
 # Ecosystems whose advisories may name the binary package rather than the source one.
 BINARY_NAMED_FAMILIES = frozenset({"Red Hat"})
-
-
-@dataclass(frozen=True)
-class OsRelease:
-    """The fields of an image's ``/etc/os-release`` that decide its OSV ecosystem."""
-
-    id: str
-    version_id: str = ""
-    version_codename: str = ""
-    pretty_name: str = ""
 
 
 def family(ecosystem: str) -> str:
@@ -116,11 +107,11 @@ def os_ecosystem(release: OsRelease) -> str | None:
     ``SUSE:Linux Enterprise Server 15 SP5``. Fedora has no OSV ecosystem: None.
     """
     os_id = release.id.lower()
-    match = _MAJOR_MINOR.match(release.version_id)
+    match = _MAJOR_MINOR.match(release.version_id or "")
     major = match.group(1) if match else ""
     minor = (match.group(2) or "") if match else ""
     if os_id == "debian":
-        number = major or _DEBIAN_CODENAMES.get(release.version_codename.lower(), "")
+        number = major or _DEBIAN_CODENAMES.get((release.version_codename or "").lower(), "")
         return f"Debian:{number}" if number else None
     if os_id == "ubuntu":
         if not (major and minor):
@@ -146,8 +137,9 @@ def _rpm_ecosystem(os_id: str, release: OsRelease, major: str, minor: str) -> st
     if os_id == "opensuse-tumbleweed":
         return "openSUSE:Tumbleweed"
     if os_id in ("sles", "sled", "sle-micro"):
-        if release.pretty_name.startswith("SUSE "):
-            return "SUSE:" + release.pretty_name.removeprefix("SUSE ")
+        pretty_name = release.pretty_name or ""
+        if pretty_name.startswith("SUSE "):
+            return "SUSE:" + pretty_name.removeprefix("SUSE ")
         service_pack = f" SP{minor}" if minor and minor != "0" else ""
         return f"SUSE:Linux Enterprise Server {major}{service_pack}"
     return None

@@ -1,12 +1,12 @@
 """Match installed packages against an advisory index (pure: data in, findings out).
 
-OS packages are looked up by their *source* package (name and version) when the scanner found
-one, since Debian, Ubuntu, Alpine and the RPM distributions key their advisories by source; else
-by the binary name. Red Hat advisories can name binary RPMs, so there both names are searched.
-A package whose ecosystem has sibling spellings (SUSE products and their modules) is searched
-under each (:func:`~portside.security.advisories.ecosystems.lookup_ecosystems`); an advisory is
-reported once
-per package.
+The packages come placed in their OSV ecosystem (:class:`Placed`). OS packages are looked up by
+their *source* package (name and version) when the scanner found one, since Debian, Ubuntu,
+Alpine and the RPM distributions key their advisories by source; else by the binary name. Red
+Hat advisories can name binary RPMs, so there both names are searched. A package whose
+ecosystem has sibling spellings (SUSE products and their modules) is searched under each
+(:func:`~portside.security.advisories.ecosystems.lookup_ecosystems`); an advisory is reported
+once per package.
 
 Results are grouped per package (:class:`PackageMatches`), sharing the index's memoized answers;
 :attr:`MatchResult.findings` flattens them into one :class:`Finding` per (package, advisory).
@@ -25,6 +25,7 @@ from portside.security.advisories.ecosystems import (
     normalize_name,
 )
 from portside.security.advisories.index import AdvisoryIndex, AdvisoryRef, Match, build_index
+from portside.security.packages import Package
 from portside.security.severity import Severity
 
 __all__ = [
@@ -33,8 +34,8 @@ __all__ = [
     "Finding",
     "Match",
     "MatchResult",
-    "Package",
     "PackageMatches",
+    "Placed",
     "build_index",
     "cve_ids",
     "match_packages",
@@ -42,25 +43,38 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Package:
-    """An installed package. ``ecosystem`` is an OSV ecosystem (``Debian:12``, ``PyPI``...)."""
+class Placed(NamedTuple):
+    """A package in the OSV ecosystem its advisories use (``Debian:12``, ``PyPI``...): what the
+    matcher looks up. The package type (``deb``, ``pypi``) stays on :attr:`package`."""
 
     ecosystem: str
-    name: str
-    version: str
-    source_name: str | None = None
-    source_version: str | None = None
+    package: Package
+
+    @property
+    def name(self) -> str:
+        return self.package.name
+
+    @property
+    def version(self) -> str:
+        return self.package.version
+
+    @property
+    def source_name(self) -> str | None:
+        return self.package.source_name
+
+    @property
+    def source_version(self) -> str | None:
+        return self.package.source_version
 
 
 @dataclass(frozen=True)
 class PackageMatches:
-    package: Package
+    package: Placed
     matches: tuple[Match, ...]
 
 
 class Finding(NamedTuple):
-    package: Package
+    package: Placed
     advisory_id: str
     aliases: tuple[str, ...]
     related: tuple[str, ...]
@@ -90,12 +104,12 @@ class MatchResult:
         return [_finding(item.package, m) for item in self.affected for m in item.matches]
 
 
-def _finding(package: Package, match: Match) -> Finding:
+def _finding(package: Placed, match: Match) -> Finding:
     ref: AdvisoryRef = match.advisory
     return Finding(package, ref.id, ref.aliases, ref.related, ref.severity, match.fixed_version)
 
 
-def _lookups(package: Package) -> Iterator[tuple[str, str, str]]:
+def _lookups(package: Placed) -> Iterator[tuple[str, str, str]]:
     """(index ecosystem, normalized name, version) to search for ``package``."""
     if package.source_name:
         names = [(package.source_name, package.source_version or package.version)]
@@ -108,7 +122,7 @@ def _lookups(package: Package) -> Iterator[tuple[str, str, str]]:
             yield ecosystem, normalize_name(package.ecosystem, name), version
 
 
-def package_matches(index: AdvisoryIndex, package: Package) -> tuple[tuple[Match, ...], int]:
+def package_matches(index: AdvisoryIndex, package: Placed) -> tuple[tuple[Match, ...], int]:
     """The advisories affecting one package, each once, and how many could not decide."""
     answers = [index.matches(*lookup) for lookup in _lookups(package)]
     undecided = sum(count for _, count in answers)
@@ -121,7 +135,7 @@ def package_matches(index: AdvisoryIndex, package: Package) -> tuple[tuple[Match
     return tuple(first.values()), undecided
 
 
-def match_packages(index: AdvisoryIndex, packages: Iterable[Package]) -> MatchResult:
+def match_packages(index: AdvisoryIndex, packages: Iterable[Placed]) -> MatchResult:
     """The advisories affecting each package (withdrawn ones are not in the index)."""
     affected: list[PackageMatches] = []
     undecided = 0

@@ -6,9 +6,9 @@ import logging
 from collections.abc import Callable, Mapping
 
 from portside.security.analysis.catalogers import apk, dpkg, npm, python, rpm
-from portside.security.analysis.catalogers.osrelease import OsRelease
 from portside.security.analysis.files import MergedFile
-from portside.security.analysis.packages import Catalog, Package, UnreadableDatabase
+from portside.security.analysis.packages import Catalog, UnreadableDatabase
+from portside.security.packages import OsRelease, Package
 
 logger = logging.getLogger(__name__)
 

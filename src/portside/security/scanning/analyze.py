@@ -18,12 +18,12 @@ from portside.registry import mediatypes
 from portside.registry.client import Manifest, RegistryClient
 from portside.registry.images import index_children
 from portside.security.analysis.catalog import catalog
-from portside.security.analysis.catalogers.osrelease import OsRelease, detect
+from portside.security.analysis.catalogers.osrelease import detect
 from portside.security.analysis.files import LayerFiles
 from portside.security.analysis.filesystem import merge
 from portside.security.analysis.layers import DEFAULT_LIMITS, read_layer
 from portside.security.analysis.limits import Limits
-from portside.security.analysis.packages import Package
+from portside.security.packages import OsRelease, Package
 from portside.security.scanning.layercache import LayerCacheStore
 from portside.settings import ScanTaskSettings
 
@@ -115,29 +115,3 @@ class Analyzer:
         result.layers_read += 1
         await self.cache.put(layer, datetime.now(UTC))
         return layer
-
-
-def package_record(package: Package) -> dict[str, Any]:
-    """A package as stored in ``scan_targets.packages`` (re-matched without a download)."""
-    return {
-        "name": package.name,
-        "version": package.version,
-        "ecosystem": package.ecosystem,
-        "purl": package.purl,
-        "source_name": package.source_name,
-        "source_version": package.source_version,
-        "arch": package.arch,
-        "layer": package.layer_digest,
-        "path": package.path,
-    }
-
-
-def os_record(os_release: OsRelease | None) -> dict[str, Any] | None:
-    if os_release is None:
-        return None
-    return {
-        "id": os_release.id,
-        "version_id": os_release.version_id,
-        "version_codename": os_release.version_codename,
-        "pretty_name": os_release.pretty_name,
-    }

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.security.advisories.ecosystems import (
-    OsRelease,
     index_ecosystem,
     lookup_ecosystems,
     normalize_name,
@@ -19,53 +18,34 @@ from portside.security.advisories.ecosystems import (
 from portside.security.advisories.match import (
     AdvisoryIndex,
     Match,
-    Package,
+    Placed,
     cve_ids,
     package_matches,
 )
+from portside.security.packages import OsRelease, Package
 from portside.security.scanning import advisories
 from portside.security.severity import counts
 
-OS_KINDS = frozenset({"deb", "apk", "rpm"})
+
+def os_osv_ecosystem(os_release: OsRelease | None) -> str | None:
+    """The OSV ecosystem of an image's OS (``Debian:12``); None without one."""
+    return os_ecosystem(os_release) if os_release is not None else None
 
 
-def os_osv_ecosystem(os: dict[str, Any] | None) -> str | None:
-    """The OSV ecosystem of an image's stored OS record (``Debian:12``); None without one."""
-    if not os:
-        return None
-    return os_ecosystem(
-        OsRelease(
-            id=os.get("id") or "",
-            version_id=os.get("version_id") or "",
-            version_codename=os.get("version_codename") or "",
-        )
-    )
+def osv_package(os_eco: str | None, package: Package) -> Placed | None:
+    """A package placed in its OSV ecosystem (an OS package in ``os_eco``, the image's); None
+    when OSV has no ecosystem for it."""
+    ecosystem = os_eco if package.from_os else package_ecosystem(package.ecosystem)
+    return Placed(ecosystem, package) if ecosystem is not None else None
 
 
-def osv_package(os_eco: str | None, record: dict[str, Any]) -> Package | None:
-    """A stored package record (its ``ecosystem`` is the package type: ``deb``, ``pypi``...)
-    as the matcher's package, in its OSV ecosystem (an OS package in ``os_eco``); None when
-    OSV has no ecosystem for it."""
-    kind = record["ecosystem"]
-    ecosystem = os_eco if kind in OS_KINDS else package_ecosystem(kind)
-    if ecosystem is None:
-        return None
-    return Package(
-        ecosystem=ecosystem,
-        name=record["name"],
-        version=record["version"],
-        source_name=record.get("source_name"),
-        source_version=record.get("source_version"),
-    )
+def osv_packages(os_release: OsRelease | None, packages: Iterable[Package]) -> list[Placed]:
+    """An image's packages placed in their OSV ecosystems, those OSV has none for left out."""
+    os_eco = os_osv_ecosystem(os_release)
+    return [p for package in packages if (p := osv_package(os_eco, package)) is not None]
 
 
-def osv_packages(os: dict[str, Any] | None, packages: Iterable[dict[str, Any]]) -> list[Package]:
-    """Stored package records as the matcher's packages, each in its OSV ecosystem."""
-    os_eco = os_osv_ecosystem(os)
-    return [p for record in packages if (p := osv_package(os_eco, record)) is not None]
-
-
-def package_key(package: Package) -> tuple[str, str, str]:
+def package_key(package: Placed) -> tuple[str, str, str]:
     """(OSV ecosystem, name, version): what a finding of ``package`` records of it
     (:func:`finding_key`)."""
     return (package.ecosystem, package.name, package.version)
@@ -82,7 +62,7 @@ def finding_key(finding: Mapping[str, Any]) -> tuple[str, str, str]:
     )
 
 
-def lookup_keys(packages: Iterable[Package]) -> set[tuple[str, str]]:
+def lookup_keys(packages: Iterable[Placed]) -> set[tuple[str, str]]:
     """The index keys the packages are looked up under (each ecosystem's spellings worked out
     once, not once per package)."""
     names: dict[str, set[str]] = {}
@@ -107,11 +87,11 @@ class FindingCache:
     def __init__(self) -> None:
         self.findings: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.aliases: dict[str, list[str]] = {}
-        self.packages: dict[Package, list[dict[str, Any]]] = {}
+        self.packages: dict[Placed, list[dict[str, Any]]] = {}
 
 
 def _finding(
-    package: Package, match: Match, details: advisories.Details, cache: FindingCache
+    package: Placed, match: Match, details: advisories.Details, cache: FindingCache
 ) -> dict[str, Any]:
     ref = match.advisory
     key = (ref.id, package.ecosystem, package.name, package.version)
@@ -142,7 +122,7 @@ def _finding(
 
 def package_findings(
     index: AdvisoryIndex,
-    packages: list[Package],
+    packages: list[Placed],
     details: advisories.Details,
     cache: FindingCache,
 ) -> list[list[dict[str, Any]]]:
@@ -161,7 +141,7 @@ def package_findings(
 
 def builtin_findings(
     index: AdvisoryIndex,
-    packages: list[Package],
+    packages: list[Placed],
     details: advisories.Details,
     cache: FindingCache | None = None,
 ) -> list[dict[str, Any]]:
@@ -172,7 +152,7 @@ def builtin_findings(
 
 def findings_of(
     index: AdvisoryIndex,
-    packages: list[Package],
+    packages: list[Placed],
     details: advisories.Details,
     cache: FindingCache | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -181,9 +161,9 @@ def findings_of(
 
 
 async def match(
-    session: AsyncSession, os: dict[str, Any] | None, packages: list[dict[str, Any]]
+    session: AsyncSession, os_release: OsRelease | None, packages: Iterable[Package]
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Findings and severity counts for one image's stored packages."""
-    wanted = osv_packages(os, packages)
+    """Findings and severity counts for one image's packages."""
+    wanted = osv_packages(os_release, packages)
     index, details = await advisories.load_index_and_details(session, lookup_keys(wanted))
     return findings_of(index, wanted, details)

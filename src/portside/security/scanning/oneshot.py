@@ -26,9 +26,10 @@ from portside.index.names import is_valid_repository, is_valid_tag
 from portside.registry.client import RegistryClient
 from portside.security.analysis.limits import Limits
 from portside.security.scanning import queue
-from portside.security.scanning.analyze import Analyzer, os_record, package_record
+from portside.security.scanning.analyze import Analyzer
 from portside.security.scanning.layercache import LayerCacheStore
 from portside.security.scanning.matching import match
+from portside.security.scanning.records import os_record, package_record
 
 SCANNED, STORED = "scanned", "stored"
 DIGEST = re.compile(r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}")
@@ -95,7 +96,7 @@ async def scan_now(
     packages = [package_record(p) for p in analysis.packages]
     os = os_record(analysis.os)
     async with db.read() as session:
-        findings, counts = await match(session, os, packages)
+        findings, counts = await match(session, analysis.os, analysis.packages)
     return {
         "repository": repository,
         "reference": reference,

@@ -20,7 +20,7 @@ from portside.db.engine import Database
 from portside.db.models import ScanTarget
 from portside.db.types import EncodedJSON
 from portside.index import store
-from portside.security.advisories.match import AdvisoryIndex, Package
+from portside.security.advisories.match import AdvisoryIndex, Placed
 from portside.security.scanning import advisories
 from portside.security.scanning.backends import merge_findings
 from portside.security.scanning.matching import (
@@ -29,6 +29,7 @@ from portside.security.scanning.matching import (
     osv_packages,
     package_findings,
 )
+from portside.security.scanning.records import os_of, packages_of
 from portside.security.severity import ORDER, counts_from
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,8 @@ async def _rematch(
         )
     prepared = []
     for target in targets:
-        packages = osv_packages(target.os, target.packages or [])
+        # the storage boundary: the stored JSON read back as typed packages
+        packages = osv_packages(os_of(target.os), packages_of(target.packages or []))
         if changed_keys is not None and not lookup_keys(packages) & changed_keys:
             continue
         prepared.append((target, packages))
@@ -162,7 +164,7 @@ class Change(NamedTuple):
 def _changes(
     index: AdvisoryIndex,
     details: advisories.Details,
-    targets: list[tuple[ScanTarget, list[Package]]],
+    targets: list[tuple[ScanTarget, list[Placed]]],
 ) -> list[Change]:
     """The targets whose findings change, with their findings and the new ones among them
     (matching is done here, before the write transaction opens)."""

@@ -26,11 +26,12 @@ from portside.events.decide import backoff
 from portside.registry.client import RegistryClient
 from portside.security.analysis.limits import LayerRejected
 from portside.security.scanning import queue
-from portside.security.scanning.analyze import Analyzer, limits_of, os_record, package_record
+from portside.security.scanning.analyze import Analyzer, limits_of
 from portside.security.scanning.backends import BackendError, BackendUnavailable, merge_findings
 from portside.security.scanning.backends.factory import external_backends
 from portside.security.scanning.layercache import LayerCacheStore
 from portside.security.scanning.matching import match
+from portside.security.scanning.records import os_record, package_record
 from portside.security.severity import counts as severity_counts
 from portside.settings import ScannerBackend, ScanTaskSettings
 
@@ -117,7 +118,7 @@ class ScanTask:
         builtin: list[dict[str, Any]] = []
         if analysis:  # matched in a read session: the write below only stores the result
             async with self.db.read() as session:
-                builtin, _ = await match(session, os, packages)
+                builtin, _ = await match(session, analysis.os, analysis.packages)
         findings = merge_findings((ScannerBackend.BUILTIN.value, builtin), *external)
         counts = severity_counts(f["severity"] for f in findings)
         async with self.db.write() as session:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from portside.security.advisories.match import Package
+from portside.security.advisories.ecosystems import family
+from portside.security.advisories.match import Placed
+from portside.security.packages import Package
 
 # (ecosystem, share of advisories, number of package names)
 ECOSYSTEMS = (
@@ -80,7 +82,7 @@ def records(total: int, seed: int = 1, *, dense: bool = True) -> Iterator[dict[s
         }
 
 
-def package_lists(count: int, seed: int = 2) -> Iterator[list[Package]]:
+def package_lists(count: int, seed: int = 2) -> Iterator[list[Placed]]:
     """``count`` images' package lists: an OS base (Debian, Ubuntu or Alpine) and often
     language packages. Images share bases, so many (package, version) pairs repeat."""
     rng = random.Random(seed)
@@ -99,7 +101,7 @@ def package_lists(count: int, seed: int = 2) -> Iterator[list[Package]]:
         yield packages
 
 
-def _base(rng: random.Random, ecosystem: str, size: int) -> list[Package]:
+def _base(rng: random.Random, ecosystem: str, size: int) -> list[Placed]:
     names = next(count for name, _, count in ECOSYSTEMS if name == ecosystem)
     chosen = {_pick_name(rng, names) for _ in range(size)}
     packages = []
@@ -107,7 +109,23 @@ def _base(rng: random.Random, ecosystem: str, size: int) -> list[Package]:
         version = _version(ecosystem, rng, index % 7 + 1, rng.randint(0, 9))
         name = _name(ecosystem, index)
         if ecosystem.startswith(("Debian", "Ubuntu", "Alpine")):
-            packages.append(Package(ecosystem, f"{name}-bin", version, name, version))
+            packages.append(placed(ecosystem, f"{name}-bin", version, name, version))
         else:
-            packages.append(Package(ecosystem, name, version))
+            packages.append(placed(ecosystem, name, version))
     return packages
+
+
+_KINDS = {"Debian": "deb", "Ubuntu": "deb", "Alpine": "apk", "PyPI": "pypi", "npm": "npm"}
+
+
+def placed(
+    ecosystem: str,
+    name: str,
+    version: str,
+    source_name: str | None = None,
+    source_version: str | None = None,
+) -> Placed:
+    """A package as the matcher gets it: placed in the OSV ``ecosystem``."""
+    kind = _KINDS.get(family(ecosystem), "rpm")
+    package = Package(name, version, kind, source_name=source_name, source_version=source_version)
+    return Placed(ecosystem, package)

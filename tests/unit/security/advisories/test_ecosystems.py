@@ -3,7 +3,6 @@
 import pytest
 
 from portside.security.advisories.ecosystems import (
-    OsRelease,
     family,
     index_ecosystem,
     lookup_ecosystems,
@@ -11,6 +10,7 @@ from portside.security.advisories.ecosystems import (
     os_ecosystem,
     package_ecosystem,
 )
+from portside.security.packages import OsRelease
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from portside.security.analysis.catalogers import apk
-from portside.security.analysis.catalogers.osrelease import OsRelease
 from portside.security.analysis.files import MergedFile
+from portside.security.packages import OsRelease
 from tests.unit.security.analysis.layerkit import DATA
 
 ALPINE = OsRelease(id="alpine", version_id="3.19.1")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from portside.security.analysis.catalogers import dpkg
-from portside.security.analysis.catalogers.osrelease import OsRelease
 from portside.security.analysis.catalogers.stanzas import stanzas
 from portside.security.analysis.files import MergedFile
+from portside.security.packages import OsRelease
 from tests.unit.security.analysis.layerkit import DATA
 
 DEBIAN_12 = OsRelease(id="debian", version_id="12", version_codename="bookworm")

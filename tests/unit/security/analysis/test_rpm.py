@@ -8,11 +8,11 @@ import pytest
 
 from portside.security.analysis.catalog import catalog
 from portside.security.analysis.catalogers import rpm
-from portside.security.analysis.catalogers.osrelease import OsRelease
 from portside.security.analysis.catalogers.rpmdb import bdb, ndb, sqlite
 from portside.security.analysis.catalogers.rpmdb.header import parse_header, source_package
 from portside.security.analysis.files import MergedFile
 from portside.security.analysis.packages import UnreadableDatabase
+from portside.security.packages import OsRelease
 from tests.unit.security.analysis.rpmkit import (
     BDB,
     HELLO,

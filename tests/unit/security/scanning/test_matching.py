@@ -7,13 +7,14 @@ from portside.security.advisories.ecosystems import (
     lookup_ecosystems,
     normalize_name,
 )
-from portside.security.advisories.match import Package, build_index, match_packages
+from portside.security.advisories.match import Placed, build_index, match_packages
 from portside.security.advisories.osv import parse_advisory
 from portside.security.scanning.matching import FindingCache, findings_of, lookup_keys
 from tests.unit.security.advisories import synthetic
+from tests.unit.security.advisories.synthetic import placed
 
 
-def plain_findings(index: Any, packages: list[Package], details: Any) -> list[dict[str, Any]]:
+def plain_findings(index: Any, packages: list[Placed], details: Any) -> list[dict[str, Any]]:
     """A finding per (package, advisory), built from the match result with no cache."""
     return [
         {
@@ -49,11 +50,11 @@ def test_cached_findings_equal_plain_ones() -> None:
 
 def test_lookup_keys_are_each_package_name_under_each_spelling() -> None:
     packages = [
-        Package("PyPI", "Jinja2", "3.1.2"),
-        Package("PyPI", "zope.interface", "6.0"),
-        Package("Debian:12", "libc6", "2.36-9", "glibc", "2.36-9"),
-        Package("Ubuntu:22.04:LTS", "openssl", "3.0.2-0ubuntu1"),
-        Package("SUSE:Linux Enterprise Server 15 SP5", "libopenssl3", "3.0.8", "openssl", "3.0.8"),
+        placed("PyPI", "Jinja2", "3.1.2"),
+        placed("PyPI", "zope.interface", "6.0"),
+        placed("Debian:12", "libc6", "2.36-9", "glibc", "2.36-9"),
+        placed("Ubuntu:22.04:LTS", "openssl", "3.0.2-0ubuntu1"),
+        placed("SUSE:Linux Enterprise Server 15 SP5", "libopenssl3", "3.0.8", "openssl", "3.0.8"),
     ]
     expected = {
         (index_ecosystem(ecosystem), normalize_name(p.ecosystem, name))

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from portside.security.analysis.catalogers.ospackage import os_package
-from portside.security.analysis.catalogers.osrelease import OsRelease
 from portside.security.analysis.files import MergedFile
-from portside.security.analysis.packages import Package
+from portside.security.packages import OsRelease, Package
 
 # apk-tools 3 may keep it under usr/; the first found is the database.
 INSTALLED = ("lib/apk/db/installed", "usr/lib/apk/db/installed")

@@ -6,10 +6,9 @@ import re
 from collections.abc import Mapping
 
 from portside.security.analysis.catalogers.ospackage import os_package
-from portside.security.analysis.catalogers.osrelease import OsRelease
 from portside.security.analysis.catalogers.stanzas import stanzas
 from portside.security.analysis.files import MergedFile
-from portside.security.analysis.packages import Package
+from portside.security.packages import OsRelease, Package
 
 STATUS = "var/lib/dpkg/status"
 STATUS_D = "var/lib/dpkg/status.d/"

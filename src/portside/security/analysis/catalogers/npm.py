@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from portside.security.analysis.catalogers.osrelease import OsRelease
 from portside.security.analysis.files import MergedFile
-from portside.security.analysis.packages import Package
 from portside.security.analysis.purl import purl
+from portside.security.packages import OsRelease, Package
 
 
 def wants(path: str) -> bool:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from portside.security.analysis.catalogers.osrelease import OsRelease
 from portside.security.analysis.files import MergedFile
-from portside.security.analysis.packages import Ecosystem, Package
 from portside.security.analysis.purl import purl, upstream
+from portside.security.packages import Ecosystem, OsRelease, Package
 
 # The purl namespace when the image has no os-release.
 _DEFAULT_VENDOR: dict[str, str | None] = {"deb": "debian", "apk": "alpine", "rpm": None}

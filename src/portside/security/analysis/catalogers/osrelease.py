@@ -5,29 +5,13 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from portside.security.analysis.files import MergedFile
+from portside.security.packages import OsRelease
 
 OS_RELEASE = ("etc/os-release", "usr/lib/os-release")
 DEBIAN_VERSION = "etc/debian_version"
 PATHS = frozenset((*OS_RELEASE, DEBIAN_VERSION))
-
-
-@dataclass(frozen=True, slots=True)
-class OsRelease:
-    id: str
-    """``ID``: ``debian``, ``ubuntu``, ``alpine``, ``rhel``, ``fedora``..."""
-    version_id: str | None = None
-    version_codename: str | None = None
-    pretty_name: str | None = None
-    id_like: tuple[str, ...] = ()
-
-    @property
-    def distro(self) -> str:
-        """The purl ``distro`` qualifier: ``debian-12``, ``alpine-3.19.1``."""
-        release = self.version_id or self.version_codename
-        return f"{self.id}-{release}" if release else self.id
 
 
 def wants(path: str) -> bool:

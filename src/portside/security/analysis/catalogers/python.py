@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from email.parser import Parser
 from email.policy import compat32
 
-from portside.security.analysis.catalogers.osrelease import OsRelease
 from portside.security.analysis.files import MergedFile
-from portside.security.analysis.packages import Package
 from portside.security.analysis.purl import purl, pypi_name
+from portside.security.packages import OsRelease, Package
 
 
 def wants(path: str) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from portside.security.analysis.catalogers.ospackage import os_package
-from portside.security.analysis.catalogers.osrelease import OsRelease
 from portside.security.analysis.catalogers.rpmdb import bdb, ndb, sqlite
 from portside.security.analysis.catalogers.rpmdb.header import (
     RpmHeader,
@@ -19,7 +18,8 @@ from portside.security.analysis.catalogers.rpmdb.header import (
     source_package,
 )
 from portside.security.analysis.files import MergedFile
-from portside.security.analysis.packages import Package, UnreadableDatabase
+from portside.security.analysis.packages import UnreadableDatabase
+from portside.security.packages import OsRelease, Package
 
 _DIRECTORIES = ("usr/lib/sysimage/rpm", "var/lib/rpm")
 _NAMES = ("rpmdb.sqlite", "Packages.db", "Packages")  # newest format first

@@ -36,8 +36,9 @@ import aiohttp
 from portside import USER_AGENT
 from portside.registry import paths
 from portside.registry.client import RegistryClient
-from portside.security.advisories.ecosystems import OsRelease, os_ecosystem, package_ecosystem
+from portside.security.advisories.ecosystems import os_ecosystem, package_ecosystem
 from portside.security.advisories.severity import from_word
+from portside.security.packages import OsRelease
 from portside.security.scanning.backends import BackendError, BackendUnavailable, merge_findings
 from portside.security.scanning.backends.common import Answer, image_manifests, read_bounded, text
 
@@ -115,9 +116,9 @@ def _distribution_ecosystem(distribution: dict[str, Any]) -> str | None:
         return None
     release = OsRelease(
         id=os_id,
-        version_id=text(distribution.get("version_id")),
-        version_codename=text(distribution.get("version_code_name")),
-        pretty_name=text(distribution.get("pretty_name")),
+        version_id=text(distribution.get("version_id")) or None,
+        version_codename=text(distribution.get("version_code_name")) or None,
+        pretty_name=text(distribution.get("pretty_name")) or None,
     )
     return os_ecosystem(release) or os_id
 
