@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portside.api.auth import admin_tokens, loopback_only, reads_open, token_matches
+from portside.errors import PortsideError
 from portside.settings import Settings
 
 BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -91,8 +92,8 @@ async def _answer(
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(PortsideError):
+    """A request body over its limit (413)."""
 
 
 async def read_bounded(receive: Receive, length: str | None, limit: int) -> list[Message]:

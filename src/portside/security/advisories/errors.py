@@ -5,7 +5,8 @@ They sit under Portside's one exception tree::
     PortsideError
     └── VulnDataError               vulnerability data cannot be used
         ├── InvalidAdvisory         one record is not a usable OSV advisory (the import goes on)
-        └── SourceUnreadable        the folder or archive itself cannot be read (the import stops)
+        ├── SourceUnreadable        the folder or archive itself cannot be read (the import stops)
+        └── load._Refused           one file is not imported (reported; the import goes on)
 """
 
 from __future__ import annotations

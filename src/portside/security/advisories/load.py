@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from portside.security.advisories.errors import InvalidAdvisory, SourceUnreadable
+from portside.security.advisories.errors import InvalidAdvisory, SourceUnreadable, VulnDataError
 from portside.security.advisories.osv import Advisory, parse_advisory
 
 _MIB = 1024 * 1024
@@ -49,7 +49,7 @@ class LoadReport:
     notes: list[LoadProblem] = field(default_factory=list)  # imported, with parts skipped
 
 
-class _Refused(Exception):
+class _Refused(VulnDataError):
     """A file that is not imported; its message is the reason."""
 
 
