@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from portside import __version__, cyclegc
-from portside.errors import ConfigError, PortsideError
+from portside.errors import ConfigError, InvalidName, PortsideError
 from portside.logconfig import configure
 from portside.settings import Settings, SyncStrategy, load_settings
 
@@ -367,8 +367,9 @@ def _severity(value: str | None) -> str | None:
 
 
 def _scan_failed(exc: BaseException) -> NoReturn:
-    """A scan that could not be done exits 3 (not 1, which is a failed gate)."""
-    if isinstance(exc, ConfigError):
+    """A scan that could not be done exits 3 (not 1, which is a failed gate); a wrong setting
+    or image reference exits 2."""
+    if isinstance(exc, ConfigError | InvalidName):
         _fail(str(exc), SCAN_USAGE)
     if isinstance(exc, PortsideError):
         _fail(str(exc), SCAN_ERROR)

@@ -13,7 +13,7 @@ the background task, which finds the layers already read when it gets to it.
 from __future__ import annotations
 
 import contextlib
-import re
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from portside.db.engine import Database
 from portside.db.models import ScanTarget
-from portside.errors import ConfigError
-from portside.index.names import is_valid_repository, is_valid_tag
+from portside.errors import InvalidName
+from portside.index.names import check_digest, check_reference, check_repository, shown
 from portside.registry.client import RegistryClient
 from portside.security.analysis.limits import Limits
 from portside.security.scanning import queue
@@ -32,28 +32,27 @@ from portside.security.scanning.matching import match
 from portside.security.scanning.records import os_record, package_record
 
 SCANNED, STORED = "scanned", "stored"
-DIGEST = re.compile(r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}")
 
 
 def parse_ref(ref: str) -> tuple[str, str]:
     """``repository:tag``, ``repository`` (``latest``) or ``repository@sha256:...`` ->
-    (repository, reference), each checked against the distribution spec's grammar, so a
-    malformed reference is refused here, with its reason, and never sent to the registry."""
+    (repository, reference), each checked against the distribution grammar
+    (:mod:`portside.index.names`), so a malformed reference is refused here with
+    :class:`~portside.errors.InvalidName`, with its reason, and never sent to the registry."""
+    check: Callable[[str], str]
     if "@" in ref:
         repository, _, reference = ref.partition("@")
-        if not DIGEST.fullmatch(reference):
-            raise ConfigError(f"{ref!r}: a digest reference is repository@sha256:<64 hex digits>")
+        check = check_digest
     else:
+        check = check_reference
         repository, colon, reference = ref.rpartition(":")
         if not colon or "/" in reference:
             repository, reference = ref, "latest"
-        if not is_valid_tag(reference):
-            raise ConfigError(f"{ref!r}: {reference!r} is not a valid tag")
-    if not is_valid_repository(repository):
-        raise ConfigError(
-            f"{ref!r}: {repository!r} is not a valid repository name (lowercase letters, "
-            "digits and separators, components joined by /)"
-        )
+    try:
+        check(reference)
+        check_repository(repository)
+    except InvalidName as exc:
+        raise InvalidName(f"{shown(ref)}: {exc}") from None
     return repository, reference
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portside.errors import ConfigError
+from portside.errors import ConfigError, InvalidName
 from portside.security.scanning.oneshot import parse_ref
 
 DIGEST = "sha256:" + "ab" * 32
@@ -28,10 +28,10 @@ def test_references_are_split(ref: str, expected: tuple[str, str]) -> None:
 @pytest.mark.parametrize(
     ("ref", "reason"),
     [
-        ("ns/app@md5:abc", "digest reference"),
-        ("ns/app@sha256:" + "AB" * 32, "digest reference"),  # hex is lowercase
-        ("ns/app@sha256:abc", "digest reference"),
-        (f"ns/app@{DIGEST}\n", "digest reference"),
+        ("ns/app@md5:abc", "not a valid digest"),
+        ("ns/app@sha256:" + "AB" * 32, "not a valid digest"),  # hex is lowercase
+        ("ns/app@sha256:abc", "not a valid digest"),
+        (f"ns/app@{DIGEST}\n", "not a valid digest"),
         ("ns/App:1.0", "repository name"),
         ("", "repository name"),
         ("0/", "repository name"),
@@ -45,5 +45,6 @@ def test_references_are_split(ref: str, expected: tuple[str, str]) -> None:
     ],
 )
 def test_malformed_references_are_refused_with_the_reason(ref: str, reason: str) -> None:
-    with pytest.raises(ConfigError, match=reason):
+    with pytest.raises(InvalidName, match=reason) as refused:
         parse_ref(ref)
+    assert not isinstance(refused.value, ConfigError)  # the user's input, not a setting
