@@ -80,6 +80,8 @@ def main_callback(ctx: typer.Context, config: ConfigOption = None) -> None:
         err().print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from exc
     configure(ctx.obj.log_level)
+    for note in ctx.obj.deprecations:
+        log.warning(note)
 
 
 def _run(coro: Any) -> Any:
@@ -91,10 +93,11 @@ def _run(coro: Any) -> Any:
 
 # -- serving ---------------------------------------------------------------------------------
 def _require_tokens(settings: Settings) -> None:
-    if settings.webhook.require_token and not settings.webhook.tokens:
+    if settings.notifications.require_token and not settings.notifications.tokens:
         raise ConfigError(
-            "webhook.tokens: no token is configured, so every notification would be refused; "
-            "set one (PORTSIDE_WEBHOOK__TOKENS='[\"...\"]') or set webhook.require_token: false"
+            "notifications.tokens: no token is configured, so every notification would be "
+            "refused; set one (PORTSIDE_NOTIFICATIONS__TOKENS='[\"...\"]') or set "
+            "notifications.require_token: false"
         )
 
 
@@ -214,14 +217,14 @@ def _embedded(settings: Settings) -> tuple[Settings, Any]:
             notify_token=token,
         )
     )
-    webhook = settings.webhook.model_copy(
-        update={"tokens": [*settings.webhook.tokens, typer_secret(token)]}
+    notifications = settings.notifications.model_copy(
+        update={"tokens": [*settings.notifications.tokens, typer_secret(token)]}
     )
     return (
         settings.model_copy(
             update={
                 "registry": settings.registry.model_copy(update={"url": registry.url}),
-                "webhook": webhook,
+                "notifications": notifications,
             }
         ),
         registry,
@@ -693,7 +696,7 @@ def registry_config(
 
     settings = _settings(ctx)
     base = url or f"http://{settings.server.host}:{settings.server.port}"
-    tokens = settings.webhook.tokens
+    tokens = settings.notifications.tokens
     token = tokens[0].get_secret_value() if tokens else None
     sys.stdout.write(render(base, token))
 

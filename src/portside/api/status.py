@@ -48,7 +48,7 @@ async def status(services: ServicesDep, session: ReadSession) -> Status:
         "sync": settings.background.sync.enabled,
         "scan": settings.background.scan.enabled,
         "gc": settings.background.gc.enabled,
-        "webhooks": settings.background.webhooks.enabled,
+        "webhooks": settings.background.outgoing.enabled,
     }
     tasks = []
     for name in TASKS:

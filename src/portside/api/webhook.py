@@ -100,7 +100,7 @@ async def accept(
     services: Services, headers: Mapping[str, str], chunks: AsyncIterator[bytes], client: str = "?"
 ) -> tuple[int, dict[str, Any]]:
     """Check, parse and store one notification; (status, JSON answer). Raises WebhookError."""
-    settings = services.settings.webhook
+    settings = services.settings.notifications
     if settings.require_token and not authorized(
         headers.get("authorization"), services.webhook_tokens
     ):

@@ -69,8 +69,8 @@ class Dashboard:
 def configured_tasks(settings: Settings) -> dict[str, bool]:
     """Each background task the settings know (``background.<name>.enabled``), in order."""
     found: dict[str, bool] = {}
-    for name in type(settings.background).model_fields:
-        enabled = getattr(getattr(settings.background, name), "enabled", None)
+    for name, section in settings.background.tasks().items():
+        enabled = getattr(section, "enabled", None)
         if isinstance(enabled, bool):
             found[name] = enabled
     return found

@@ -22,7 +22,7 @@ from portside.db.conflict import conflict_insert
 from portside.db.engine import Database
 from portside.db.models import Activity, Cursor, Webhook, WebhookDelivery
 from portside.events.decide import backoff
-from portside.settings import OutgoingWebhookSettings, WebhooksTaskSettings
+from portside.settings import OutgoingTaskSettings, OutgoingWebhookSettings
 from portside.webhooks.fanout import ActivityFacts, Hook, payload, targets
 from portside.webhooks.sender import Attempt, Sender
 
@@ -113,7 +113,7 @@ class WebhooksTask:
     def __init__(
         self,
         db: Database,
-        settings: WebhooksTaskSettings,
+        settings: OutgoingTaskSettings,
         configured: list[OutgoingWebhookSettings],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
