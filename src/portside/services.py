@@ -22,11 +22,11 @@ from portside.events.processor import EventProcessor
 from portside.events.task import EventsTask
 from portside.gc.task import GcTask
 from portside.metrics import Metrics
+from portside.outgoing.task import WebhooksTask
 from portside.registry.client import RegistryClient
 from portside.security.scanning.task import ScanTask
 from portside.settings import Settings
 from portside.sync.task import SyncTask
-from portside.webhooks.task import WebhooksTask
 
 log = logging.getLogger(__name__)
 

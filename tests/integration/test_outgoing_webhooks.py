@@ -17,8 +17,8 @@ from sqlalchemy import select
 from portside.db.engine import Database
 from portside.db.models import WebhookDelivery
 from portside.index import store
+from portside.outgoing.task import WebhooksTask
 from portside.settings import OutgoingTaskSettings, OutgoingWebhookSettings
-from portside.webhooks.task import WebhooksTask
 from tests.support.net import free_port
 
 SECRET = "receiver-secret"

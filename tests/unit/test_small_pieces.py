@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from portside.api.webhook import authorized
+from portside.api.notifications import authorized
 from portside.background.runtime import error_backoff
 from portside.errors import (
     RegistryAuthError,

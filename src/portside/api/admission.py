@@ -6,7 +6,7 @@ without this a 300 MB body without a token is held in memory before its 401. Her
 ``/api/`` request that may carry a body (every one of them is an admin mutation) is checked
 for the token from its headers alone, then its body is read up to ``api.max_body`` (counted
 while streaming: a lying ``Content-Length`` does not help) and handed on. The registry's
-webhook has its own token check and bound (:mod:`portside.api.webhook`) and is not seen here.
+webhook has its own token check and bound (:mod:`portside.api.notifications`) and is not seen here.
 
 DNS rebinding: a page on another site can make a browser send requests to 127.0.0.1 under the
 site's own name and read the answers. When reads are open because the server listens on

@@ -22,9 +22,9 @@ from portside.db.conflict import conflict_insert
 from portside.db.engine import Database
 from portside.db.models import Activity, Cursor, Webhook, WebhookDelivery
 from portside.events.decide import backoff
+from portside.outgoing.fanout import ActivityFacts, Hook, payload, targets
+from portside.outgoing.sender import Attempt, Sender
 from portside.settings import OutgoingTaskSettings, OutgoingWebhookSettings
-from portside.webhooks.fanout import ActivityFacts, Hook, payload, targets
-from portside.webhooks.sender import Attempt, Sender
 
 log = logging.getLogger(__name__)
 
