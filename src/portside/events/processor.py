@@ -49,6 +49,16 @@ log = logging.getLogger(__name__)
 APPLY_CHUNK = 100  # repositories per write transaction
 
 
+def _fields(event: RegistryEvent) -> dict[str, object]:
+    """The structured log fields of an event (what operators search the log for)."""
+    return {
+        "event_id": event.event_id,
+        "repository": event.repository,
+        "tag": event.tag,
+        "digest": event.digest,
+    }
+
+
 class LeaseLost(StorageError):
     """Another worker took over this batch's events (our lease expired)."""
 
@@ -187,7 +197,12 @@ class EventProcessor:
             except RegistryError as exc:
                 found[digest] = exc
             except Exception as exc:  # a bug or a hostile manifest: this event fails, not the batch
-                log.exception("describing %s@%s failed", repository, digest)
+                log.exception(
+                    "describing %s@%s failed",
+                    repository,
+                    digest,
+                    extra={"repository": repository, "digest": digest},
+                )
                 found[digest] = exc
             else:
                 self.images.put(image)
@@ -290,7 +305,7 @@ class EventProcessor:
         now: datetime,
     ) -> bool:
         if isinstance(decision, Skip):
-            log.debug("event %s: %s", event.event_id, decision.reason)
+            log.debug("event %s: %s", event.event_id, decision.reason, extra=_fields(event))
             return False
         tags = {t.name: t for t in repo.tags}
         if isinstance(decision, Upsert):
@@ -364,7 +379,10 @@ class EventProcessor:
                 result.retried += 1
                 return "retry"
             log.info(
-                "event %s: %s is gone from the registry; nothing indexed", event.event_id, where
+                "event %s: %s is gone from the registry; nothing indexed",
+                event.event_id,
+                where,
+                extra=_fields(event),
             )
             return "done"
         message = f"{type(error).__name__}: {error}"
@@ -378,6 +396,7 @@ class EventProcessor:
                 where,
                 event.attempts,
                 message,
+                extra={**_fields(event), "attempts": event.attempts, "error": message},
             )
             await queue.fail(session, event.id, worker=self.worker, now=now, error=message)
             result.failed += 1
@@ -390,6 +409,7 @@ class EventProcessor:
             where,
             message,
             delay.total_seconds(),
+            extra={**_fields(event), "error": message, "retry_in": delay.total_seconds()},
         )
         await queue.retry_later(
             session, event.id, worker=self.worker, available_at=now + delay, error=message

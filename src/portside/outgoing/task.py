@@ -209,6 +209,15 @@ class WebhooksTask:
                 "webhook delivery %d failed for good: %s",
                 delivery.id,
                 attempt.error or attempt.status,
+                extra={
+                    "task": "webhooks",
+                    "delivery": delivery.id,
+                    "webhook": delivery.webhook_id,
+                    "kind": delivery.kind,
+                    "attempts": delivery.attempts,
+                    "status": attempt.status,
+                    "error": attempt.error,
+                },
             )
         else:
             delay = backoff(

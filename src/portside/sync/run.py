@@ -184,10 +184,14 @@ class SyncRun:
                 elif not plan.empty:
                     await self._apply_deletions(plan)
         elif verdict.tags or verdict.repositories:
-            log.warning("sync: deletions not applied: %s", verdict.reason)
+            log.warning(
+                "sync: deletions not applied: %s",
+                verdict.reason,
+                extra={"task": "sync", "reason": verdict.reason},
+            )
 
     def _error(self, message: str) -> None:
-        log.warning("sync: %s", message)
+        log.warning("sync: %s", message, extra={"task": "sync", "error": message})
         if len(self.summary.errors) < MAX_ERRORS_KEPT:
             self.summary.errors.append(message)
 

@@ -86,6 +86,11 @@ async def rematch(
             result.images,
             result.changed,
             describe_new(result.new_findings) or "nothing new",
+            extra={
+                "images": result.images,
+                "changed": result.changed,
+                "new_findings": dict(result.new_findings),
+            },
         )
     return result
 

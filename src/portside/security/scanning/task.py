@@ -9,6 +9,7 @@ retried with backoff; a hostile or unreadable image fails with its error, visibl
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,6 +93,7 @@ class ScanTask:
         )
 
     async def scan(self, target: ScanTarget) -> None:
+        started = time.monotonic()
         try:
             analysis = (
                 await self.analyzer.analyze(target.repository, target.digest)
@@ -110,7 +112,9 @@ class ScanTask:
             await self._failed(target, exc, retry=False)
             return
         except Exception as exc:  # a bug or an image nobody foresaw: this scan fails, not the task
-            log.exception("scanning %s@%s failed", target.repository, target.digest)
+            log.exception(
+                "scanning %s@%s failed", target.repository, target.digest, extra=_fields(target)
+            )
             await self._failed(target, exc, retry=False)
             return
         packages = [package_record(p) for p in analysis.packages] if analysis else []
@@ -139,6 +143,12 @@ class ScanTask:
             target.digest,
             len(packages),
             counts or "no findings",
+            extra={
+                **_fields(target),
+                "packages": len(packages),
+                "counts": counts,
+                "duration": round(time.monotonic() - started, 3),
+            },
         )
 
     async def _failed(self, target: ScanTarget, exc: Exception, *, retry: bool) -> None:
@@ -154,9 +164,20 @@ class ScanTask:
             target.digest,
             message,
             f"retry in {delay.total_seconds():.0f}s" if delay else "failed",
+            extra={
+                **_fields(target),
+                "error": message,
+                "attempts": target.attempts,
+                "retry_in": delay.total_seconds() if delay else None,
+            },
         )
         async with self.db.write() as session:
             await queue.retry_or_fail(
                 session, target, worker=self.worker, now=self.clock(), error=message, delay=delay
             )
         self.totals["retried" if delay else "failed"] += 1
+
+
+def _fields(target: ScanTarget) -> dict[str, object]:
+    """The structured log fields of a scan (what operators search the log for)."""
+    return {"task": "scan", "repository": target.repository, "digest": target.digest}
