@@ -1,5 +1,5 @@
 """Re-matching stored package lists after a vulnerability-data import (SQLite): import N
-synthetic OSV records with `advisories.import_path`, store M scanned images' package lists as
+synthetic OSV records with `advisory_store.import_path`, store M scanned images' package lists as
 `scan_targets` rows, then time `rematch.rematch(db, now)` over every image.
 
     .venv/bin/python -m bench.rematch [--advisories 100000] [--images 1000] [--runs 3]
@@ -32,7 +32,7 @@ from portside.security.analysis.catalogers.ospackage import os_package
 from portside.security.analysis.files import MergedFile
 from portside.security.analysis.purl import purl
 from portside.security.packages import OsRelease, Package
-from portside.security.scanning.advisories import import_path
+from portside.security.scanning.advisory_store import import_path
 from portside.security.scanning.records import os_record, package_record
 from portside.security.scanning.rematch import rematch
 
@@ -254,7 +254,7 @@ def main() -> None:
         )
         + "; 40% Debian:12, 30% Ubuntu, 5% Alpine, 15% PyPI, 10% npm; popularity skewed), one "
         "JSON file each in a zip, imported with "
-        "`portside.security.scanning.advisories.import_path` "
+        "`portside.security.scanning.advisory_store.import_path` "
         f"({out['index rows']:,} `advisory_packages` rows).",
         f"- Images: {args.images:,} `scan_targets` rows (status done, `packages` and `os` as "
         "`package_record`/`os_record` write them), each tagged once in the index: Debian 12 on "

@@ -23,7 +23,7 @@ from portside.db.engine import Database
 from portside.db.models import Activity, ScanTarget, Tag
 from portside.registry.client import RegistryClient
 from portside.registry.local import LocalRegistry
-from portside.security.scanning import advisories
+from portside.security.scanning import advisory_store
 from portside.security.scanning.rematch import rematch
 from portside.security.scanning.task import ScanTask
 from portside.settings import RegistrySettings, ScanTaskSettings
@@ -84,12 +84,12 @@ class Scene:
         return target
 
 
-async def import_osv(db: Database, tmp_path: Path, names: list[str]) -> advisories.ImportResult:
+async def import_osv(db: Database, tmp_path: Path, names: list[str]) -> advisory_store.ImportResult:
     folder = tmp_path / f"osv-{len(list(tmp_path.glob('osv-*')))}"
     folder.mkdir()
     for name in names:
         shutil.copy(DATA / "osv" / f"{name}.json", folder)
-    return await advisories.import_path(db, folder, datetime.now(UTC))
+    return await advisory_store.import_path(db, folder, datetime.now(UTC))
 
 
 @pytest.fixture
@@ -258,7 +258,7 @@ async def test_a_changed_advisory_updates_stored_findings(scene: Scene, tmp_path
     folder = tmp_path / "changed"
     folder.mkdir()
     (folder / "GHSA-c2qf-rxjj-qqgw.json").write_text(json.dumps(record))
-    result = await advisories.import_path(scene.db, folder, datetime.now(UTC))
+    result = await advisory_store.import_path(scene.db, folder, datetime.now(UTC))
     assert result.changed == 1
     report = await rematch(scene.db, datetime.now(UTC), result.changed_keys)
     assert report.changed == 1

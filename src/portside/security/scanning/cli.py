@@ -13,7 +13,7 @@ from pathlib import Path
 from portside.db import migrate
 from portside.db.engine import Database
 from portside.registry.client import RegistryClient
-from portside.security.scanning import advisories, oneshot
+from portside.security.scanning import advisory_store, oneshot
 from portside.security.scanning.analyze import limits_of
 from portside.security.scanning.render import finish
 from portside.settings import Settings
@@ -51,7 +51,7 @@ async def import_command(settings: Settings, path: Path) -> int:
     async with Database(settings.database_url) as db:
         await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
         now = datetime.now(UTC)
-        result = await advisories.import_path(db, path, now)
+        result = await advisory_store.import_path(db, path, now)
         rematched = await rematch(db, now, result.changed_keys)
     err.print(
         f"imported {result.records} records ({result.changed} new or changed, "
@@ -69,7 +69,7 @@ async def status_command(settings: Settings) -> int:
     async with Database(settings.database_url) as db:
         await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
         async with db.read() as session:
-            state = await advisories.status(session)
+            state = await advisory_store.status(session)
     from rich.console import Console
     from rich.table import Table
 

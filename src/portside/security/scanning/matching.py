@@ -23,7 +23,7 @@ from portside.security.advisories.match import (
     package_matches,
 )
 from portside.security.packages import OsRelease, Package
-from portside.security.scanning import advisories
+from portside.security.scanning import advisory_store
 from portside.security.severity import counts
 
 
@@ -91,7 +91,7 @@ class FindingCache:
 
 
 def _finding(
-    package: Placed, match: Match, details: advisories.Details, cache: FindingCache
+    package: Placed, match: Match, details: advisory_store.Details, cache: FindingCache
 ) -> dict[str, Any]:
     ref = match.advisory
     key = (ref.id, package.ecosystem, package.name, package.version)
@@ -123,7 +123,7 @@ def _finding(
 def package_findings(
     index: AdvisoryIndex,
     packages: list[Placed],
-    details: advisories.Details,
+    details: advisory_store.Details,
     cache: FindingCache,
 ) -> list[list[dict[str, Any]]]:
     """The built-in scanner's findings for each of one image's packages (lists shared with the
@@ -142,7 +142,7 @@ def package_findings(
 def builtin_findings(
     index: AdvisoryIndex,
     packages: list[Placed],
-    details: advisories.Details,
+    details: advisory_store.Details,
     cache: FindingCache | None = None,
 ) -> list[dict[str, Any]]:
     """The built-in scanner's findings for one image's packages, in package order."""
@@ -153,7 +153,7 @@ def builtin_findings(
 def findings_of(
     index: AdvisoryIndex,
     packages: list[Placed],
-    details: advisories.Details,
+    details: advisory_store.Details,
     cache: FindingCache | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     findings = builtin_findings(index, packages, details, cache)
@@ -165,5 +165,5 @@ async def match(
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Findings and severity counts for one image's packages."""
     wanted = osv_packages(os_release, packages)
-    index, details = await advisories.load_index_and_details(session, lookup_keys(wanted))
+    index, details = await advisory_store.load_index_and_details(session, lookup_keys(wanted))
     return findings_of(index, wanted, details)

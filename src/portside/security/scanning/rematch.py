@@ -21,7 +21,7 @@ from portside.db.models import ScanTarget
 from portside.db.types import EncodedJSON
 from portside.index import store
 from portside.security.advisories.match import AdvisoryIndex, Placed
-from portside.security.scanning import advisories
+from portside.security.scanning import advisory_store
 from portside.security.scanning.backends import merge_findings
 from portside.security.scanning.matching import (
     FindingCache,
@@ -120,7 +120,7 @@ async def _rematch(
     if not prepared:
         return result
     async with db.read() as session:
-        index, details = await advisories.load_index_and_details(
+        index, details = await advisory_store.load_index_and_details(
             session, lookup_keys(chain.from_iterable(packages for _, packages in prepared))
         )
     changes = _changes(index, details, prepared)
@@ -168,7 +168,7 @@ class Change(NamedTuple):
 
 def _changes(
     index: AdvisoryIndex,
-    details: advisories.Details,
+    details: advisory_store.Details,
     targets: list[tuple[ScanTarget, list[Placed]]],
 ) -> list[Change]:
     """The targets whose findings change, with their findings and the new ones among them
