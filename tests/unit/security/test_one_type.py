@@ -37,3 +37,21 @@ def test_one_severity_type() -> None:
 def test_one_package_type_and_one_os_release_type() -> None:
     assert _classes_named("Package") == ["portside.security.packages"]
     assert _classes_named("OsRelease") == ["portside.security.packages"]
+
+
+def test_the_pure_layers_do_not_import_the_scanning_layer() -> None:
+    import ast
+    from pathlib import Path
+
+    root = Path(portside.security.__file__).parent
+    for folder in ("analysis", "advisories"):
+        for path in (root / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = (
+                    [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else []
+                )
+                assert not any(n.startswith("portside.security.scanning") for n in names), path
