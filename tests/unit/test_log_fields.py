@@ -45,3 +45,22 @@ def test_the_json_lines_carry_the_fields() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "scanned ns/app"
     assert (line["task"], line["digest"], line["duration"]) == ("scan", DIGEST, 1.5)
+
+
+def test_no_log_call_passes_a_field_logging_reserves() -> None:
+    """A reserved name (``name``, ``message``...) in ``extra=`` raises at the log call."""
+    import ast
+    from pathlib import Path
+
+    import portside
+
+    reserved = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+    root = Path(portside.__file__).parent
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            for keyword in node.keywords:
+                if keyword.arg == "extra" and isinstance(keyword.value, ast.Dict):
+                    keys = {k.value for k in keyword.value.keys if isinstance(k, ast.Constant)}
+                    assert not keys & reserved, (path, keys & reserved)

@@ -52,7 +52,7 @@ class WalkResult:
                     "sync: skipped %s %s: not a valid name",
                     what,
                     shown(name),
-                    extra={"task": "sync", "name": shown(name)},
+                    extra={"task": "sync", "skipped": shown(name)},
                 )
             self.invalid_names += 1
 
