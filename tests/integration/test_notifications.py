@@ -152,7 +152,7 @@ async def test_a_chunked_oversized_body_is_refused(
 
 
 async def test_token_can_be_turned_off_explicitly(database_url: str) -> None:
-    settings = make_settings(database_url, webhook={"tokens": [], "require_token": False})
+    settings = make_settings(database_url, notifications={"tokens": [], "require_token": False})
     async with (
         serving(create_app(settings), settings.server.port) as base,
         aiohttp.ClientSession() as http,
