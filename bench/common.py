@@ -43,7 +43,7 @@ def portside_env(database_url: str, port: int, registry_url: str | None = None) 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTSIDE_")}
     env.update(
         PORTSIDE_DATABASE_URL=database_url,
-        PORTSIDE_WEBHOOK__TOKENS='["s3cret"]',
+        PORTSIDE_NOTIFICATIONS__TOKENS='["s3cret"]',
         PORTSIDE_SERVER__HOST="127.0.0.1",
         PORTSIDE_SERVER__PORT=str(port),
     )

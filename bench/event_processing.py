@@ -43,8 +43,8 @@ from portside.db.engine import Database
 from portside.events.envelope import parse_envelope
 from portside.events.processor import EventProcessor
 from portside.events.queue import event_row, insert_events
-from portside.localregistry import LocalRegistry, LocalRegistryConfig
 from portside.registry.client import RegistryClient
+from portside.registry.local import LocalRegistry, LocalRegistryConfig
 from portside.registry.mediatypes import ACCEPT
 from portside.settings import load_settings
 
@@ -181,7 +181,7 @@ def report(args: argparse.Namespace, header: list[str], n: int, runs: dict) -> s
         "Command (from the repository root): `.venv/bin/python -m bench.event_processing`",
         "",
         *header,
-        f"- Registry: Debian's docker-registry (`portside.localregistry`) on loopback, holding "
+        f"- Registry: Debian's docker-registry (`portside.registry.local`) on loopback, holding "
         f"{n} distinct OCI images ({args.repos} repositories x {args.tags} tags; each its own "
         "config blob, 1-2 small layers) pushed through the registry API.",
         f"- Portside: per run, a fresh migrated SQLite database with {n} queued push events "

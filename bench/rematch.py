@@ -1,5 +1,5 @@
 """Re-matching stored package lists after a vulnerability-data import (SQLite): import N
-synthetic OSV records with `advisories.import_path`, store M scanned images' package lists as
+synthetic OSV records with `advisory_store.import_path`, store M scanned images' package lists as
 `scan_targets` rows, then time `rematch.rematch(db, now)` over every image.
 
     .venv/bin/python -m bench.rematch [--advisories 100000] [--images 1000] [--runs 3]
@@ -22,27 +22,27 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
-from tests.unit.vulndb import synthetic
+from tests.unit.security.advisories import synthetic
 
 from bench.common import WORK, fresh_sqlite, machine, median, wait_quiet, write_section
 from portside.db.engine import Database
 from portside.db.models import Activity, AdvisoryPackage, ScanTarget, Tag
 from portside.index import store
-from portside.scan.catalogers.ospackage import os_package
-from portside.scan.catalogers.osrelease import OsRelease
-from portside.scan.files import MergedFile
-from portside.scan.packages import Package
-from portside.scan.purl import purl
-from portside.scanning.advisories import import_path
-from portside.scanning.analyze import os_record, package_record
-from portside.scanning.rematch import rematch
+from portside.security.analysis.catalogers.ospackage import os_package
+from portside.security.analysis.files import MergedFile
+from portside.security.analysis.purl import purl
+from portside.security.packages import OsRelease, Package
+from portside.security.scanning.advisory_store import import_path
+from portside.security.scanning.records import os_record, package_record
+from portside.security.scanning.rematch import rematch
 
 DEBIAN = OsRelease("debian", "12", "bookworm", "Debian GNU/Linux 12 (bookworm)")
 SITE = "usr/local/lib/python3.11/site-packages"
 
 
 def osv_zip(total: int, dense: bool) -> Path:
-    """``total`` synthetic OSV records (tests/unit/vulndb/synthetic.py), one JSON file each,
+    """``total`` synthetic OSV records (tests/unit/security/advisories/synthetic.py), one JSON file
+    each,
     in a zip like osv.dev's all.zip; cached under bench/.work."""
     path = WORK / f"osv-{total}-{'dense' if dense else 'sparse'}.zip"
     if not path.exists():
@@ -246,14 +246,15 @@ def main() -> None:
         "",
         *machine(),
         f"- Advisories: {args.advisories:,} synthetic OSV records "
-        f"(`tests/unit/vulndb/synthetic.py`, {flag}: "
+        f"(`tests/unit/security/advisories/synthetic.py`, {flag}: "
         + (
             "most advisories affect the installed versions, a worst case"
             if args.dense
             else "most fixes predate the installed versions, as in distribution data"
         )
         + "; 40% Debian:12, 30% Ubuntu, 5% Alpine, 15% PyPI, 10% npm; popularity skewed), one "
-        f"JSON file each in a zip, imported with `portside.scanning.advisories.import_path` "
+        "JSON file each in a zip, imported with "
+        "`portside.security.scanning.advisory_store.import_path` "
         f"({out['index rows']:,} `advisory_packages` rows).",
         f"- Images: {args.images:,} `scan_targets` rows (status done, `packages` and `os` as "
         "`package_record`/`os_record` write them), each tagged once in the index: Debian 12 on "
@@ -264,10 +265,10 @@ def main() -> None:
         f"{sum(1 for n in kinds['pypi'] if n)} with PyPI packages, "
         f"{sum(1 for n in kinds['npm'] if n)} with npm packages; "
         f"{sum(map(len, lists)):,} package records in all.",
-        "- Re-match: `portside.scanning.rematch.rematch(db, now)` (every image), after resetting "
-        "the findings to empty (so every image gets its findings written and its activity "
-        "recorded, as after a first import); wall time, median of the runs, each after waiting "
-        "for a quiet machine. `again`: the same call right after, when nothing changed.",
+        "- Re-match: `portside.security.scanning.rematch.rematch(db, now)` (every image), after "
+        "resetting the findings to empty (so every image gets its findings written and its "
+        "activity recorded, as after a first import); wall time, median of the runs, each after "
+        "waiting for a quiet machine. `again`: the same call right after, when nothing changed.",
         "",
         "| | seconds |",
         "|---|---:|",

@@ -29,7 +29,7 @@ from tests.support.registry import running_registry
 from bench import common
 from bench import scan_support as ss
 from bench.common import BIN, WORK, fresh_sqlite, median, portside_env, wait_quiet
-from portside.scanning.cli import scan_command
+from portside.security.scanning.cli import scan_command
 from portside.settings import RegistrySettings, Settings
 
 REPO = "bench/app"
@@ -111,7 +111,7 @@ class Tools:
         code = (
             "from portside import cyclegc\n"
             "with cyclegc.importing():\n"
-            "    import portside.cli, portside.scanning.cli\n"
+            "    import portside.cli, portside.security.scanning.cli\n"
             "cyclegc.before_exit()"
         )
         cmd = [str(BIN / "python"), "-c", code]

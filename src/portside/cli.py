@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from portside import __version__, cyclegc
-from portside.errors import ConfigError, PortsideError
+from portside.errors import ConfigError, InvalidName, PortsideError
 from portside.logconfig import configure
 from portside.settings import Settings, SyncStrategy, load_settings
 
@@ -130,6 +130,8 @@ def main_callback(
         err().print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from exc
     configure(ctx.obj.log_level)
+    for note in ctx.obj.deprecations:
+        log.warning(note)
 
 
 def _run(coro: Any) -> Any:
@@ -141,10 +143,11 @@ def _run(coro: Any) -> Any:
 
 # -- serving ---------------------------------------------------------------------------------
 def _require_tokens(settings: Settings) -> None:
-    if settings.webhook.require_token and not settings.webhook.tokens:
+    if settings.notifications.require_token and not settings.notifications.tokens:
         raise ConfigError(
-            "webhook.tokens: no token is configured, so every notification would be refused; "
-            "set one (PORTSIDE_WEBHOOK__TOKENS='[\"...\"]') or set webhook.require_token: false"
+            "notifications.tokens: no token is configured, so every notification would be "
+            "refused; set one (PORTSIDE_NOTIFICATIONS__TOKENS='[\"...\"]') or set "
+            "notifications.require_token: false"
         )
 
 
@@ -245,8 +248,8 @@ def _embedded(settings: Settings) -> tuple[Settings, Any]:
     import secrets
 
     from portside import embedded
-    from portside.localregistry import LocalRegistry, LocalRegistryConfig
     from portside.private import write_private
+    from portside.registry.local import LocalRegistry, LocalRegistryConfig
 
     data = settings.data_dir
     data.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -267,14 +270,14 @@ def _embedded(settings: Settings) -> tuple[Settings, Any]:
             notify_token=token,
         )
     )
-    webhook = settings.webhook.model_copy(
-        update={"tokens": [*settings.webhook.tokens, typer_secret(token)]}
+    notifications = settings.notifications.model_copy(
+        update={"tokens": [*settings.notifications.tokens, typer_secret(token)]}
     )
     return (
         settings.model_copy(
             update={
                 "registry": settings.registry.model_copy(update={"url": registry.url}),
-                "webhook": webhook,
+                "notifications": notifications,
             }
         ),
         registry,
@@ -416,7 +419,7 @@ SCAN_ERROR = 3  # the registry, the server or the database did not answer as nee
 
 
 def _severity(value: str | None) -> str | None:
-    from portside.scanning.gate import parse_level
+    from portside.security.scanning.gate import parse_level
 
     if value is None:
         return None
@@ -427,8 +430,9 @@ def _severity(value: str | None) -> str | None:
 
 
 def _scan_failed(exc: BaseException) -> NoReturn:
-    """A scan that could not be done exits 3 (not 1, which is a failed gate)."""
-    if isinstance(exc, ConfigError):
+    """A scan that could not be done exits 3 (not 1, which is a failed gate); a wrong setting
+    or image reference exits 2."""
+    if isinstance(exc, ConfigError | InvalidName):
         _fail(str(exc), SCAN_USAGE)
     if isinstance(exc, PortsideError):
         _fail(str(exc), SCAN_ERROR)
@@ -499,7 +503,7 @@ def scan(
     """Scan one image now: its packages and their known vulnerabilities."""
     if server:
         from portside.apiclient import request_scan
-        from portside.scanning.render import finish
+        from portside.security.scanning.render import finish
 
         try:
             report = request_scan(server, token, ref, reuse=not fresh)
@@ -509,7 +513,7 @@ def scan(
             finish(report, output.value, fail_on=fail_on, ignore_unfixed=ignore_unfixed)
         )
     with cyclegc.importing():  # a one-shot command: its imports are most of its time
-        from portside.scanning.cli import scan_command
+        from portside.security.scanning.cli import scan_command
 
     settings = _with_registry(ctx)
     command = scan_command(
@@ -535,7 +539,7 @@ def vulndb_import(
     ],
 ) -> None:
     """Import OSV advisories, then match every scanned image again."""
-    from portside.scanning.cli import import_command
+    from portside.security.scanning.cli import import_command
 
     if not path.exists():
         _fail(f"{path}: no such file or folder")
@@ -545,7 +549,7 @@ def vulndb_import(
 @vulndb_app.command("status")
 def vulndb_status(ctx: typer.Context) -> None:
     """What vulnerability data is loaded, and how fresh it is."""
-    from portside.scanning.cli import status_command
+    from portside.security.scanning.cli import status_command
 
     raise typer.Exit(_run(status_command(_settings(ctx))))
 
@@ -846,12 +850,12 @@ def registry_config(
 ) -> None:
     """Print the notifications: part of the registry's config.yml, token included."""
     from portside import embedded
-    from portside.registry_config import render
+    from portside.registry.config import render
 
     settings = _settings(ctx)
     scheme = "https" if settings.server.tls else "http"
     base = url or f"{scheme}://{settings.server.host}:{settings.server.port}"
-    tokens = settings.webhook.tokens
+    tokens = settings.notifications.tokens
     token = tokens[0].get_secret_value() if tokens else None
     if token is None:
         token = embedded.token(settings.data_dir)
@@ -859,7 +863,7 @@ def registry_config(
         message = (
             f"the token is the embedded default's, from {where}"
             if token
-            else "no webhook token is configured (webhook.tokens) and none was generated by "
+            else "no webhook token is configured (notifications.tokens) and none was generated by "
             "`portside run` here: the snippet has no Authorization header, and Portside "
             "refuses notifications without one"
         )

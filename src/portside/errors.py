@@ -7,25 +7,41 @@ the library and re-raised with the original as ``__cause__``::
     PortsideError
     ├── ConfigError                 a setting is missing or wrong (start-up stops)
     ├── StorageError                the database failed
-    │   └── SchemaNotReady          the schema is not migrated to this version's head
+    │   ├── SchemaNotReady          the schema is not migrated to this version's head
+    │   └── events.processor.LeaseLost   another worker took a batch over (our lease expired)
     ├── RegistryError               talking to the registry failed
     │   ├── RegistryUnavailable     connection refused/reset, timeout, 5xx: transient, retry
     │   ├── RegistryAuthError       401/403 after authenticating: fix the credentials
     │   ├── RegistryNotFound        404 (MANIFEST_UNKNOWN, NAME_UNKNOWN, BLOB_UNKNOWN)
     │   ├── RegistryRejected        another 4xx: the request itself is refused
-    │   │   └── InvalidName         a repository, tag or digest outside the distribution
-    │   │                           grammar: refused before any request is sent
+    │   │   └── InvalidName         a repository, tag, digest or image reference outside the
+    │   │                           distribution grammar: refused before any request is sent
     │   └── RegistryProtocolError   an answer that breaks the API: bad JSON, wrong digest, too big
     ├── ApiClientError              a running Portside could not be asked (`scan --server`)
-    ├── WebhookError                a notification the endpoint refuses
+    ├── WebhookError                a registry notification the endpoint refuses (incoming)
     │   ├── WebhookUnauthorized     missing or wrong token (401)
-    │   └── InvalidEnvelope         not JSON, wrong shape, too large (4xx)
-    ├── scan.limits.LayerRejected   a hostile, oversized, corrupt or lying layer
+    │   ├── InvalidEnvelope         not JSON, wrong shape, too large (4xx)
+    │   └── events.envelope.Refused one event of a well-formed envelope (its neighbours are kept)
+    ├── api.auth.Unauthorized       an API call or page without a valid token (401)
+    │   └── ui.routes.ReadsClosed   a page read while reads are closed (401)
+    ├── api.errors.NotFound         an API resource that does not exist (404)
+    ├── api.errors.InvalidRequest   a well-formed request whose value cannot be used (422)
+    ├── api.errors.NotConfigured    a call this server is not set up for (503)
+    ├── api.admission.BodyTooLarge  a request body over its limit (413)
+    ├── deletion.DeletionRefused    a deletion (or a change) that would take more than asked (409)
+    ├── security.analysis.limits.LayerRejected   a hostile, oversized, corrupt or lying layer
     │   └── UnsupportedLayer        a layer media type the scanner cannot read
-    ├── scan.packages.UnreadableDatabase   a package database the catalogers cannot read
-    └── vulndb.errors.VulnDataError vulnerability data cannot be used
+    ├── security.analysis.packages.UnreadableDatabase   a package database that cannot be read
+    ├── security.scanning.backends.BackendError   a scanner backend refused or failed the scan
+    │   └── BackendUnavailable      a backend cannot be reached now, or is still working: retry
+    └── security.advisories.errors.VulnDataError   vulnerability data cannot be used
         ├── InvalidAdvisory         one record is not a usable OSV advisory (the import goes on)
-        └── SourceUnreadable        the folder or archive cannot be read (the import stops)
+        ├── SourceUnreadable        the folder or archive cannot be read (the import stops)
+        └── security.advisories.load._Refused   one file is not imported (reported; goes on)
+
+The classes drawn with a module path are defined in that module (``portside.`` left out), next
+to the code that raises them; the others here. ``tests/unit/test_error_tree.py`` checks that
+every exception class of the package is drawn, under its real parent.
 """
 
 from __future__ import annotations

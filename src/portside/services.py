@@ -22,11 +22,11 @@ from portside.events.processor import EventProcessor
 from portside.events.task import EventsTask
 from portside.gc.task import GcTask
 from portside.metrics import Metrics
+from portside.outgoing.task import WebhooksTask
 from portside.registry.client import RegistryClient
-from portside.scanning.task import ScanTask
+from portside.security.scanning.task import ScanTask
 from portside.settings import Settings
 from portside.sync.task import SyncTask
-from portside.webhooks.task import WebhooksTask
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Services:
 
     @property
     def webhook_tokens(self) -> list[str]:
-        return [token.get_secret_value() for token in self.settings.webhook.tokens]
+        return [token.get_secret_value() for token in self.settings.notifications.tokens]
 
 
 def build_tasks(services: Services) -> list[Task]:
@@ -69,9 +69,9 @@ def build_tasks(services: Services) -> list[Task]:
                 worker=services.worker,
             )
         )
-    if settings.webhooks.enabled:
+    if settings.outgoing.enabled:
         tasks.append(
-            WebhooksTask(services.db, settings.webhooks, services.settings.outgoing_webhooks)
+            WebhooksTask(services.db, settings.outgoing, services.settings.outgoing_webhooks)
         )
     if settings.gc.enabled and services.registry is not None:
         tasks.append(GcTask(services.db, services.registry, settings.gc))

@@ -17,12 +17,19 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from portside.errors import ConfigError
 
@@ -133,7 +140,9 @@ class TlsSettings(_Section):
         return self
 
 
-class WebhookSettings(_Section):
+class NotificationSettings(_Section):
+    """The endpoint for the registry's notifications (incoming: ``POST /v2/webhooks/events``)."""
+
     tokens: list[SecretStr] = Field(default_factory=list)
     require_token: bool = Field(
         default=True,
@@ -337,7 +346,9 @@ class GcTaskSettings(_Section):
         return value or None
 
 
-class WebhooksTaskSettings(_Section):
+class OutgoingTaskSettings(_Section):
+    """The delivery of Portside's outgoing webhooks (``outgoing_webhooks``)."""
+
     enabled: bool = True
     interval: float = Field(default=2.0, gt=0)
     timeout: float = Field(default=10.0, gt=0, description="Seconds per delivery attempt.")
@@ -351,10 +362,25 @@ class BackgroundSettings(_Section):
     sync: SyncTaskSettings = Field(default_factory=SyncTaskSettings)
     scan: ScanTaskSettings = Field(default_factory=ScanTaskSettings)
     gc: GcTaskSettings = Field(default_factory=GcTaskSettings)
-    webhooks: WebhooksTaskSettings = Field(default_factory=WebhooksTaskSettings)
+    outgoing: OutgoingTaskSettings = Field(default_factory=OutgoingTaskSettings)
     schema_wait: float = Field(
         default=60.0, ge=0, description="Seconds to wait for the database to be migrated."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        return rename_old_keys(data, OLD_BACKGROUND_KEYS)
+
+    def tasks(self) -> dict[str, BaseModel]:
+        """Each task's section by the task's name: the outgoing webhooks' task keeps its name
+        ``webhooks`` (in ``task_states`` and ``GET /api/v1/status``)."""
+        sections = {name: getattr(self, name) for name in type(self).model_fields}
+        return {
+            TASK_NAMES.get(name, name): section
+            for name, section in sections.items()
+            if isinstance(section, BaseModel)
+        }
 
 
 class Settings(BaseSettings):
@@ -367,7 +393,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///portside.db"
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
-    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     outgoing_webhooks: list[OutgoingWebhookSettings] = Field(
@@ -379,6 +405,21 @@ class Settings(BaseSettings):
         default=Path(".portside"),
         description="Where `portside run` keeps its local registry and generated secrets.",
     )
+
+    _deprecations: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _old_names(cls, data: Any, handler: ModelWrapValidatorHandler[Settings]) -> Settings:
+        used = old_keys_in(data)
+        settings = handler(rename_old_keys(data, OLD_KEYS))
+        settings._deprecations = [*used, *settings._deprecations]
+        return settings
+
+    @property
+    def deprecations(self) -> list[str]:
+        """One message per old key these settings were given (log them once at start)."""
+        return list(self._deprecations)
 
     @field_validator("database_url")
     @classmethod
@@ -404,8 +445,60 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The YAML file arrives as init arguments; the environment overrides it.
-        return (env_settings, init_settings)
+        # The YAML file arrives as init arguments; the environment overrides it; the old names
+        # in the environment (PORTSIDE_WEBHOOK__*) are read too, and renamed by _old_names.
+        return (env_settings, EnvSettingsSource(_OldEnvironment), init_settings)
+
+
+OLD_KEYS = {"webhook": "notifications"}
+OLD_BACKGROUND_KEYS = {"webhooks": "outgoing"}
+TASK_NAMES = {"outgoing": "webhooks"}  # background section -> the name of its task
+
+
+def rename_old_keys(data: Any, renames: dict[str, str]) -> Any:
+    """``data`` (the raw settings of one level) with its old keys under their new names: a key
+    given under both names takes the new name's value."""
+    if not isinstance(data, dict) or not any(old in data for old in renames):
+        return data
+    data = dict(data)
+    for old, new in renames.items():
+        if old not in data:
+            continue
+        value = data.pop(old)
+        current = data.get(new)
+        if isinstance(value, dict) and isinstance(current, dict):
+            data[new] = {**value, **current}
+        elif current is None:
+            data[new] = value
+    return data
+
+
+def old_keys_in(data: Any) -> list[str]:
+    """A deprecation message for each old key in the raw settings ``data``."""
+    if not isinstance(data, dict):
+        return []
+    found = [(old, new) for old, new in OLD_KEYS.items() if old in data]
+    background = data.get("background")
+    if isinstance(background, dict):
+        found += [
+            (f"background.{old}", f"background.{new}")
+            for old, new in OLD_BACKGROUND_KEYS.items()
+            if old in background
+        ]
+    return [
+        f"setting {old}.* is deprecated: use {new}.* (PORTSIDE_{new.upper().replace('.', '__')}__*)"
+        for old, new in found
+    ]
+
+
+class _OldEnvironment(BaseSettings):
+    """The sections whose old names are still read from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore", case_sensitive=False
+    )
+
+    webhook: NotificationSettings | None = None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

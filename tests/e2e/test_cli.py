@@ -61,7 +61,7 @@ def test_sigterm_stops_a_process_waiting_for_the_schema(workdir: Path, command: 
     env = portside_env(
         PORTSIDE_DATABASE_URL=f"sqlite:///{database}",
         PORTSIDE_REGISTRY__URL="http://127.0.0.1:9",
-        PORTSIDE_WEBHOOK__TOKENS='["s3cret"]',
+        PORTSIDE_NOTIFICATIONS__TOKENS='["s3cret"]',
         PORTSIDE_SERVER__PORT=str(free_port()),
         PORTSIDE_BACKGROUND__SCHEMA_WAIT="120",
     )
@@ -90,11 +90,19 @@ def test_sigterm_stops_a_process_waiting_for_the_schema(workdir: Path, command: 
 def test_serve_refuses_to_start_without_a_webhook_token(workdir: Path) -> None:
     result = portside("serve", env=portside_env(), cwd=workdir)
     assert result.returncode == 2
-    assert "webhook.tokens" in result.stderr
+    assert "notifications.tokens" in result.stderr
+
+
+def test_an_old_setting_name_works_and_is_logged_once_as_deprecated(workdir: Path) -> None:
+    env = portside_env(PORTSIDE_WEBHOOK__TOKENS='["s3cret"]')
+    result = portside("registry-config", "--url", "http://p:8080", env=env, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "Bearer s3cret" in result.stdout
+    assert result.stderr.count("webhook.* is deprecated: use notifications.*") == 1
 
 
 def test_registry_config_prints_the_notifications_snippet(workdir: Path) -> None:
-    env = portside_env(PORTSIDE_WEBHOOK__TOKENS='["s3cret"]')
+    env = portside_env(PORTSIDE_NOTIFICATIONS__TOKENS='["s3cret"]')
     result = portside(
         "registry-config", "--url", "http://portside.internal:8080", env=env, cwd=workdir
     )

@@ -30,7 +30,7 @@ def fuzz(tmp_path: Path, registry_url: str) -> None:
     env = portside_env(
         PORTSIDE_DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
         PORTSIDE_SERVER__PORT=str(port),
-        PORTSIDE_WEBHOOK__TOKENS='["s3cret"]',
+        PORTSIDE_NOTIFICATIONS__TOKENS='["s3cret"]',
         PORTSIDE_API__ADMIN_TOKENS='["admin-token"]',
         # An empty registry: scans of whatever reference answer 404 or 422, never 5xx.
         PORTSIDE_REGISTRY__URL=registry_url,

@@ -116,7 +116,7 @@ def test_several_background_processes_share_the_work_on_postgresql(
             PORTSIDE_DATABASE_URL=pg_url,
             PORTSIDE_SERVER__PORT=str(port),
             PORTSIDE_REGISTRY__URL=registry.url,
-            PORTSIDE_WEBHOOK__TOKENS='["s3cret"]',
+            PORTSIDE_NOTIFICATIONS__TOKENS='["s3cret"]',
             PORTSIDE_BACKGROUND__EVENTS__INTERVAL="0.2",
             PORTSIDE_BACKGROUND__EVENTS__BATCH_SIZE="3",
         )
@@ -153,7 +153,7 @@ def test_scan_asks_a_running_portside(tmp_path: Path) -> None:
             PORTSIDE_DATABASE_URL=f"sqlite:///{tmp_path / 'server.db'}",
             PORTSIDE_SERVER__PORT=str(port),
             PORTSIDE_REGISTRY__URL=registry.url,
-            PORTSIDE_WEBHOOK__TOKENS='["s3cret"]',
+            PORTSIDE_NOTIFICATIONS__TOKENS='["s3cret"]',
             PORTSIDE_API__ADMIN_TOKENS='["admin-s3cret"]',
         )
         assert portside("db", "upgrade", env=env, cwd=tmp_path).returncode == 0

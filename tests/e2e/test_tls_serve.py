@@ -21,7 +21,7 @@ def test_serve_answers_https_with_the_configured_certificate(workdir: Path) -> N
         PORTSIDE_SERVER__PORT=str(port),
         PORTSIDE_SERVER__TLS__CERT=str(pki.cert),
         PORTSIDE_SERVER__TLS__KEY=str(pki.key),
-        PORTSIDE_WEBHOOK__TOKENS='["s3cret"]',
+        PORTSIDE_NOTIFICATIONS__TOKENS='["s3cret"]',
     )
     assert portside("db", "upgrade", env=env, cwd=workdir).returncode == 0
     server = start("serve", env=env, cwd=workdir)

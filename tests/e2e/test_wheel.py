@@ -85,7 +85,7 @@ def test_the_wheel_installs_into_a_clean_environment_and_runs(tmp_path: Path) ->
     env = clean_env(
         PORTSIDE_DATABASE_URL=f"sqlite:///{work / 'portside.db'}",
         PORTSIDE_SERVER__PORT=str(port),
-        PORTSIDE_WEBHOOK__TOKENS='["s3cret"]',
+        PORTSIDE_NOTIFICATIONS__TOKENS='["s3cret"]',
     )
     version = subprocess.run(
         [str(command), "version"], env=env, cwd=work, capture_output=True, text=True, timeout=60

@@ -55,7 +55,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     base: dict[str, Any] = {
         "database_url": database_url,
-        "webhook": {"tokens": [TOKEN]},
+        "notifications": {"tokens": [TOKEN]},
         "server": {"host": "127.0.0.1", "port": free_port()},
         "background": {"schema_wait": 5},
     }

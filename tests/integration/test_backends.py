@@ -23,13 +23,13 @@ from sqlalchemy import select
 
 from portside.db.engine import Database
 from portside.db.models import ScanTarget, Tag
-from portside.localregistry import LocalRegistry
 from portside.registry.client import RegistryClient
-from portside.scanning import advisories
-from portside.scanning.backends import BackendError, BackendUnavailable
-from portside.scanning.backends.clair import ClairScanner
-from portside.scanning.backends.harbor import HarborAdapterScanner
-from portside.scanning.task import ScanTask
+from portside.registry.local import LocalRegistry
+from portside.security.scanning import advisory_store
+from portside.security.scanning.backends import BackendError, BackendUnavailable
+from portside.security.scanning.backends.clair import ClairScanner
+from portside.security.scanning.backends.harbor import HarborAdapterScanner
+from portside.security.scanning.task import ScanTask
 from portside.settings import RegistrySettings, ScanTaskSettings
 from portside.sync.run import SyncOptions, SyncRun
 from tests.support.net import free_port
@@ -197,7 +197,7 @@ async def import_dsa(db: Database, tmp_path: Path) -> None:
     folder = tmp_path / "osv"
     folder.mkdir()
     shutil.copy(DATA / "osv" / "DSA-5514-1.json", folder)
-    await advisories.import_path(db, folder, datetime.now(UTC))
+    await advisory_store.import_path(db, folder, datetime.now(UTC))
 
 
 def blobs_of(registry: str, repository: str, digest: str) -> list[str]:

@@ -22,8 +22,8 @@ from portside.db.models import Activity, RegistryEvent
 from portside.events import queue
 from portside.events.processor import EventProcessor
 from portside.index import store
-from portside.localregistry import LocalRegistry
 from portside.registry.client import RegistryClient
+from portside.registry.local import LocalRegistry
 from portside.settings import Settings
 from tests.integration.conftest import TOKEN, make_settings, serving
 from tests.support.net import eventually, free_port

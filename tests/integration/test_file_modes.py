@@ -55,13 +55,13 @@ def test_the_embedded_defaults_token_file_is_0600_and_never_blank(tmp_path: Path
     assert mode(tmp_path / "data") == 0o700
     token = token_file.read_text()
     assert len(token) >= 32
-    assert [t.get_secret_value() for t in embedded.webhook.tokens] == [token]
-    assert _embedded(settings)[0].webhook.tokens[0].get_secret_value() == token  # kept
+    assert [t.get_secret_value() for t in embedded.notifications.tokens] == [token]
+    assert _embedded(settings)[0].notifications.tokens[0].get_secret_value() == token  # kept
     token_file.chmod(0o644)
-    assert _embedded(settings)[0].webhook.tokens[0].get_secret_value() == token
+    assert _embedded(settings)[0].notifications.tokens[0].get_secret_value() == token
     assert mode(token_file) == 0o600  # an existing token file is made owner-only too
     token_file.write_text(" \n")  # emptied by hand: a blank token would match a blank header
-    renewed = _embedded(settings)[0].webhook.tokens[0].get_secret_value()
+    renewed = _embedded(settings)[0].notifications.tokens[0].get_secret_value()
     assert renewed.strip()
     assert renewed == token_file.read_text()
 

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from portside.db.engine import Database
 from portside.db.models import WebhookDelivery
 from portside.index import store
-from portside.settings import OutgoingWebhookSettings, WebhooksTaskSettings
-from portside.webhooks.task import WebhooksTask
+from portside.outgoing.task import WebhooksTask
+from portside.settings import OutgoingTaskSettings, OutgoingWebhookSettings
 from tests.support.net import free_port
 
 SECRET = "receiver-secret"
@@ -75,7 +75,7 @@ async def test_deliveries_are_signed_filtered_retried_and_logged(
         hook("flaky", receivers["flaky"].url, kinds=["push"]),
         hook("slow", receivers["slow"].url, kinds=["push"]),
     ]
-    settings = WebhooksTaskSettings(
+    settings = OutgoingTaskSettings(
         timeout=0.5, backoff_base=0.01, backoff_max=0.05, max_attempts=3
     )
     task = WebhooksTask(db, settings, configured)

@@ -19,7 +19,7 @@ from portside.db.engine import Database
 from portside.db.models import LayerCache
 from portside.errors import ApiClientError
 from portside.registry.client import RegistryClient
-from portside.scanning.task import ScanTask
+from portside.security.scanning.task import ScanTask
 from portside.settings import RegistrySettings, ScanTaskSettings
 from portside.sync.run import SyncOptions, SyncRun
 from tests.integration.conftest import make_settings, serving

@@ -11,7 +11,7 @@ from portside.db.engine import Database
 from portside.db.models import ScanTarget, Tag
 from portside.index import store
 from portside.registry.images import ImageInfo
-from portside.scanning import queue
+from portside.security.scanning import queue
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)

@@ -8,6 +8,7 @@ import asyncio
 import gzip
 import io
 import json
+import logging
 import shutil
 import tarfile
 from dataclasses import dataclass
@@ -20,11 +21,11 @@ from sqlalchemy import select
 
 from portside.db.engine import Database
 from portside.db.models import Activity, ScanTarget, Tag
-from portside.localregistry import LocalRegistry
 from portside.registry.client import RegistryClient
-from portside.scanning import advisories
-from portside.scanning.rematch import rematch
-from portside.scanning.task import ScanTask
+from portside.registry.local import LocalRegistry
+from portside.security.scanning import advisory_store
+from portside.security.scanning.rematch import rematch
+from portside.security.scanning.task import ScanTask
 from portside.settings import RegistrySettings, ScanTaskSettings
 from portside.sync.run import SyncOptions, SyncRun
 from portside.ui.findings import package_table
@@ -83,12 +84,12 @@ class Scene:
         return target
 
 
-async def import_osv(db: Database, tmp_path: Path, names: list[str]) -> advisories.ImportResult:
+async def import_osv(db: Database, tmp_path: Path, names: list[str]) -> advisory_store.ImportResult:
     folder = tmp_path / f"osv-{len(list(tmp_path.glob('osv-*')))}"
     folder.mkdir()
     for name in names:
         shutil.copy(DATA / "osv" / f"{name}.json", folder)
-    return await advisories.import_path(db, folder, datetime.now(UTC))
+    return await advisory_store.import_path(db, folder, datetime.now(UTC))
 
 
 @pytest.fixture
@@ -105,7 +106,10 @@ async def scene(db: Database, tmp_path: Path) -> Any:
             yield Scene(db, registry, digest, task)
 
 
-async def test_an_image_is_scanned_and_matched(scene: Scene, tmp_path: Path) -> None:
+async def test_an_image_is_scanned_and_matched(
+    scene: Scene, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="portside")
     await import_osv(
         scene.db,
         tmp_path,
@@ -124,6 +128,11 @@ async def test_an_image_is_scanned_and_matched(scene: Scene, tmp_path: Path) -> 
     target = await scene.target()
     assert target.status == "done", target.error
     assert target.os is not None and target.os["id"] == "debian"
+    scanned = [r for r in caplog.records if r.getMessage().startswith("scanned ")]
+    assert scanned, caplog.text
+    fields = vars(scanned[-1])
+    assert (fields["task"], fields["digest"]) == ("scan", target.digest)
+    assert fields["packages"] == len(target.packages or []) and fields["duration"] >= 0
     names = {(p["ecosystem"], p["name"]) for p in target.packages or []}
     assert {
         ("deb", "libc6"),
@@ -212,7 +221,10 @@ def tag_bomb_image(layout: Layout, tag: str = "bomb") -> None:
     )
 
 
-async def test_a_hostile_layer_fails_the_scan_with_its_reason(db: Database, tmp_path: Path) -> None:
+async def test_a_hostile_layer_fails_the_scan_with_its_reason(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="portside")
     with running_registry(tmp_path / "registry") as registry:
         layout = Layout(tmp_path / "layout")
         tag_bomb_image(layout)
@@ -227,6 +239,12 @@ async def test_a_hostile_layer_fails_the_scan_with_its_reason(db: Database, tmp_
     assert target is not None and target.status == "failed"
     assert "LayerRejected" in (target.error or "")
     assert tag is not None and tag.scan_state == "failed"
+    # The failure is logged with the fields operators search for.
+    failed = [r for r in caplog.records if getattr(r, "task", None) == "scan"]
+    assert failed, caplog.text
+    assert vars(failed[-1])["repository"] == "ns/bomb"
+    assert vars(failed[-1])["digest"] == digest
+    assert "LayerRejected" in vars(failed[-1])["error"]
 
 
 async def test_a_changed_advisory_updates_stored_findings(scene: Scene, tmp_path: Path) -> None:
@@ -240,7 +258,7 @@ async def test_a_changed_advisory_updates_stored_findings(scene: Scene, tmp_path
     folder = tmp_path / "changed"
     folder.mkdir()
     (folder / "GHSA-c2qf-rxjj-qqgw.json").write_text(json.dumps(record))
-    result = await advisories.import_path(scene.db, folder, datetime.now(UTC))
+    result = await advisory_store.import_path(scene.db, folder, datetime.now(UTC))
     assert result.changed == 1
     report = await rematch(scene.db, datetime.now(UTC), result.changed_keys)
     assert report.changed == 1

@@ -21,8 +21,8 @@ from portside.events import queue
 from portside.events.envelope import IncomingEvent
 from portside.events.processor import EventProcessor
 from portside.index import store
-from portside.localregistry import LocalRegistry
 from portside.registry.client import RegistryClient
+from portside.registry.local import LocalRegistry
 from portside.settings import RegistrySettings, Settings, SyncStrategy
 from portside.sync import describe
 from portside.sync.reconcile import Observed, RepositoryPlan

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from portside.db.engine import Database
 from portside.db.models import Advisory as AdvisoryRow
-from portside.scanning import advisories
+from portside.security.scanning import advisory_store
 
 # The real OSV records shared beside the repository (never copied into it).
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ async def stored_ids(db: Database) -> list[str]:
 async def test_duplicates_and_nul_records_are_reported_the_rest_imported(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(advisories, "BATCH", 3)  # duplicates within a batch and across batches
+    monkeypatch.setattr(advisory_store, "BATCH", 3)  # duplicates within a batch and across batches
     folder = tmp_path / "osv"
     folder.mkdir()
     write(folder, "a-1.json", record("HW-1"))
@@ -68,7 +68,7 @@ async def test_duplicates_and_nul_records_are_reported_the_rest_imported(
         write(folder, f"e-{n:02}.json", record(f"HW-{n}"))
     write(folder, "f.json", record("HW-6"))  # a batch later than its first
     write(folder, "g.json", record("HW-" + "9" * 300))
-    result = await advisories.import_path(db, folder, datetime.now(UTC))
+    result = await advisory_store.import_path(db, folder, datetime.now(UTC))
 
     assert await stored_ids(db) == sorted(
         ["HW-1", "HW-4", "HW-5"] + [f"HW-{n}" for n in range(6, 12)]
@@ -99,7 +99,7 @@ async def test_a_record_the_database_refuses_is_reported_alone(
     for n in range(5):
         write(folder, f"ok-{n}.json", record(f"OK-{n}"))
     write(folder, "long.json", record("LONG-1", package="p" * 600))
-    result = await advisories.import_path(db, folder, datetime.now(UTC))
+    result = await advisory_store.import_path(db, folder, datetime.now(UTC))
     ids = await stored_ids(db)
     assert [i for i in ids if i.startswith("OK-")] == [f"OK-{n}" for n in range(5)]
     if db.dialect == "postgresql":
@@ -127,7 +127,7 @@ async def test_real_records_with_a_duplicate_and_a_nul_among_them(
     first = json.loads(real[0].read_text())
     write(folder, "zz-duplicate.json", {**first, "summary": "hand-written copy"})
     write(folder, "zz-nul.json", record("HW-NUL", summary="\u0000"))
-    result = await advisories.import_path(db, folder, datetime.now(UTC))
+    result = await advisory_store.import_path(db, folder, datetime.now(UTC))
     async with db.read() as session:
         count = await session.scalar(select(func.count()).select_from(AdvisoryRow))
     real_ids = {json.loads(f.read_text())["id"] for f in real}

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from portside.localregistry import LocalRegistry, LocalRegistryConfig
+from portside.registry.local import LocalRegistry, LocalRegistryConfig
 from tests.support.net import free_port
 
 

@@ -1,6 +1,6 @@
 """A tag's scan state is its digest's scan target's (issue 10, item 6)."""
 
-from portside.scanning.queue import tag_state
+from portside.security.scanning.queue import tag_state
 
 
 def test_a_tag_shows_its_digests_scan() -> None:

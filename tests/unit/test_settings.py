@@ -12,7 +12,7 @@ registry:
   url: http://127.0.0.1:5000
   username: ""        # basic auth, or the account for the registry's token realm
   password: ""
-webhook:
+notifications:
   tokens: ["s3cret"]  # the registry sends "Authorization: Bearer s3cret"
 server:
   host: 127.0.0.1
@@ -43,7 +43,7 @@ def test_the_documented_file_works_as_written(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, ISSUE_EXAMPLE))
     assert settings.database_url == "sqlite:////var/lib/portside/portside.db"
     assert settings.registry.url == "http://127.0.0.1:5000"
-    assert [t.get_secret_value() for t in settings.webhook.tokens] == ["s3cret"]
+    assert [t.get_secret_value() for t in settings.notifications.tokens] == ["s3cret"]
     assert settings.server.port == 8080
     assert settings.background.sync.strategy is SyncStrategy.UPDATE_DELETE
     assert settings.background.sync.interval == 300
@@ -53,7 +53,7 @@ def test_defaults_are_the_embedded_ones() -> None:
     settings = load_settings()
     assert settings.database_url == "sqlite:///portside.db"
     assert settings.registry.url is None
-    assert settings.webhook.require_token is True
+    assert settings.notifications.require_token is True
 
 
 def test_environment_overrides_nested_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,7 +104,7 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "- a list"))
 
 
-@pytest.mark.parametrize("key", ["webhook.tokens", "api.admin_tokens"])
+@pytest.mark.parametrize("key", ["notifications.tokens", "api.admin_tokens"])
 @pytest.mark.parametrize("token", ["", "   ", "\xa0", "\t", " padded", "caf\xe9"])
 def test_blank_or_unusable_tokens_are_refused_at_start(
     monkeypatch: pytest.MonkeyPatch, key: str, token: str
@@ -127,3 +127,59 @@ def test_allowed_hosts_are_normalized_and_never_empty() -> None:
     for wrong in ([], [""]):
         with pytest.raises(ConfigError, match="server.allowed_hosts"):
             load_settings(None, server={"allowed_hosts": wrong})
+
+
+def test_old_setting_names_are_still_read_with_a_deprecation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """webhook.* (the incoming notifications) and background.webhooks (the outgoing ones)
+    were renamed notifications.* and background.outgoing; the old names still work."""
+    old = write(
+        tmp_path,
+        "webhook: {tokens: [s3cret], max_body: 4096}\n"
+        "background: {webhooks: {enabled: false, timeout: 3}}\n",
+    )
+    settings = load_settings(old)
+    assert [t.get_secret_value() for t in settings.notifications.tokens] == ["s3cret"]
+    assert settings.notifications.max_body == 4096
+    assert settings.background.outgoing.enabled is False
+    assert settings.background.outgoing.timeout == 3
+    assert len(settings.deprecations) == 2
+    assert "webhook.* is deprecated: use notifications.*" in settings.deprecations[0]
+    assert "background.webhooks.* is deprecated" in settings.deprecations[1]
+    assert load_settings(None).deprecations == []
+
+
+def test_old_environment_names_are_still_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTSIDE_WEBHOOK__TOKENS", '["from-env"]')
+    monkeypatch.setenv("PORTSIDE_WEBHOOK__REQUIRE_TOKEN", "false")
+    monkeypatch.setenv("PORTSIDE_BACKGROUND__WEBHOOKS__INTERVAL", "7")
+    settings = load_settings(None)
+    assert [t.get_secret_value() for t in settings.notifications.tokens] == ["from-env"]
+    assert settings.notifications.require_token is False
+    assert settings.background.outgoing.interval == 7
+    assert [n.split(" is ")[0] for n in settings.deprecations] == [
+        "setting webhook.*",
+        "setting background.webhooks.*",
+    ]
+
+
+def test_a_new_name_wins_over_its_old_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTSIDE_WEBHOOK__MAX_BODY", "4096")
+    monkeypatch.setenv("PORTSIDE_NOTIFICATIONS__MAX_BODY", "8192")
+    assert load_settings(None).notifications.max_body == 8192
+
+
+def test_a_bad_value_under_an_old_name_names_the_new_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="notifications.max_body"):
+        load_settings(write(tmp_path, "webhook: {max_body: 1}\n"))
+
+
+def test_the_background_tasks_keep_their_names() -> None:
+    assert list(load_settings(None).background.tasks()) == [
+        "events",
+        "sync",
+        "scan",
+        "gc",
+        "webhooks",
+    ]

@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from portside.api.webhook import authorized
+from portside.api.notifications import authorized
 from portside.background.runtime import error_backoff
 from portside.errors import (
     RegistryAuthError,
@@ -11,7 +11,7 @@ from portside.errors import (
 )
 from portside.index.names import is_valid_digest, is_valid_repository, is_valid_tag, namespace_of
 from portside.registry.client import _next_link, error_for_status
-from portside.registry_config import render
+from portside.registry.config import render
 
 
 def test_namespaces() -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from portside.scanning.matching import Package, finding_key, osv_packages, package_key
+from portside.security.advisories.match import Placed
+from portside.security.packages import Package
+from portside.security.scanning.matching import finding_key, osv_packages, package_key
+from portside.security.scanning.records import os_of, packages_of
 from portside.ui.findings import MAX_PACKAGE_QUERY, package_query, package_table
 
 DEBIAN_12 = {"id": "debian", "version_id": "12", "version_codename": "bookworm"}
@@ -16,7 +19,7 @@ def package(name: str, version: str, kind: str, **extra: Any) -> dict[str, Any]:
 
 
 def finding(ident: str, severity: str, name: str, version: str, ecosystem: str) -> dict[str, Any]:
-    """As :func:`portside.scanning.matching._finding` records it."""
+    """As :func:`portside.security.scanning.matching._finding` records it."""
     return {
         "id": ident,
         "severity": severity,
@@ -65,14 +68,15 @@ def test_vulnerable_packages_come_first_worst_first() -> None:
 
 def test_the_key_is_the_matchers_own() -> None:
     """The page keys packages as the matcher's findings record them: one mapping, not two."""
-    matched = osv_packages(DEBIAN_12, PACKAGES)
+    matched = osv_packages(os_of(DEBIAN_12), packages_of(PACKAGES))
     assert [package_key(p) for p in matched][:3] == [
         ("Debian:12", "apt", "2.6.1"),
         ("Debian:12", "libc6", "2.36-9+deb12u2"),
         ("PyPI", "Jinja2", "3.1.2"),
     ]
     assert finding_key(FINDINGS[0]) == package_key(matched[1])
-    assert isinstance(matched[0], Package)
+    assert isinstance(matched[0], Placed)
+    assert isinstance(matched[0].package, Package)
 
 
 def test_a_finding_counts_only_for_its_own_package() -> None:

@@ -14,7 +14,7 @@ from portside.api.deps import PagingDep, ReadSession
 from portside.api.schemas import Page
 from portside.db.models import Activity, Repository, ScanTarget, Tag
 from portside.index.names import check_repository
-from portside.scanning.severity import ORDER
+from portside.security.severity import ORDER
 
 router = APIRouter(prefix="/api/v1", tags=["activities"], dependencies=Reader)
 

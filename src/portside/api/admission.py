@@ -6,7 +6,7 @@ without this a 300 MB body without a token is held in memory before its 401. Her
 ``/api/`` request that may carry a body (every one of them is an admin mutation) is checked
 for the token from its headers alone, then its body is read up to ``api.max_body`` (counted
 while streaming: a lying ``Content-Length`` does not help) and handed on. The registry's
-webhook has its own token check and bound (:mod:`portside.api.webhook`) and is not seen here.
+webhook has its own token check and bound (:mod:`portside.api.notifications`) and is not seen here.
 
 DNS rebinding: a page on another site can make a browser send requests to 127.0.0.1 under the
 site's own name and read the answers. When reads are open because the server listens on
@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portside.api.auth import admin_tokens, loopback_only, reads_open, token_matches
+from portside.errors import PortsideError
 from portside.settings import Settings
 
 BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -91,8 +92,8 @@ async def _answer(
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(PortsideError):
+    """A request body over its limit (413)."""
 
 
 async def read_bounded(receive: Receive, length: str | None, limit: int) -> list[Message]:

@@ -13,11 +13,11 @@ from portside.api import (
     admission,
     errors,
     events,
+    notifications,
     repositories,
     scans,
     status,
     tags,
-    webhook,
     webhooks_api,
 )
 from portside.services import open_services
@@ -44,8 +44,8 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(admission.Admission, settings=settings)  # inside the webhook's
-    app.add_middleware(webhook.WebhookFastPath)
-    app.include_router(webhook.router)
+    app.add_middleware(notifications.WebhookFastPath)
+    app.include_router(notifications.router)
     app.include_router(repositories.router)
     app.include_router(tags.router)
     app.include_router(scans.router)

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from portside.api.auth import Unauthorized
 from portside.deletion import DeletionRefused
 from portside.errors import InvalidName, PortsideError, RegistryError, StorageError
-from portside.scan.limits import LayerRejected
+from portside.security.analysis.limits import LayerRejected
 
 log = logging.getLogger(__name__)
 

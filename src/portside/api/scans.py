@@ -15,9 +15,9 @@ from portside.api.auth import Admin
 from portside.api.deps import ServicesDep
 from portside.api.errors import InvalidRequest, NotConfigured, NotFound
 from portside.api.schemas import ScanReport, ScanRequest
-from portside.errors import ConfigError, RegistryNotFound, RegistryRejected
-from portside.scanning import oneshot
-from portside.scanning.analyze import limits_of
+from portside.errors import InvalidName, RegistryNotFound, RegistryRejected
+from portside.security.scanning import oneshot
+from portside.security.scanning.analyze import limits_of
 
 router = APIRouter(prefix="/api/v1", tags=["scans"])
 
@@ -37,7 +37,7 @@ async def scan(body: ScanRequest, services: ServicesDep, _: Admin) -> JSONRespon
         raise NotConfigured("registry.url is not set: this Portside cannot read images")
     try:
         repository, reference, digest = await oneshot.resolve(client, body.reference)
-    except ConfigError as exc:
+    except InvalidName as exc:  # the reference itself
         raise InvalidRequest(str(exc)) from exc
     except RegistryNotFound as exc:
         raise NotFound(f"{body.reference}: not in the registry") from exc

@@ -17,7 +17,7 @@ from portside.api.schemas import Status, TaskStatus
 from portside.background import state
 from portside.events import queue
 from portside.redact import redact_text, redact_url
-from portside.scanning import queue as scan_queue
+from portside.security.scanning import queue as scan_queue
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["status"])
@@ -48,7 +48,7 @@ async def status(services: ServicesDep, session: ReadSession) -> Status:
         "sync": settings.background.sync.enabled,
         "scan": settings.background.scan.enabled,
         "gc": settings.background.gc.enabled,
-        "webhooks": settings.background.webhooks.enabled,
+        "webhooks": settings.background.outgoing.enabled,
     }
     tasks = []
     for name in TASKS:

@@ -23,9 +23,9 @@ from portside.db.models import Repository, ScanTarget, Tag
 from portside.deletion import DeletionRefused, delete_repository, delete_tag
 from portside.index.names import check_digest
 from portside.registry.client import RegistryClient
-from portside.scanning import queue as scan_queue
-from portside.scanning import sbom
-from portside.scanning.severity import ORDER
+from portside.security.scanning import queue as scan_queue
+from portside.security.scanning import sbom
+from portside.security.severity import ORDER
 from portside.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["tags"])

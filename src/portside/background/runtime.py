@@ -78,7 +78,7 @@ class TaskLoop:
         self._wake.set()
 
     async def run(self, *, one_shot: bool = False) -> None:
-        log.info("task %s started", self.task.name)
+        log.info("task %s started", self.task.name, extra={"task": self.task.name})
         while not self.stop.is_set():
             outcome = await self._run_once()
             if outcome is not None and outcome.finished:
@@ -94,7 +94,7 @@ class TaskLoop:
                 else self.task.interval
             )
             await self._wait(delay)
-        log.info("task %s stopped", self.task.name)
+        log.info("task %s stopped", self.task.name, extra={"task": self.task.name})
 
     async def _run_once(self) -> TaskRun | None:
         started, clock_start = self.clock(), time.monotonic()
@@ -109,7 +109,15 @@ class TaskLoop:
             error = f"{type(exc).__name__}: {exc}"
             self.last_error = error
             log.exception(
-                "task %s: run failed (%d in a row)", self.task.name, self.consecutive_errors
+                "task %s: run failed (%d in a row)",
+                self.task.name,
+                self.consecutive_errors,
+                extra={
+                    "task": self.task.name,
+                    "duration": round(time.monotonic() - clock_start, 3),
+                    "failures": self.consecutive_errors,
+                    "error": error,
+                },
             )
             outcome = None
         else:
@@ -149,7 +157,12 @@ class TaskLoop:
                     details=outcome.details if outcome else {},
                 )
         except Exception as exc:  # the state is a report: failing to write it stops nothing
-            log.warning("task %s: could not record its state: %s", self.task.name, exc)
+            log.warning(
+                "task %s: could not record its state: %s",
+                self.task.name,
+                exc,
+                extra={"task": self.task.name, "error": str(exc)},
+            )
             return
         self._runs_unsaved = 0
         self._last_saved = time.monotonic()

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from portside.errors import InvalidEnvelope
+from portside.errors import InvalidEnvelope, WebhookError
 from portside.index.names import (
     MAX_REPOSITORY,
     is_valid_digest,
@@ -79,7 +79,9 @@ class Reason(StrEnum):
     STORAGE = "storage"  # the database refused it after all (see events.ingest)
 
 
-class Refused(ValueError):
+class Refused(WebhookError):
+    """One event of a well-formed envelope that is not stored (its neighbours are)."""
+
     def __init__(self, reason: Reason, detail: str):
         super().__init__(detail)
         self.reason = reason

@@ -53,7 +53,7 @@ from portside.events.decide import (
 from portside.index import store
 from portside.registry.client import RegistryClient
 from portside.registry.images import ImageInfo, complete, from_manifest
-from portside.scanning.queue import follow_digests
+from portside.security.scanning.queue import follow_digests
 from portside.settings import EventsTaskSettings
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,16 @@ APPLY_CHUNK = 100  # repositories per write transaction
 APPLY_EVENTS = 100  # events per write transaction (SQLite's writers, the webhook among them, wait)
 DESCRIBE_EVERY = 4  # batches: a saturated queue still gets its images described
 DESCRIBE_BACKLOG = 2000  # undescribed images remembered; beyond, the sync describes them
+
+
+def _fields(event: RegistryEvent) -> dict[str, object]:
+    """The structured log fields of an event (what operators search the log for)."""
+    return {
+        "event_id": event.event_id,
+        "repository": event.repository,
+        "tag": event.tag,
+        "digest": event.digest,
+    }
 
 
 class LeaseLost(StorageError):
@@ -314,7 +324,12 @@ class EventProcessor:
             except RegistryError as exc:
                 found[(repository, digest)] = exc
             except Exception as exc:  # a bug or a hostile manifest: this event fails, not the batch
-                log.exception("reading %s@%s failed", repository, digest)
+                log.exception(
+                    "reading %s@%s failed",
+                    repository,
+                    digest,
+                    extra={"repository": repository, "digest": digest},
+                )
                 found[(repository, digest)] = exc
             else:
                 found[(repository, digest)] = image
@@ -338,7 +353,13 @@ class EventProcessor:
             try:
                 return await complete(self.registry, repository, image, self.configs)
             except PortsideError as exc:
-                log.info("describing %s@%s failed: %s", repository, image.digest, exc)
+                log.info(
+                    "describing %s@%s failed: %s",
+                    repository,
+                    image.digest,
+                    exc,
+                    extra={"repository": repository, "digest": image.digest, "error": str(exc)},
+                )
                 return None
 
         described = [
@@ -465,7 +486,7 @@ class EventProcessor:
     ) -> bool:
         session, now, at = batch.session, batch.now, facts(event).at
         if isinstance(decision, Skip):
-            log.debug("event %s: %s", event.event_id, decision.reason)
+            log.debug("event %s: %s", event.event_id, decision.reason, extra=_fields(event))
             return False
         if isinstance(decision, Upsert):
             tag = tags.get(decision.tag)
@@ -557,7 +578,10 @@ class EventProcessor:
                 result.retried += 1
                 return "retry"
             log.info(
-                "event %s: %s is not in that repository; nothing indexed", event.event_id, where
+                "event %s: %s is not in that repository; nothing indexed",
+                event.event_id,
+                where,
+                extra=_fields(event),
             )
             return "done"
         message = f"{type(error).__name__}: {error}"
@@ -571,6 +595,7 @@ class EventProcessor:
                 where,
                 event.attempts,
                 message,
+                extra={**_fields(event), "attempts": event.attempts, "error": message},
             )
             await queue.fail(session, event.id, worker=self.worker, now=now, error=message)
             result.failed += 1
@@ -583,6 +608,7 @@ class EventProcessor:
             where,
             message,
             delay.total_seconds(),
+            extra={**_fields(event), "error": message, "retry_in": delay.total_seconds()},
         )
         await queue.retry_later(
             session, event.id, worker=self.worker, available_at=now + delay, error=message

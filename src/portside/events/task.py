@@ -59,5 +59,10 @@ class EventsTask:
         self._last_prune = time.monotonic()
         self.totals["pruned"] += pruned
         if pruned:
-            log.info("pruned %d done events older than %s", pruned, before.isoformat())
+            log.info(
+                "pruned %d done events older than %s",
+                pruned,
+                before.isoformat(),
+                extra={"task": "events", "pruned": pruned},
+            )
         return pruned

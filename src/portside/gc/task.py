@@ -81,5 +81,10 @@ class GcTask:
     async def run_once(self) -> TaskRun:
         gone = await collect(self.db, self.client, self.rules, self.clock())
         if gone:
-            log.info("gc: deleted %d tags: %s", len(gone), ", ".join(gone[:20]))
+            log.info(
+                "gc: deleted %d tags: %s",
+                len(gone),
+                ", ".join(gone[:20]),
+                extra={"task": "gc", "deleted": len(gone)},
+            )
         return TaskRun(changed=bool(gone), details={"deleted": len(gone), "tags": gone[:100]})

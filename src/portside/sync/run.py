@@ -29,7 +29,7 @@ from portside.events.processor import ImageCache
 from portside.index import store
 from portside.registry.client import RegistryClient
 from portside.registry.images import ImageInfo, from_manifest
-from portside.scanning.queue import follow_digests
+from portside.security.scanning.queue import follow_digests
 from portside.sync.describe import DescribeReport, describe_pending
 from portside.sync.reconcile import (
     Observed,
@@ -186,10 +186,14 @@ class SyncRun:
                 elif not plan.empty:
                     await self._apply_deletions(plan)
         elif verdict.tags or verdict.repositories:
-            log.warning("sync: deletions not applied: %s", verdict.reason)
+            log.warning(
+                "sync: deletions not applied: %s",
+                verdict.reason,
+                extra={"task": "sync", "reason": verdict.reason},
+            )
 
     def _error(self, message: str) -> None:
-        log.warning("sync: %s", message)
+        log.warning("sync: %s", message, extra={"task": "sync", "error": message})
         if len(self.summary.errors) < MAX_ERRORS_KEPT:
             self.summary.errors.append(message)
 

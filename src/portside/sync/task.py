@@ -126,7 +126,9 @@ class SyncTask:
             self.db, self.client, options, holder=self.worker, images=self.images
         )
         if report is None:
-            log.info("sync: another process is syncing; skipping this round")
+            log.info(
+                "sync: another process is syncing; skipping this round", extra={"task": "sync"}
+            )
             return TaskRun(details={"skipped": "another process holds the sync lease"})
         summary = report.summary
         log.info(
@@ -139,5 +141,15 @@ class SyncTask:
             report.duration,
             report.requests,
             summary.deletions,
+            extra={
+                "task": "sync",
+                "duration": round(report.duration, 3),
+                "repositories": summary.repositories,
+                "tags": summary.tags,
+                "added": summary.added,
+                "moved": summary.moved,
+                "removed": summary.removed_tags,
+                "requests": report.requests,
+            },
         )
         return TaskRun(changed=True, finished=run_once, details=report_details(report))

@@ -48,7 +48,12 @@ class WalkResult:
     def skipped(self, what: str, names: list[str]) -> None:
         for name in names:
             if self.invalid_names < MAX_INVALID_LOGGED:
-                log.warning("sync: skipped %s %s: not a valid name", what, shown(name))
+                log.warning(
+                    "sync: skipped %s %s: not a valid name",
+                    what,
+                    shown(name),
+                    extra={"task": "sync", "skipped": shown(name)},
+                )
             self.invalid_names += 1
 
 

@@ -8,8 +8,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portside.scanning.matching import finding_key, os_osv_ecosystem, osv_package, package_key
-from portside.scanning.severity import ORDER
+from portside.security.scanning.matching import (
+    finding_key,
+    os_osv_ecosystem,
+    osv_package,
+    package_key,
+)
+from portside.security.scanning.records import os_of, package_of
+from portside.security.severity import ORDER
 from portside.ui.format import safe_link
 
 SORTS = {
@@ -118,11 +124,9 @@ class PackageTable:
 def _package_key(os_eco: str | None, record: Mapping[str, Any]) -> tuple[str, str, str] | None:
     """The key a finding of this stored package records (the matcher's own mapping from the
     package type and the image's OS to the OSV ecosystem); None when OSV has no ecosystem."""
-    fields = {k: record.get(k) for k in ("name", "version", "ecosystem")}
-    if not all(isinstance(v, str) for v in fields.values()):
-        return None
-    package = osv_package(os_eco, {**record, **fields})
-    return package_key(package) if package is not None else None
+    package = package_of(record)
+    placed = osv_package(os_eco, package) if package is not None else None
+    return package_key(placed) if placed is not None else None
 
 
 def _worse(a: str | None, b: str) -> str:
@@ -139,11 +143,11 @@ def package_table(
 
     A finding belongs to the package whose (OSV ecosystem, name, version) it records: a ``deb``
     package of a Debian 12 image is ``Debian:12``, a ``pypi`` one ``PyPI``
-    (:func:`portside.scanning.matching.osv_package`). A finding whose ecosystem names no
+    (:func:`portside.security.scanning.matching.osv_package`). A finding whose ecosystem names no
     package's (a backend that reports none, such as a Harbor adapter) counts for the packages of
     its name and version.
     """
-    os_eco = os_osv_ecosystem(dict(os)) if os else None
+    os_eco = os_osv_ecosystem(os_of(os))
     records = list(packages)
     keys = [_package_key(os_eco, r) for r in records]
     known = {k for k in keys if k is not None}

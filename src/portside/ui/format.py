@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from portside.scanning.severity import ORDER, worst
+from portside.security.severity import ORDER, worst
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 

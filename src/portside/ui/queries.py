@@ -20,8 +20,8 @@ from portside.background import state
 from portside.db.models import Activity, Namespace, Repository, ScanTarget, Tag
 from portside.events import queue as event_queue
 from portside.redact import redact_text
-from portside.scanning import queue as scan_queue
-from portside.scanning.severity import ORDER
+from portside.security.scanning import queue as scan_queue
+from portside.security.severity import ORDER
 from portside.settings import Settings
 from portside.ui.format import Pager
 
@@ -69,8 +69,8 @@ class Dashboard:
 def configured_tasks(settings: Settings) -> dict[str, bool]:
     """Each background task the settings know (``background.<name>.enabled``), in order."""
     found: dict[str, bool] = {}
-    for name in type(settings.background).model_fields:
-        enabled = getattr(getattr(settings.background, name), "enabled", None)
+    for name, section in settings.background.tasks().items():
+        enabled = getattr(section, "enabled", None)
         if isinstance(enabled, bool):
             found[name] = enabled
     return found

@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.responses import HTMLResponse
 
 from portside import __version__
-from portside.scanning.severity import ORDER
+from portside.security.severity import ORDER
 from portside.ui import format as fmt
 
 SECURITY_HEADERS = {

@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from portside.api.auth import Unauthorized, admin_tokens, reads_open, token_matches
 from portside.api.deps import ReadSession, ServicesDep
 from portside.events import queue as event_queue
-from portside.scanning.severity import ORDER
+from portside.security.severity import ORDER
 from portside.ui import findings, queries
 from portside.ui.format import page_number, row_id
 from portside.ui.render import Pages, query

@@ -1,0 +1,167 @@
+"""An index of advisories by package, built once, asked many times.
+
+:func:`build_index` keys every ``affected`` entry by ``(index ecosystem, normalized name)``
+(:mod:`portside.security.advisories.ecosystems`), compiles it once (range boundaries parsed, fixed
+versions
+sorted) and keeps only what a finding reports about its advisory, not the advisory's text.
+Withdrawn advisories are left out.
+
+:meth:`AdvisoryIndex.matches` answers "which advisories affect version V of package P". Images
+share base layers, so the same (package, version) is asked again and again: answers are
+memoized in the index (bounded), which is what makes re-matching a thousand images cheap.
+A much-advised package has hundreds of entries, nearly all fixed below the installed version:
+each key asked gets a :class:`~portside.security.advisories.candidates.CandidatePlan` on first use,
+and only
+the entries it names are evaluated (:func:`evaluate` gives the same answer over all of them).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from portside.security.advisories.candidates import CandidatePlan, plan
+from portside.security.advisories.ecosystems import index_ecosystem, normalize_name
+from portside.security.advisories.osv import Advisory
+from portside.security.advisories.versions import (
+    CompiledAffected,
+    Verdict,
+    VersionKeys,
+    compile_affected,
+)
+from portside.security.severity import Severity
+
+MEMO_LIMIT = 1 << 19  # memoized (package, version) answers kept before the memo starts over
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisoryRef:
+    """What a finding reports about an advisory."""
+
+    id: str
+    aliases: tuple[str, ...]
+    related: tuple[str, ...]  # the advisory's ``upstream`` and ``related`` ids
+    severity: Severity
+    cvss_score: float | None
+
+
+class Match(NamedTuple):
+    """An advisory that affects a package version, with the fix to upgrade to if known."""
+
+    advisory: AdvisoryRef
+    fixed_version: str | None  # the smallest ``fixed`` above the installed version
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    advisory: AdvisoryRef
+    affected: tuple[CompiledAffected, ...]  # this advisory's entries for one package
+
+
+Answer = tuple[tuple[Match, ...], int]  # the matches, and how many advisories could not decide
+
+
+class AdvisoryIndex:
+    """Advisories by ``(index ecosystem, normalized name)``; see :func:`build_index`."""
+
+    def __init__(
+        self,
+        entries: dict[tuple[str, str], tuple[IndexEntry, ...]],
+        *,
+        advisories: int,
+        withdrawn: int,
+        undecidable_ranges: int,
+    ) -> None:
+        self.entries = entries
+        self.advisories = advisories  # indexed (not withdrawn)
+        self.withdrawn = withdrawn
+        self.undecidable_ranges = undecidable_ranges  # ranges no order can read
+        self._memo: dict[tuple[str, str, str], Answer] = {}
+        self._plans: dict[tuple[str, str], CandidatePlan] = {}
+
+    def lookup(self, ecosystem: str, name: str) -> tuple[IndexEntry, ...]:
+        """The entries for a package, by its ecosystem and name as an advisory spells them."""
+        key = (index_ecosystem(ecosystem), normalize_name(ecosystem, name))
+        return self.entries.get(key, ())
+
+    def matches(self, key_ecosystem: str, key_name: str, version: str) -> Answer:
+        """The advisories affecting ``version`` of the package under an index key (memoized)."""
+        memo_key = (key_ecosystem, key_name, version)
+        answer = self._memo.get(memo_key)
+        if answer is None:
+            answer = self._evaluate((key_ecosystem, key_name), version)
+            if len(self._memo) >= MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[memo_key] = answer
+        return answer
+
+    def _evaluate(self, key: tuple[str, str], version: str) -> Answer:
+        """:func:`evaluate` over the entries the key's plan (made on first use) leaves."""
+        entries = self.entries.get(key, ())
+        if not entries:
+            return (), 0
+        key_plan = self._plans.get(key)
+        if key_plan is None:
+            key_plan = self._plans[key] = plan(entry.affected for entry in entries)
+        keys = VersionKeys(version)
+        chosen = key_plan.candidates(version, keys)
+        if chosen is None:
+            return evaluate(entries, version, keys)
+        return evaluate([entries[i] for i in chosen], version, keys)
+
+
+def evaluate(
+    entries: Sequence[IndexEntry], version: str, keys: VersionKeys | None = None
+) -> Answer:
+    """Every entry checked in turn: the matches (with fix hints) and the undecided count."""
+    found: list[Match] = []
+    undecided = 0
+    keys = keys if keys is not None else VersionKeys(version)
+    for entry in entries:
+        verdict = Verdict.NOT_AFFECTED
+        for affected in entry.affected:
+            this = affected.verdict(version, keys)
+            if this is Verdict.AFFECTED:
+                found.append(Match(entry.advisory, affected.fix_hint(version, keys)))
+                break
+            if this is Verdict.UNDECIDED:
+                verdict = this
+        else:
+            undecided += verdict is Verdict.UNDECIDED
+    return tuple(found), undecided
+
+
+def build_index(advisories: Iterable[Advisory]) -> AdvisoryIndex:
+    """Index advisories by package; each ``affected`` entry is compiled once."""
+    grouped: dict[tuple[str, str], dict[str, list[CompiledAffected]]] = defaultdict(dict)
+    refs: dict[str, AdvisoryRef] = {}
+    indexed = withdrawn = undecidable = 0
+    for advisory in advisories:
+        if advisory.is_withdrawn:
+            withdrawn += 1
+            continue
+        indexed += 1
+        refs[advisory.id] = AdvisoryRef(
+            advisory.id,
+            advisory.aliases,
+            tuple(dict.fromkeys((*advisory.upstream, *advisory.related))),
+            advisory.severity,
+            advisory.cvss_score,
+        )
+        for affected in advisory.affected:
+            compiled = compile_affected(affected)
+            undecidable += sum(1 for r in compiled.ranges if r.order is None)
+            key = (
+                index_ecosystem(affected.ecosystem),
+                normalize_name(affected.ecosystem, affected.name),
+            )
+            grouped[key].setdefault(advisory.id, []).append(compiled)
+    entries = {
+        key: tuple(IndexEntry(refs[advisory_id], tuple(c)) for advisory_id, c in by_id.items())
+        for key, by_id in grouped.items()
+    }
+    return AdvisoryIndex(
+        entries, advisories=indexed, withdrawn=withdrawn, undecidable_ranges=undecidable
+    )

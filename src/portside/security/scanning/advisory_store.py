@@ -1,0 +1,273 @@
+"""Vulnerability data in the database: importing OSV records, and the matcher's index.
+
+Records are stored as imported (``advisories.data``) with the packages they affect
+(``advisory_packages``, keyed as the matcher looks them up), so a match loads only the
+advisories of the packages at hand, and a re-match after an import needs no download.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portside.db.engine import Database
+from portside.db.models import Advisory as AdvisoryRow
+from portside.db.models import AdvisoryPackage, VulndbImport
+from portside.errors import StorageError
+from portside.security.advisories.ecosystems import index_ecosystem, normalize_name
+from portside.security.advisories.load import LoadReport, read_located
+from portside.security.advisories.match import AdvisoryIndex, build_index
+from portside.security.advisories.osv import Advisory, parse_advisory
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+@dataclass
+class ImportResult:
+    records: int = 0
+    changed: int = 0
+    problems: list[str] = field(default_factory=list)
+    changed_keys: set[tuple[str, str]] = field(default_factory=set)
+
+
+def keys_of(advisory: Advisory) -> set[tuple[str, str]]:
+    return {
+        (index_ecosystem(a.ecosystem), normalize_name(a.ecosystem, a.name))
+        for a in advisory.affected
+    }
+
+
+Located = tuple[str, dict[str, Any], Advisory]  # where it was read, the record, parsed
+
+
+@dataclass
+class _Stored:
+    records: int = 0
+    changed: int = 0
+    keys: set[tuple[str, str]] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+
+
+async def _store_batch(session: AsyncSession, batch: list[Located], now: datetime) -> _Stored:
+    """Store a batch of records with distinct ids. A record whose id this import stored
+    already (``imported_at`` is this import's time: an earlier batch had it) is reported."""
+    stored = _Stored()
+    ids = [advisory.id for _, _, advisory in batch]
+    existing = {
+        row.id: row
+        for row in (
+            await session.execute(
+                select(AdvisoryRow.id, AdvisoryRow.modified, AdvisoryRow.imported_at).where(
+                    AdvisoryRow.id.in_(ids)
+                )
+            )
+        ).all()
+    }
+    fresh: list[Located] = []
+    for where, raw, advisory in batch:
+        row = existing.get(advisory.id)
+        if row is not None and row.imported_at == now:
+            stored.problems.append(_duplicate(where, advisory.id, "an earlier file"))
+            continue
+        stored.records += 1
+        if row is None or row.modified != advisory.modified or advisory.modified is None:
+            fresh.append((where, raw, advisory))
+    if not fresh:
+        return stored
+    changed_ids = [advisory.id for _, _, advisory in fresh]
+    # Keys of the old versions too: a package an advisory no longer names must be re-matched.
+    old_keys = await session.execute(
+        select(AdvisoryPackage.ecosystem, AdvisoryPackage.name).where(
+            AdvisoryPackage.advisory_id.in_(changed_ids)
+        )
+    )
+    stored.keys.update((e, n) for e, n in old_keys.all())
+    await session.execute(
+        delete(AdvisoryPackage).where(AdvisoryPackage.advisory_id.in_(changed_ids))
+    )
+    await session.execute(delete(AdvisoryRow).where(AdvisoryRow.id.in_(changed_ids)))
+    session.add_all(
+        AdvisoryRow(
+            id=advisory.id,
+            modified=advisory.modified,
+            withdrawn=advisory.is_withdrawn,
+            severity=str(advisory.severity),
+            summary=advisory.summary or None,
+            data=raw,
+            imported_at=now,
+        )
+        for _, raw, advisory in fresh
+    )
+    await session.flush()
+    rows: list[dict[str, str]] = []
+    for _, _, advisory in fresh:
+        keys = keys_of(advisory)
+        stored.keys.update(keys)
+        rows.extend(
+            {"advisory_id": advisory.id, "ecosystem": e, "name": n} for e, n in sorted(keys)
+        )
+    if rows:
+        await session.execute(insert(AdvisoryPackage), rows)
+    stored.changed = len(fresh)
+    return stored
+
+
+def _duplicate(where: str, advisory_id: str, first: str) -> str:
+    return f"{where}: id {advisory_id} appears again (first in {first}); this one is not imported"
+
+
+def _refusal(exc: StorageError) -> str:
+    """The driver's own reason, first line, without the statement or its parameters."""
+    cause = exc.__cause__
+    reason = getattr(cause, "orig", None) or cause or exc
+    return str(reason).splitlines()[0][:200] if str(reason) else type(reason).__name__
+
+
+async def _store(db: Database, batch: list[Located], now: datetime, result: ImportResult) -> None:
+    """One transaction for the batch; if the database refuses it, each record on its own, so
+    only the culprit is left out (and reported)."""
+    try:
+        async with db.write() as session:
+            stored = await _store_batch(session, batch, now)
+    except StorageError as exc:
+        if len(batch) == 1:
+            where, _, advisory = batch[0]
+            log.warning("vulndb: the database refused %s (%s): %s", advisory.id, where, exc)
+            result.problems.append(f"{where}: refused by the database: {_refusal(exc)}")
+            return
+        for one in batch:
+            await _store(db, [one], now, result)
+        return
+    result.records += stored.records
+    result.changed += stored.changed
+    result.changed_keys.update(stored.keys)
+    result.problems.extend(stored.problems)
+
+
+async def import_path(db: Database, path: Path, now: datetime) -> ImportResult:
+    """Import a folder of OSV JSON files or an osv.dev ``all.zip``; bad records (unreadable,
+    a NUL, an id seen before in the same source, refused by the database) are reported, every
+    other one imported. The first record of an id wins."""
+    report = LoadReport()
+    result = ImportResult()
+    batch: dict[str, Located] = {}
+    for where, raw, advisory in read_located(path, report):
+        first = batch.get(advisory.id)
+        if first is not None:
+            result.problems.append(_duplicate(where, advisory.id, first[0]))
+            continue
+        batch[advisory.id] = (where, raw, advisory)
+        if len(batch) >= BATCH:
+            await _store(db, list(batch.values()), now, result)
+            batch = {}
+    if batch:
+        await _store(db, list(batch.values()), now, result)
+    result.problems = [f"{p.source}: {p.reason}" for p in report.problems] + result.problems
+    async with db.write() as session:
+        session.add(
+            VulndbImport(
+                at=now,
+                source=str(path),
+                records=result.records,
+                changed=result.changed,
+                errors=result.problems[:100],
+            )
+        )
+    log.info(
+        "vulndb: imported %d records from %s (%d new or changed, %d refused)",
+        result.records,
+        path,
+        result.changed,
+        len(result.problems),
+    )
+    return result
+
+
+Details = dict[str, tuple[str | None, list[str]]]  # advisory id -> (summary, links)
+
+
+def _details(advisory: Advisory) -> tuple[str | None, list[str]]:
+    return advisory.summary or None, list(advisory.references[:10])
+
+
+async def load_index(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> AdvisoryIndex:
+    """The matcher's index for these (ecosystem, name) keys only."""
+    return (await load_index_and_details(session, keys))[0]
+
+
+async def load_index_and_details(
+    session: AsyncSession, keys: Iterable[tuple[str, str]]
+) -> tuple[AdvisoryIndex, Details]:
+    """The matcher's index for these (ecosystem, name) keys, and the summary and links of its
+    advisories, each record decoded once."""
+    wanted = set(keys)
+    ids: set[str] = set()
+    by_ecosystem: dict[str, set[str]] = {}
+    for ecosystem, name in wanted:
+        by_ecosystem.setdefault(ecosystem, set()).add(name)
+    for ecosystem, names in by_ecosystem.items():
+        names_list = sorted(names)
+        for start in range(0, len(names_list), 500):
+            rows = await session.scalars(
+                select(AdvisoryPackage.advisory_id).where(
+                    AdvisoryPackage.ecosystem == ecosystem,
+                    AdvisoryPackage.name.in_(names_list[start : start + 500]),
+                )
+            )
+            ids.update(rows.all())
+    advisories: list[Advisory] = []
+    id_list = sorted(ids)
+    for start in range(0, len(id_list), 500):
+        rows = await session.scalars(
+            select(AdvisoryRow.data).where(AdvisoryRow.id.in_(id_list[start : start + 500]))
+        )
+        advisories.extend(parse_advisory(raw).advisory for raw in rows.all())
+    return build_index(advisories), {a.id: _details(a) for a in advisories}
+
+
+@dataclass
+class VulndbStatus:
+    advisories: int
+    withdrawn: int
+    by_ecosystem: dict[str, int]
+    newest_modified: datetime | None
+    last_import: datetime | None
+    last_source: str | None
+
+
+async def status(session: AsyncSession) -> VulndbStatus:
+    total = await session.scalar(select(func.count()).select_from(AdvisoryRow)) or 0
+    withdrawn = (
+        await session.scalar(
+            select(func.count()).select_from(AdvisoryRow).where(AdvisoryRow.withdrawn.is_(True))
+        )
+        or 0
+    )
+    rows = await session.execute(
+        select(AdvisoryPackage.ecosystem, func.count(func.distinct(AdvisoryPackage.advisory_id)))
+        .group_by(AdvisoryPackage.ecosystem)
+        .order_by(AdvisoryPackage.ecosystem)
+    )
+    newest = await session.scalar(select(func.max(AdvisoryRow.modified)))
+    last = (
+        await session.execute(
+            select(VulndbImport.at, VulndbImport.source).order_by(VulndbImport.id.desc()).limit(1)
+        )
+    ).first()
+    return VulndbStatus(
+        advisories=int(total),
+        withdrawn=int(withdrawn),
+        by_ecosystem={e: int(n) for e, n in rows.all()},
+        newest_modified=newest,
+        last_import=last[0] if last else None,
+        last_source=last[1] if last else None,
+    )

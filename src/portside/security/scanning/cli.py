@@ -1,0 +1,84 @@
+"""`portside scan REF` (in this process) and `portside vulndb import|status`.
+
+Rich is imported where a table or a message is printed: `portside scan --format json` never
+needs it, and a one-shot command's time is mostly imports. `portside scan --server` does not
+come here at all (:mod:`portside.apiclient`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from portside.db import migrate
+from portside.db.engine import Database
+from portside.registry.client import RegistryClient
+from portside.security.scanning import advisory_store, oneshot
+from portside.security.scanning.analyze import limits_of
+from portside.security.scanning.render import finish
+from portside.settings import Settings
+
+
+async def scan_command(
+    settings: Settings,
+    ref: str,
+    output: str,
+    *,
+    reuse: bool = True,
+    fail_on: str | None = None,
+    ignore_unfixed: bool = False,
+) -> int:
+    """Scan ``ref`` in this process, with the configured database and registry (with
+    ``reuse``, a stored scan of its digest by the background task is the answer); print it
+    and return the gate's exit code (:func:`portside.security.scanning.render.finish`)."""
+    async with Database(settings.database_url) as db:
+        await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
+        async with RegistryClient(settings.registry) as client:
+            repository, reference, digest = await oneshot.resolve(client, ref)
+            limits = limits_of(settings.background.scan)
+            report = await oneshot.answer(
+                db, client, limits, repository, reference, digest, reuse=reuse
+            )
+    return finish(report, output, fail_on=fail_on, ignore_unfixed=ignore_unfixed)
+
+
+async def import_command(settings: Settings, path: Path) -> int:
+    from rich.console import Console
+
+    from portside.security.scanning.rematch import describe_new, rematch  # not needed by `scan`
+
+    err = Console(stderr=True)
+    async with Database(settings.database_url) as db:
+        await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
+        now = datetime.now(UTC)
+        result = await advisory_store.import_path(db, path, now)
+        rematched = await rematch(db, now, result.changed_keys)
+    err.print(
+        f"imported {result.records} records ({result.changed} new or changed, "
+        f"{len(result.problems)} refused); re-matched {rematched.images} images, "
+        f"{rematched.changed} changed"
+        + (f": {describe_new(rematched.new_findings)}" if rematched.new_findings else ""),
+        highlight=False,
+    )
+    for problem in result.problems[:20]:
+        err.print(f"refused: {problem}", highlight=False, markup=False)
+    return 0
+
+
+async def status_command(settings: Settings) -> int:
+    async with Database(settings.database_url) as db:
+        await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
+        async with db.read() as session:
+            state = await advisory_store.status(session)
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"advisories: {state.advisories} ({state.withdrawn} withdrawn)")
+    console.print(f"newest record modified: {state.newest_modified or 'never'}")
+    console.print(f"last import: {state.last_import or 'never'} from {state.last_source or '-'}")
+    table = Table("ecosystem", "advisories")
+    for ecosystem, n in state.by_ecosystem.items():
+        table.add_row(ecosystem, str(n))
+    console.print(table)
+    return 0 if state.advisories else 1

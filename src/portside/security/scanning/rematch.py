@@ -1,0 +1,244 @@
+"""Keeping findings current: after a vulnerability-data import, every stored package list is
+matched again (no registry download), and new findings are recorded as activities."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import chain
+from operator import itemgetter
+from typing import Any, NamedTuple
+
+from sqlalchemy import select, type_coerce, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portside import cyclegc
+from portside.db.engine import Database
+from portside.db.models import ScanTarget
+from portside.db.types import EncodedJSON
+from portside.index import store
+from portside.security.advisories.match import AdvisoryIndex, Placed
+from portside.security.scanning import advisory_store
+from portside.security.scanning.backends import merge_findings
+from portside.security.scanning.matching import (
+    FindingCache,
+    lookup_keys,
+    osv_packages,
+    package_findings,
+)
+from portside.security.scanning.records import os_of, packages_of
+from portside.security.severity import ORDER, counts_from
+
+log = logging.getLogger(__name__)
+
+SCANNER_ACTOR = "portside-scanner"
+
+
+@dataclass
+class RematchResult:
+    images: int = 0
+    changed: int = 0
+    new_findings: Counter[str] = field(default_factory=Counter)
+
+
+def external_findings(target: ScanTarget) -> dict[str, list[dict[str, Any]]]:
+    """What the other scanner backends reported at the last scan, by backend: a re-match
+    changes only the built-in scanner's part."""
+    others: dict[str, list[dict[str, Any]]] = {}
+    for finding in target.findings or []:
+        for scanner in finding.get("scanners", []):
+            if scanner != "builtin":
+                plain = {k: v for k, v in finding.items() if k != "scanners"}
+                others.setdefault(scanner, []).append(plain)
+    return others
+
+
+def _identity(finding: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes a finding different for its reader: a changed severity or fix counts."""
+    return (
+        finding["id"],
+        finding["package"],
+        finding["version"],
+        finding["severity"],
+        finding.get("fixed_version"),
+    )
+
+
+def describe_new(new: Counter[str]) -> str:
+    return ", ".join(f"{new[level]} new {level}" for level in ORDER if new.get(level))
+
+
+async def rematch(
+    db: Database, now: datetime, changed_keys: set[tuple[str, str]] | None = None
+) -> RematchResult:
+    """Match every scanned image again (only those touching ``changed_keys``, when given).
+
+    The cycle collector is paused meanwhile (:mod:`portside.cyclegc`): the index and the
+    findings are millions of objects that it would walk again and again for nothing."""
+    with cyclegc.paused():
+        result = await _rematch(db, now, changed_keys)
+    if result.images:
+        log.info(
+            "re-matched %d images: %d changed (%s)",
+            result.images,
+            result.changed,
+            describe_new(result.new_findings) or "nothing new",
+            extra={
+                "images": result.images,
+                "changed": result.changed,
+                "new_findings": dict(result.new_findings),
+            },
+        )
+    return result
+
+
+async def _rematch(
+    db: Database, now: datetime, changed_keys: set[tuple[str, str]] | None
+) -> RematchResult:
+    result = RematchResult()
+    async with db.read() as session:
+        targets = list(
+            (
+                await session.scalars(
+                    select(ScanTarget).where(
+                        ScanTarget.status == "done", ScanTarget.packages.is_not(None)
+                    )
+                )
+            ).all()
+        )
+    prepared = []
+    for target in targets:
+        # the storage boundary: the stored JSON read back as typed packages
+        packages = osv_packages(os_of(target.os), packages_of(target.packages or []))
+        if changed_keys is not None and not lookup_keys(packages) & changed_keys:
+            continue
+        prepared.append((target, packages))
+    result.images = len(prepared)
+    if not prepared:
+        return result
+    async with db.read() as session:
+        index, details = await advisory_store.load_index_and_details(
+            session, lookup_keys(chain.from_iterable(packages for _, packages in prepared))
+        )
+    changes = _changes(index, details, prepared)
+    result.changed = len(changes)
+    if changes:
+        await _write(db, changes, now, result)
+    return result
+
+
+async def _write(db: Database, changes: list[Change], now: datetime, result: RematchResult) -> None:
+    """Store the changed findings and counts, and record the new findings as activities."""
+    encoder = FindingsEncoder()
+    async with db.write() as session:
+        tags = await store.tags_on_digests(session, [c.target.digest for c in changes if c.new])
+        for target, findings, new, sections in changes:
+            tally = Counter(map(itemgetter("severity"), findings))
+            await session.execute(
+                update(ScanTarget)
+                .where(ScanTarget.id == target.id)
+                .values(
+                    findings=type_coerce(encoder.encode(sections), EncodedJSON()),
+                    counts=counts_from(tally),
+                    matched_at=now,
+                )
+            )
+            if new:
+                # ``new`` is a part of ``findings``: as long, it is all of them.
+                same = len(new) == len(findings)
+                added = tally if same else Counter(map(itemgetter("severity"), new))
+                result.new_findings.update(added)
+                _record_new(session, tags.get(target.digest, []), target.digest, added, new, now)
+
+
+Findings = list[dict[str, Any]]
+
+
+class Change(NamedTuple):
+    """A target whose findings a reader would see change."""
+
+    target: ScanTarget
+    findings: Findings
+    new: Findings  # the findings whose id it did not have
+    sections: list[Findings]  # the findings in parts, shared between images where possible
+
+
+def _changes(
+    index: AdvisoryIndex,
+    details: advisory_store.Details,
+    targets: list[tuple[ScanTarget, list[Placed]]],
+) -> list[Change]:
+    """The targets whose findings change, with their findings and the new ones among them
+    (matching is done here, before the write transaction opens)."""
+    cache = FindingCache()
+    changes = []
+    for target, packages in targets:
+        sections = package_findings(index, packages, details, cache)
+        builtin = list(chain.from_iterable(sections))
+        others = external_findings(target)
+        if others:
+            findings = merge_findings(("builtin", builtin), *others.items())
+            sections = [findings]
+        else:
+            findings = builtin  # what merge_findings returns for the built-in scanner alone
+        before = target.findings or []
+        if not _differ(findings, before):
+            continue  # the same findings, severities and fixes: nothing to write
+        old = {f["id"] for f in before}
+        new = [f for f in findings if f["id"] not in old] if old else list(findings)
+        changes.append(Change(target, findings, new, sections))
+    return changes
+
+
+class FindingsEncoder:
+    """The JSON text of a findings list given in sections (:attr:`Change.sections`), each
+    section encoded once however many images share it: images share most of their packages,
+    and encoding their findings again and again was a good part of writing them. The text is
+    the one ``json.dumps`` makes of the whole list."""
+
+    def __init__(self) -> None:
+        # By id(): lists are not hashable. Each is kept with its text, so no id is reused.
+        self._texts: dict[int, tuple[Findings, str]] = {}
+
+    def encode(self, sections: list[Findings]) -> str:
+        return "[" + ", ".join(self._text(s) for s in sections if s) + "]"
+
+    def _text(self, section: Findings) -> str:
+        known = self._texts.get(id(section))
+        if known is None:
+            # A list's items, as json.dumps writes them inside its brackets.
+            known = self._texts[id(section)] = (section, json.dumps(section)[1:-1])
+        return known[1]
+
+
+def _differ(findings: list[dict[str, Any]], before: list[dict[str, Any]]) -> bool:
+    """Whether a reader would see a change (none stored before: any finding is one)."""
+    if not before:
+        return bool(findings)
+    return {_identity(f) for f in findings} != {_identity(f) for f in before}
+
+
+def _record_new(
+    session: AsyncSession,
+    tags: list[tuple[str, str]],
+    digest: str,
+    added: Counter[str],
+    new: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    ids = [f["id"] for f in new]
+    for repository, tag in tags:
+        store.record(
+            session,
+            "scan.new-vulnerabilities",
+            now,
+            actor=SCANNER_ACTOR,
+            repository=repository,
+            tag=tag,
+            digest=digest,
+            message=f"{describe_new(added)} in {repository}:{tag}",
+            ids=ids[:50],
+        )
