@@ -152,7 +152,12 @@ def test_scan_and_vulndb_commands(workdir: Path) -> None:
             PORTSIDE_REGISTRY__URL=registry.url,
         )
         assert portside("db", "upgrade", env=env, cwd=workdir).returncode == 0
-        assert portside("vulndb", "status", env=env, cwd=workdir).returncode == 1  # nothing yet
+        empty = portside("vulndb", "status", env=env, cwd=workdir)
+        assert empty.returncode == 1  # nothing yet, and it says what to do
+        assert "no advisories are loaded" in empty.stderr and "vulndb import" in empty.stderr
+        missing = portside("scan", "ns/app:nope", env=env, cwd=workdir)
+        assert missing.returncode == 3
+        assert "tag nope not found in ns/app" in missing.stderr
         osv = osv_folder(workdir, "DSA-5514-1", "GHSA-c2qf-rxjj-qqgw")
         (osv / "broken.json").write_text("{not json")
         imported = portside("vulndb", "import", str(osv), env=env, cwd=workdir)

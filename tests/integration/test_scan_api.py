@@ -158,7 +158,7 @@ async def test_the_command_line_client(served: Served) -> None:
     with pytest.raises(ApiClientError, match="401.*--token") as refused:
         await asyncio.to_thread(apiclient.request_scan, served.base, "wrong", "ns/app:1.0")
     assert refused.value.status == 401
-    with pytest.raises(ApiClientError, match="404: ns/app:nope: not in the registry"):
+    with pytest.raises(ApiClientError, match="404: tag nope not found in ns/app"):
         await asyncio.to_thread(apiclient.request_scan, served.base, ADMIN, "ns/app:nope")
     with pytest.raises(ApiClientError, match="larger than 1000 bytes"):
         await asyncio.to_thread(

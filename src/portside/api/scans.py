@@ -40,7 +40,7 @@ async def scan(body: ScanRequest, services: ServicesDep, _: Admin) -> JSONRespon
     except InvalidName as exc:  # the reference itself
         raise InvalidRequest(str(exc)) from exc
     except RegistryNotFound as exc:
-        raise NotFound(f"{body.reference}: not in the registry") from exc
+        raise NotFound(str(exc)) from exc  # "tag nope not found in ns/app"
     except RegistryRejected as exc:  # a 4xx other than 401/403/404: the reference is refused
         raise InvalidRequest(f"{body.reference}: the registry refused it: {exc}") from exc
     started = time.perf_counter()

@@ -74,6 +74,16 @@ async def status_command(settings: Settings) -> int:
     from rich.table import Table
 
     console = Console()
+    if not state.advisories:
+        Console(stderr=True).print(
+            "no advisories are loaded, so scans find packages but no vulnerabilities. Download "
+            "osv.dev's archives for your images' ecosystems (e.g. "
+            "https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip, PyPI, npm) and "
+            "run `portside vulndb import FILE.zip` (a folder of OSV JSON files works too)",
+            highlight=False,
+            markup=False,
+        )
+        return 1
     console.print(f"advisories: {state.advisories} ({state.withdrawn} withdrawn)")
     console.print(f"newest record modified: {state.newest_modified or 'never'}")
     console.print(f"last import: {state.last_import or 'never'} from {state.last_source or '-'}")

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from portside.db.engine import Database
 from portside.db.models import ScanTarget
-from portside.errors import InvalidName
+from portside.errors import InvalidName, RegistryNotFound
 from portside.index.names import check_digest, check_reference, check_repository, shown
 from portside.registry.client import RegistryClient
 from portside.security.analysis.limits import Limits
@@ -59,7 +59,13 @@ def parse_ref(ref: str) -> tuple[str, str]:
 async def resolve(client: RegistryClient, ref: str) -> tuple[str, str, str]:
     """(repository, reference, digest) of ``ref`` on the registry."""
     repository, reference = parse_ref(ref)
-    digest = (await client.head_manifest(repository, reference)).digest
+    try:
+        digest = (await client.head_manifest(repository, reference)).digest
+    except RegistryNotFound as exc:
+        what = f"digest {reference}" if ":" in reference else f"tag {reference}"
+        raise RegistryNotFound(
+            f"{what} not found in {repository}", status=exc.status, url=exc.url
+        ) from exc
     return repository, reference, digest
 
 
