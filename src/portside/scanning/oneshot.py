@@ -23,9 +23,9 @@ from portside.db.engine import Database
 from portside.db.models import ScanTarget
 from portside.errors import ConfigError
 from portside.index.names import is_valid_repository, is_valid_tag
+from portside.index.vocabulary import ScanTargetStatus
 from portside.registry.client import RegistryClient
 from portside.scan.limits import Limits
-from portside.scanning import queue
 from portside.scanning.analyze import Analyzer, os_record, package_record
 from portside.scanning.layercache import LayerCacheStore
 from portside.scanning.matching import match
@@ -116,7 +116,9 @@ async def stored(
     """The background task's finished scan of ``digest``, as a report; None without one."""
     async with db.read() as session:
         target = await session.scalar(
-            select(ScanTarget).where(ScanTarget.digest == digest, ScanTarget.status == queue.DONE)
+            select(ScanTarget).where(
+                ScanTarget.digest == digest, ScanTarget.status == ScanTargetStatus.DONE
+            )
         )
     if target is None or target.packages is None:
         return None
