@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside.background.retry import backoff
 from portside.db.engine import Database
 from portside.db.models import RegistryEvent, Repository, Tag
 from portside.errors import (
@@ -43,15 +44,15 @@ from portside.events.decide import (
     EventFacts,
     Remove,
     Skip,
-    TagFacts,
     TouchPulled,
     Upsert,
-    backoff,
     decide,
     needs_image,
 )
 from portside.index import store
+from portside.index.facts import TagFacts
 from portside.registry.client import RegistryClient
+from portside.registry.image_cache import ImageCache
 from portside.registry.images import ImageInfo, complete, from_manifest
 from portside.scanning.queue import follow_digests
 from portside.settings import EventsTaskSettings
@@ -102,26 +103,6 @@ def tag_facts(tag: Tag) -> TagFacts:
         author=tag.author,
         pushed_at=tag.pushed_at,
     )
-
-
-class ImageCache:
-    """Recently described images by digest (a manifest's content never changes)."""
-
-    def __init__(self, size: int = 4096):
-        self.size = size
-        self._items: OrderedDict[str, ImageInfo] = OrderedDict()
-
-    def get(self, digest: str) -> ImageInfo | None:
-        image = self._items.get(digest)
-        if image is not None:
-            self._items.move_to_end(digest)
-        return image
-
-    def put(self, image: ImageInfo) -> None:
-        self._items[image.digest] = image
-        self._items.move_to_end(image.digest)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
 
 
 Where = tuple[str, str]  # (repository, digest)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from portside.background.retry import backoff
 from portside.background.runtime import TaskRun
 from portside.db.engine import Database
 from portside.db.models import ScanTarget
@@ -22,7 +23,6 @@ from portside.errors import (
     RegistryNotFound,
     RegistryProtocolError,
 )
-from portside.events.decide import backoff
 from portside.registry.client import RegistryClient
 from portside.scan.limits import LayerRejected
 from portside.scanning import queue

@@ -24,10 +24,10 @@ from sqlalchemy.orm import selectinload
 
 from portside.db.engine import Database
 from portside.db.models import RegistryEvent, Repository, Tag
-from portside.events.decide import TagFacts
-from portside.events.processor import ImageCache
 from portside.index import store
+from portside.index.facts import TagFacts
 from portside.registry.client import RegistryClient
+from portside.registry.image_cache import ImageCache
 from portside.registry.images import ImageInfo, from_manifest
 from portside.scanning.queue import follow_digests
 from portside.sync.describe import DescribeReport, describe_pending
