@@ -28,8 +28,7 @@ def imported(path: Path) -> set[str]:
 
 def imports_events(path: Path) -> bool:
     return any(
-        name == "portside.events" or name.startswith("portside.events.")
-        for name in imported(path)
+        name == "portside.events" or name.startswith("portside.events.") for name in imported(path)
     )
 
 
