@@ -29,7 +29,7 @@ from portside.db.engine import Database
 from portside.registry.client import RegistryClient
 from portside.registry.mediatypes import ACCEPT
 from portside.settings import RegistrySettings
-from portside.sync.run import SyncOptions, SyncRun
+from portside.sync.one_pass import SyncOptions, SyncRun
 
 CONCURRENCY = 16
 PAGE = 1000

@@ -22,8 +22,8 @@ from sqlalchemy.orm import selectinload
 from portside.db.engine import Database
 from portside.db.models import Repository, Tag
 from portside.errors import InvalidName, PortsideError, RegistryNotFound, RegistryRejected
-from portside.index import store
 from portside.index.names import is_valid_digest, is_valid_repository, is_valid_tag, shown
+from portside.index.writes import IndexWrites, Origin
 from portside.registry.client import RegistryClient
 
 
@@ -165,30 +165,15 @@ async def _remove(
         )
         if repo is None:  # the registry's delete events were faster
             return result
+        writes = IndexWrites(session, now)
+        origin = Origin(actor, now, source="portside")
         for tag in [t for t in repo.tags if t.digest in digests and only_tag in (None, t.name)]:
-            repo.tags.remove(tag)
+            writes.remove(repo, tag, origin)
             result.tags.append(tag.name)
-            store.record(
-                session,
-                "tag.delete",
-                now,
-                actor=actor,
-                repository=repository,
-                tag=tag.name,
-                digest=tag.digest,
-                source="portside",
-            )
         if whole or not repo.tags:
-            await session.delete(repo)
+            await writes.drop_repository(repo, origin)
             result.repository_removed = True
-            store.record(
-                session,
-                "repository.delete",
-                now,
-                actor=actor,
-                repository=repository,
-                source="portside",
-            )
+        await writes.finish()
     result.tags.sort()
     return result
 

@@ -18,7 +18,7 @@ from portside.db.engine import Database
 from portside.db.models import Activity, RegistryEvent, Repository, ScanTarget, Tag, TaskState
 from portside.registry.client import RegistryClient
 from portside.settings import RegistrySettings
-from portside.sync.run import SyncOptions, SyncRun
+from portside.sync.one_pass import SyncOptions, SyncRun
 from tests.support.populate import Pusher, make_image
 from tests.support.registry import running_registry
 

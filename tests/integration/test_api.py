@@ -13,6 +13,7 @@ from portside.api.app import create_app
 from portside.db.engine import Database
 from portside.db.models import ScanTarget
 from portside.index import store
+from portside.index.vocabulary import ActivityKind
 from portside.registry.images import ImageInfo
 from tests.integration.conftest import make_settings, serving
 
@@ -46,7 +47,7 @@ async def seed(db: Database) -> int:
         repo.tags.append(tag)
         store.record(
             session,
-            "tag.push",
+            ActivityKind.TAG_PUSH,
             NOW,
             actor="alice",
             repository="ns/app",

@@ -31,7 +31,7 @@ from portside.security.scanning.backends.clair import ClairScanner
 from portside.security.scanning.backends.harbor import HarborAdapterScanner
 from portside.security.scanning.task import ScanTask
 from portside.settings import RegistrySettings, ScanTaskSettings
-from portside.sync.run import SyncOptions, SyncRun
+from portside.sync.one_pass import SyncOptions, SyncRun
 from tests.support.net import free_port
 from tests.support.oci import Layout, push
 from tests.support.registry import running_registry

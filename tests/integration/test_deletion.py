@@ -13,7 +13,7 @@ from portside.api.app import create_app
 from portside.db.engine import Database
 from portside.registry.client import RegistryClient
 from portside.settings import RegistrySettings
-from portside.sync.run import SyncOptions, SyncRun
+from portside.sync.one_pass import SyncOptions, SyncRun
 from tests.integration.conftest import make_settings, serving
 from tests.support.oci import Layout, push
 from tests.support.registry import running_registry

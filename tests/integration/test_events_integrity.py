@@ -20,7 +20,7 @@ from portside.db.models import Repository, Tag
 from portside.events.processor import EventProcessor
 from portside.registry.client import RegistryClient
 from portside.security.scanning import queue as scan_queue
-from portside.sync.run import SyncOptions, SyncRun
+from portside.sync.one_pass import SyncOptions, SyncRun
 from tests.integration.conftest import TOKEN
 from tests.integration.test_events_registry import Clock, Stack, _count, _stack
 from tests.support.net import eventually

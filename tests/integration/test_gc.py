@@ -14,7 +14,7 @@ from portside.gc.task import GcTask
 from portside.index import store
 from portside.registry.client import RegistryClient
 from portside.settings import GcTaskSettings, RegistrySettings
-from portside.sync.run import SyncOptions, SyncRun
+from portside.sync.one_pass import SyncOptions, SyncRun
 from tests.support.populate import Pusher, make_image
 from tests.support.registry import running_registry
 

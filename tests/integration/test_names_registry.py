@@ -26,7 +26,7 @@ from portside.index import store
 from portside.registry import paths
 from portside.registry.client import RegistryClient
 from portside.settings import RegistrySettings
-from portside.sync.run import SyncOptions, SyncRun
+from portside.sync.one_pass import SyncOptions, SyncRun
 from tests.integration.conftest import make_settings, serving
 from tests.support.faultproxy import FaultProxy
 from tests.support.net import free_port

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from portside.db.engine import Database
 from portside.db.models import WebhookDelivery
 from portside.index import store
+from portside.index.vocabulary import ActivityKind
 from portside.outgoing.task import WebhooksTask
 from portside.settings import OutgoingTaskSettings, OutgoingWebhookSettings
 from tests.support.net import free_port
@@ -84,7 +85,7 @@ async def test_deliveries_are_signed_filtered_retried_and_logged(
     async with db.write() as session:
         store.record(
             session,
-            "tag.push",
+            ActivityKind.TAG_PUSH,
             now,
             actor="alice",
             repository="ns/app",
@@ -93,7 +94,7 @@ async def test_deliveries_are_signed_filtered_retried_and_logged(
         )
         store.record(
             session,
-            "tag.push",
+            ActivityKind.TAG_PUSH,
             now,
             actor="bob",
             repository="other/app",
@@ -102,14 +103,16 @@ async def test_deliveries_are_signed_filtered_retried_and_logged(
         )
         store.record(
             session,
-            "tag.delete",
+            ActivityKind.TAG_DELETE,
             now,
             actor="alice",
             repository="ns/app",
             tag="0.9",
             digest="sha256:c",
         )
-        store.record(session, "repository.create", now, actor="alice", repository="ns/app")
+        store.record(
+            session, ActivityKind.REPOSITORY_CREATE, now, actor="alice", repository="ns/app"
+        )
 
     for _ in range(40):
         run = await task.run_once()

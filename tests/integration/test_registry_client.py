@@ -162,7 +162,7 @@ async def test_a_registry_that_is_down_or_lies(tmp_path: Path) -> None:
 async def test_sync_under_each_auth_mode(tmp_path: Path, issuer: TokenIssuer) -> None:
     """The sync's walk (catalog, tag lists, HEADs, GETs) under basic and token auth."""
     from portside.db.engine import Database
-    from portside.sync.run import SyncOptions, SyncRun
+    from portside.sync.one_pass import SyncOptions, SyncRun
     from tests.support import databases
 
     htpasswd = tmp_path / "htpasswd"

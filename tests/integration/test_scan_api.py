@@ -21,7 +21,7 @@ from portside.errors import ApiClientError
 from portside.registry.client import RegistryClient
 from portside.security.scanning.task import ScanTask
 from portside.settings import RegistrySettings, ScanTaskSettings
-from portside.sync.run import SyncOptions, SyncRun
+from portside.sync.one_pass import SyncOptions, SyncRun
 from tests.integration.conftest import make_settings, serving
 from tests.integration.test_scanning import LAYERS, import_osv, tag_bomb_image
 from tests.support.oci import Layout, push

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from portside.db.engine import Database
 from portside.db.models import ScanTarget, Tag
 from portside.index import store
+from portside.index.vocabulary import ScanTargetStatus
 from portside.registry.images import ImageInfo
 from portside.security.scanning import queue
 
@@ -51,7 +52,7 @@ async def test_the_probe_follows_the_queue(db: Database) -> None:
         await session.execute(
             update(ScanTarget)
             .where(ScanTarget.id == target.id)
-            .values(status=queue.PENDING, lease_until=None, available_at=NOW + LEASE)
+            .values(status=ScanTargetStatus.PENDING, lease_until=None, available_at=NOW + LEASE)
         )
     assert not await has_work(db)
     assert await has_work(db, NOW + LEASE)

@@ -27,7 +27,7 @@ from portside.security.scanning import advisory_store
 from portside.security.scanning.rematch import rematch
 from portside.security.scanning.task import ScanTask
 from portside.settings import RegistrySettings, ScanTaskSettings
-from portside.sync.run import SyncOptions, SyncRun
+from portside.sync.one_pass import SyncOptions, SyncRun
 from portside.ui.findings import package_table
 from tests.support.oci import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, Layout, push
 from tests.support.registry import running_registry

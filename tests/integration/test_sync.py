@@ -25,8 +25,8 @@ from portside.registry.client import RegistryClient
 from portside.registry.local import LocalRegistry
 from portside.settings import RegistrySettings, Settings, SyncStrategy
 from portside.sync import describe
+from portside.sync.one_pass import Progress, SyncOptions, SyncReport, SyncRun
 from portside.sync.reconcile import Observed, RepositoryPlan
-from portside.sync.run import Progress, SyncOptions, SyncReport, SyncRun
 from portside.sync.task import SyncTask, options_for
 from tests.integration.conftest import make_settings
 from tests.support.faultproxy import FaultProxy

@@ -14,7 +14,7 @@ from portside.db.models import Tag
 from portside.errors import ConfigError, RegistryUnavailable
 from portside.registry.client import RegistryClient
 from portside.settings import RegistrySettings, load_settings
-from portside.sync.run import SyncOptions, SyncRun
+from portside.sync.one_pass import SyncOptions, SyncRun
 from tests.support.certs import make_pki
 from tests.support.registry import running_registry
 

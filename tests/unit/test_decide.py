@@ -1,16 +1,16 @@
 from datetime import UTC, datetime, timedelta
 
+from portside.background.retry import backoff
 from portside.events.decide import (
     Complete,
     EventFacts,
     Remove,
     Skip,
-    TagFacts,
     TouchPulled,
     Upsert,
-    backoff,
     decide,
 )
+from portside.index.facts import TagFacts
 from portside.registry.images import ImageInfo
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from portside.events.decide import TagFacts
+from portside.index.facts import TagFacts
 from portside.sync.reconcile import (
     Observed,
     Removal,

@@ -16,6 +16,7 @@ from portside.api.deps import ReadSession, ServicesDep
 from portside.api.schemas import Status, TaskStatus
 from portside.background import state
 from portside.events import queue
+from portside.index.vocabulary import ScanTargetStatus
 from portside.redact import redact_text, redact_url
 from portside.security.scanning import queue as scan_queue
 
@@ -70,7 +71,7 @@ async def status(services: ServicesDep, session: ReadSession) -> Status:
         if name == "events":
             item.queue_depth = counts["fresh"] + counts["progress"]
         if name == "scan":
-            item.queue_depth = scans["pending"] + scans["progress"]
+            item.queue_depth = scans[ScanTargetStatus.PENDING] + scans[ScanTargetStatus.PROGRESS]
         tasks.append(item)
     ingest = services.ingestor.stats if services.ingestor else None
     return Status(

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from portside.background import state
+from portside.background.retry import backoff
 from portside.db.engine import Database
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ class Task(Protocol):
 
 
 def error_backoff(consecutive_errors: int, interval: float, cap: float = 60.0) -> float:
-    return float(min(cap, max(interval, 1.0) * (2 ** min(consecutive_errors - 1, 10))))
+    """The pause after a run's ``consecutive_errors``-th failure in a row, in seconds."""
+    return backoff(consecutive_errors, max(interval, 1.0), cap).total_seconds()
 
 
 class TaskLoop:

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from portside.db.types import UTCDateTime
+from portside.index.vocabulary import ScanTargetStatus, TagScanState
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -107,7 +108,7 @@ class Tag(Base):
     image_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    scan_state: Mapped[str] = mapped_column(String(16), default="pending")
+    scan_state: Mapped[str] = mapped_column(String(16), default=TagScanState.PENDING.value)
     # Time of the newest registry event (bounded by when it was received) or sync observation
     # applied to this row, and that event's queue position (None: the sync set it last). An
     # older event arriving late never moves the tag (events/decide.py).
@@ -199,7 +200,7 @@ class ScanTarget(Base):
     digest: Mapped[str] = mapped_column(String(128), unique=True)
     repository: Mapped[str] = mapped_column(String(512))  # where to read it from
     # pending -> progress -> done | failed; a retry sets it back to pending, later.
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=ScanTargetStatus.PENDING.value)
     priority: Mapped[int] = mapped_column(Integer, default=0)  # higher first
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     available_at: Mapped[datetime] = mapped_column(UTCDateTime)

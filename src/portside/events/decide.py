@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from portside.index.facts import TagFacts
 from portside.registry.images import ImageInfo
 
 
@@ -37,17 +38,6 @@ class EventFacts:
         if self.received_at is None:
             return self.occurred_at
         return min(self.occurred_at, self.received_at)
-
-
-@dataclass(frozen=True)
-class TagFacts:
-    name: str
-    digest: str
-    source_at: datetime
-    pulled_at: datetime | None
-    source_seq: int | None = None  # the last event applied; None: the sync set it last
-    author: str | None = None
-    pushed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -154,8 +144,3 @@ def decide(
     if event.action == "pull":
         return decide_pull(event, tags, pull_resolution)
     return Skip(f"action {event.action} changes nothing")
-
-
-def backoff(attempts: int, base: float, cap: float) -> timedelta:
-    """Exponential backoff after ``attempts`` failed tries: base, 2 base, 4 base, ... cap."""
-    return timedelta(seconds=min(cap, base * (2 ** max(0, attempts - 1))))

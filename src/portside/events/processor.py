@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside.background.retry import backoff
 from portside.db.engine import Database
 from portside.db.models import RegistryEvent, Repository, Tag
 from portside.errors import (
@@ -43,17 +44,17 @@ from portside.events.decide import (
     EventFacts,
     Remove,
     Skip,
-    TagFacts,
     TouchPulled,
     Upsert,
-    backoff,
     decide,
     needs_image,
 )
 from portside.index import store
+from portside.index.facts import TagFacts
+from portside.index.writes import IndexWrites, Origin, Pointing
 from portside.registry.client import RegistryClient
+from portside.registry.image_cache import ImageCache
 from portside.registry.images import ImageInfo, complete, from_manifest
-from portside.security.scanning.queue import follow_digests
 from portside.settings import EventsTaskSettings
 
 log = logging.getLogger(__name__)
@@ -114,26 +115,6 @@ def tag_facts(tag: Tag) -> TagFacts:
     )
 
 
-class ImageCache:
-    """Recently described images by digest (a manifest's content never changes)."""
-
-    def __init__(self, size: int = 4096):
-        self.size = size
-        self._items: OrderedDict[str, ImageInfo] = OrderedDict()
-
-    def get(self, digest: str) -> ImageInfo | None:
-        image = self._items.get(digest)
-        if image is not None:
-            self._items.move_to_end(digest)
-        return image
-
-    def put(self, image: ImageInfo) -> None:
-        self._items[image.digest] = image
-        self._items.move_to_end(image.digest)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-
 Where = tuple[str, str]  # (repository, digest)
 
 
@@ -142,13 +123,12 @@ class _Batch:
     """What applying one batch works on."""
 
     session: AsyncSession
+    writes: IndexWrites
     images: dict[Where, ImageInfo | Exception]
     now: datetime
     result: BatchResult
     done: list[int] = field(default_factory=list)
     stopped: set[str] = field(default_factory=set)  # repositories waiting for a retry
-    emptied: set[int] = field(default_factory=set)  # repository ids
-    pointed: set[str] = field(default_factory=set)  # digests tags were pointed at
 
 
 def chunks(events: list[RegistryEvent]) -> list[list[RegistryEvent]]:
@@ -396,38 +376,30 @@ class EventProcessor:
                 images.get((event.repository, event.digest or "")), ImageInfo
             ):
                 first_push.setdefault(event.repository, event)
+        writes = IndexWrites(session, now)
         # Repositories a push may fill are created together, in a few statements.
-        repos, created = await store.ensure_repositories(
-            session, registry_id, first_push, now, with_tags=False
+        repos = await writes.create_repositories(
+            registry_id,
+            {name: Origin(event.actor, facts(event).at) for name, event in first_push.items()},
+            with_tags=False,
         )
-        for name in sorted(created):
-            event = first_push[name]
-            store.record(
-                session, "repository.create", facts(event).at, actor=event.actor, repository=name
-            )
         rest = [name for name in by_repo if name not in repos]
         repos.update(await store.repositories_by_name(session, registry_id, rest, with_tags=False))
         loaded = await store.tags_of(session, _named_tags(by_repo, repos))
-        batch = _Batch(session=session, images=images, now=now, result=result, stopped=stopped)
+        batch = _Batch(
+            session=session,
+            writes=writes,
+            images=images,
+            now=now,
+            result=result,
+            stopped=stopped,
+        )
         for name, repo_events in by_repo.items():
             repo = repos.get(name)
             await self._apply_repository(
                 batch, name, repo, loaded.get(repo.id, {}) if repo else {}, repo_events
             )
-        await session.flush()
-        await follow_digests(session, batch.pointed)
-        for repo in repos.values():
-            if repo.id in batch.emptied and not await store.has_tags(session, repo.id):
-                await session.delete(repo)
-                store.record(
-                    session,
-                    "repository.delete",
-                    now,
-                    actor=None,
-                    repository=repo.name,
-                    reason="its last tag was deleted",
-                )
-        await session.flush()
+        await writes.finish()
         held = await queue.complete(session, batch.done, worker=self.worker, now=now)
         if held != len(batch.done):
             raise LeaseLost(
@@ -484,71 +456,27 @@ class EventProcessor:
         event: RegistryEvent,
         decision: Decision,
     ) -> bool:
-        session, now, at = batch.session, batch.now, facts(event).at
+        writes, origin = batch.writes, Origin(event.actor, facts(event).at)
         if isinstance(decision, Skip):
             log.debug("event %s: %s", event.event_id, decision.reason, extra=_fields(event))
             return False
         if isinstance(decision, Upsert):
-            tag = tags.get(decision.tag)
-            if tag is None:
-                tag = Tag(
-                    repository_id=repo.id,
-                    name=decision.tag,
-                    created_at=now,
-                    scan_state="pending",
-                    platforms=[],
-                )
-                session.add(tag)
-                tags[decision.tag] = tag
-            store.apply_image(tag, decision.image)
-            tag.author = event.actor
-            tag.pushed_at = at
-            tag.source_at = at
-            tag.source_seq = event.id
-            tag.updated_at = now
-            repo.updated_at = now
-            batch.pointed.add(decision.image.digest)
-            store.record(
-                session,
-                "tag.push",
-                at,
-                actor=event.actor,
-                repository=repo.name,
-                tag=decision.tag,
-                digest=decision.image.digest,
-                previous_digest=decision.previous_digest,
+            pointing = Pointing(
+                decision.tag, decision.image, decision.previous_digest, origin, seq=event.id
             )
+            writes.point(repo, tags, pointing)
             return True
         if isinstance(decision, Complete):
-            tag = tags[decision.tag]
-            if decision.actor is not None:
-                tag.author = decision.actor
-            if decision.pushed_at is not None:
-                tag.pushed_at = decision.pushed_at
-            tag.updated_at = now
+            writes.complete_push(tags[decision.tag], decision.actor, decision.pushed_at)
             return True
         if isinstance(decision, Remove):
             for name in decision.tags:
-                tag = tags.pop(name)
-                if tag in session.new:
-                    session.expunge(tag)
-                else:
-                    session.sync_session.delete(tag)
-                store.record(
-                    session,
-                    "tag.delete",
-                    at,
-                    actor=event.actor,
-                    repository=repo.name,
-                    tag=name,
-                    digest=tag.digest,
-                )
-            repo.updated_at = now
-            batch.emptied.add(repo.id)
+                writes.remove(repo, tags.pop(name), origin)
+            writes.drop_if_emptied(repo, Origin(None, batch.now), reason="its last tag was deleted")
             return True
         assert isinstance(decision, TouchPulled)
         for name in decision.tags:
-            tags[name].pulled_at = at
+            writes.pulled(tags[name], origin.at)
         return True
 
     async def _failed_fetch(

@@ -1,4 +1,4 @@
-"""The garbage-collector task and `portside gc`: select (pure), then delete per digest."""
+"""The garbage-collector task and `portside gc`: choose (pure), then delete per digest."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select as sql_select
+from sqlalchemy import select
 
 from portside.background.runtime import TaskRun
 from portside.db.engine import Database
 from portside.db.models import Repository, Tag
 from portside.deletion import delete_digests
-from portside.gc.select import Rules, TagAge, select
+from portside.gc.policy import Rules, TagAge, choose
 from portside.registry.client import RegistryClient
 from portside.settings import GcTaskSettings
 
@@ -34,7 +34,7 @@ def rules_of(settings: GcTaskSettings) -> Rules:
 async def candidates(db: Database, rules: Rules, now: datetime) -> list[TagAge]:
     async with db.read() as session:
         rows = await session.execute(
-            sql_select(
+            select(
                 Repository.name,
                 Tag.name,
                 Tag.digest,
@@ -45,7 +45,7 @@ async def candidates(db: Database, rules: Rules, now: datetime) -> list[TagAge]:
             ).join(Tag, Tag.repository_id == Repository.id)
         )
         tags = [TagAge(*row) for row in rows.all()]
-    return select(tags, rules, now)
+    return choose(tags, rules, now)
 
 
 async def collect(db: Database, client: RegistryClient, rules: Rules, now: datetime) -> list[str]:

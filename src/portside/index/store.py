@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from portside.db.conflict import conflict_insert
 from portside.db.models import Activity, Namespace, Registry, Repository, Tag
 from portside.index.names import namespace_of
+from portside.index.vocabulary import ActivityKind, TagScanState
 from portside.registry.images import ImageInfo
 
 DEFAULT_REGISTRY = "default"
@@ -152,7 +153,7 @@ def new_tag(repository_id: int, name: str, image: ImageInfo, now: datetime) -> d
         "platforms": image.platforms,
         "image_created_at": image.created,
         "described": image.described,
-        "scan_state": "pending",
+        "scan_state": TagScanState.PENDING.value,
         "source_at": now,
         "created_at": now,
         "updated_at": now,
@@ -229,7 +230,7 @@ async def write_described(session: AsyncSession, images: Iterable[ImageInfo]) ->
 
 
 def activity(
-    kind: str,
+    kind: ActivityKind,
     at: datetime,
     *,
     actor: str | None,
@@ -241,7 +242,7 @@ def activity(
     """An activity row's values (see :func:`record` and :func:`insert_activities`)."""
     return {
         "at": at,
-        "kind": kind,
+        "kind": kind.value,
         "actor": actor,
         "repository": repository,
         "tag": tag,
@@ -251,7 +252,7 @@ def activity(
 
 
 def record(
-    session: AsyncSession, kind: str, at: datetime, *, actor: str | None, **fields: Any
+    session: AsyncSession, kind: ActivityKind, at: datetime, *, actor: str | None, **fields: Any
 ) -> None:
     """Add an activity to the session; ``fields`` as :func:`activity` takes them."""
     session.add(Activity(**activity(kind, at, actor=actor, **fields)))

@@ -7,15 +7,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from portside.index.names import namespace_of
+from portside.index.vocabulary import ActivityKind
 
-# Activity kinds -> the webhook event kinds operators subscribe to.
-KINDS = {
-    "tag.push": "push",
-    "tag.delete": "delete",
-    "repository.delete": "delete",
-    "scan.completed": "scan-completed",
-    "scan.new-vulnerabilities": "new-vulnerabilities",
+# Every activity kind -> the webhook event kind operators subscribe to (None: not sent).
+KINDS: dict[ActivityKind, str | None] = {
+    ActivityKind.TAG_PUSH: "push",
+    ActivityKind.TAG_DELETE: "delete",
+    ActivityKind.REPOSITORY_CREATE: None,
+    ActivityKind.REPOSITORY_DELETE: "delete",
+    ActivityKind.SCAN_COMPLETED: "scan-completed",
+    ActivityKind.SCAN_NEW_VULNERABILITIES: "new-vulnerabilities",
 }
+
+
+def webhook_kind(activity_kind: str) -> str | None:
+    """The webhook event kind an activity is sent as (None: an unknown kind, or not sent)."""
+    try:
+        return KINDS[ActivityKind(activity_kind)]
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class ActivityFacts:
 
 def targets(activity: ActivityFacts, hooks: list[Hook]) -> list[int]:
     """The hooks (ids) subscribed to this activity's kind and namespace."""
-    kind = KINDS.get(activity.kind)
+    kind = webhook_kind(activity.kind)
     if kind is None or activity.repository is None:
         return []
     namespace = namespace_of(activity.repository)
@@ -52,7 +62,7 @@ def targets(activity: ActivityFacts, hooks: list[Hook]) -> list[int]:
 
 def payload(activity: ActivityFacts) -> dict[str, Any]:
     return {
-        "event": KINDS[activity.kind],
+        "event": webhook_kind(activity.kind),
         "activity": activity.kind,
         "id": activity.id,
         "at": activity.at,

@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside.background.retry import backoff
 from portside.background.runtime import TaskRun
 from portside.db.conflict import conflict_insert
 from portside.db.engine import Database
 from portside.db.models import Activity, Cursor, Webhook, WebhookDelivery
-from portside.events.decide import backoff
 from portside.outgoing.fanout import ActivityFacts, Hook, payload, targets
 from portside.outgoing.sender import Attempt, Sender
 from portside.settings import OutgoingTaskSettings, OutgoingWebhookSettings

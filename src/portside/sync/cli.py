@@ -13,7 +13,7 @@ from portside.db import migrate
 from portside.db.engine import Database
 from portside.registry.client import RegistryClient
 from portside.settings import Settings, SyncStrategy
-from portside.sync import run as sync_run
+from portside.sync import one_pass as sync_run
 from portside.sync.reconcile import Observed, RepositoryPlan
 from portside.sync.task import options_for, run_sync
 

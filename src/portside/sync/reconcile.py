@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from portside.events.decide import TagFacts
+from portside.index.facts import TagFacts
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ from typing import Any
 from portside.background.runtime import TaskRun
 from portside.db import leases
 from portside.db.engine import Database
-from portside.events.processor import ImageCache
 from portside.index import store
 from portside.registry.client import RegistryClient
+from portside.registry.image_cache import ImageCache
 from portside.settings import RegistrySettings, SyncStrategy, SyncTaskSettings
-from portside.sync.run import Progress, SyncOptions, SyncReport, SyncRun
+from portside.sync.one_pass import Progress, SyncOptions, SyncReport, SyncRun
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from portside.index.vocabulary import TagScanState
 from portside.security.severity import ORDER, worst
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
@@ -112,11 +113,11 @@ class ScanBadge:
 
 
 def scan_badge(state: str | None, counts: Mapping[str, int] | None) -> ScanBadge:
-    if state == "in progress":
+    if state == TagScanState.IN_PROGRESS:
         return ScanBadge("In progress", "state-progress", [])
-    if state == "failed":
+    if state == TagScanState.FAILED:
         return ScanBadge("Failed", "state-failed", [])
-    if state != "done":
+    if state != TagScanState.DONE:
         return ScanBadge("Pending", "state-pending", [])
     found = [(level, int(counts[level])) for level in ORDER if counts and counts.get(level)]
     if not found:

@@ -23,9 +23,9 @@ from portside.db.engine import Database
 from portside.db.models import ScanTarget
 from portside.errors import InvalidName, RegistryNotFound
 from portside.index.names import check_digest, check_reference, check_repository, shown
+from portside.index.vocabulary import ScanTargetStatus
 from portside.registry.client import RegistryClient
 from portside.security.analysis.limits import Limits
-from portside.security.scanning import queue
 from portside.security.scanning.analyze import Analyzer
 from portside.security.scanning.layercache import LayerCacheStore
 from portside.security.scanning.matching import match
@@ -122,7 +122,9 @@ async def stored(
     """The background task's finished scan of ``digest``, as a report; None without one."""
     async with db.read() as session:
         target = await session.scalar(
-            select(ScanTarget).where(ScanTarget.digest == digest, ScanTarget.status == queue.DONE)
+            select(ScanTarget).where(
+                ScanTarget.digest == digest, ScanTarget.status == ScanTargetStatus.DONE
+            )
         )
     if target is None or target.packages is None:
         return None

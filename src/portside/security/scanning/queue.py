@@ -18,8 +18,8 @@ from portside.db.conflict import conflict_insert
 from portside.db.leases import reap_expired, take
 from portside.db.models import Repository, ScanTarget, Tag
 from portside.index import store
+from portside.index.vocabulary import ActivityKind, ScanTargetStatus, TagScanState
 
-PENDING, PROGRESS, DONE, FAILED = "pending", "progress", "done", "failed"
 NEW_DIGEST_PRIORITY = 100
 RESCAN_PRIORITY = 0
 
@@ -35,7 +35,7 @@ async def enqueue_new(session: AsyncSession, now: datetime) -> int:
         select(
             Tag.digest,
             func.min(Repository.name),
-            literal(PENDING),
+            literal(ScanTargetStatus.PENDING.value),
             literal(NEW_DIGEST_PRIORITY),
             literal(0),
             literal(now, ScanTarget.available_at.type),
@@ -79,14 +79,14 @@ async def claim(
         ScanTarget,
         now=now,
         max_attempts=max_attempts,
-        waiting=PENDING,
+        waiting=ScanTargetStatus.PENDING,
         message="lease expired too many times: a worker died or hung while scanning it",
     )
     order = [ScanTarget.priority.desc(), ScanTarget.id.desc()]
     ids = (
         await session.scalars(
             select(ScanTarget.id)
-            .where(ScanTarget.status == PENDING, ScanTarget.available_at <= now)
+            .where(ScanTarget.status == ScanTargetStatus.PENDING, ScanTarget.available_at <= now)
             .order_by(*order)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -97,18 +97,17 @@ async def claim(
     targets: list[ScanTarget] = await take(
         session, ScanTarget, ids, worker=worker, now=now, lease=lease, order_by=order
     )
-    await set_tag_state(session, [t.digest for t in targets], IN_PROGRESS)
+    await set_tag_state(session, [t.digest for t in targets], TagScanState.IN_PROGRESS)
     return targets
 
 
-IN_PROGRESS = "in progress"  # a tag's scan_state while its digest's target is claimed
-
-
-def tag_state(target_status: str | None) -> str:
+def tag_state(target_status: str | None) -> TagScanState:
     """A tag's scan state, given its digest's scan target (None: no target yet)."""
     if target_status is None:
-        return PENDING
-    return IN_PROGRESS if target_status == PROGRESS else target_status
+        return TagScanState.PENDING
+    if target_status == ScanTargetStatus.PROGRESS:
+        return TagScanState.IN_PROGRESS
+    return TagScanState(target_status)
 
 
 async def follow_digests(session: AsyncSession, digests: Iterable[str]) -> None:
@@ -116,18 +115,21 @@ async def follow_digests(session: AsyncSession, digests: Iterable[str]) -> None:
     whatever points a tag at a digest calls this, so a retag onto a scanned digest shows
     that scan at once, never "pending" for good."""
     digests = sorted(set(digests))
-    state = case((ScanTarget.status == PROGRESS, literal(IN_PROGRESS)), else_=ScanTarget.status)
+    state = case(
+        (ScanTarget.status == ScanTargetStatus.PROGRESS, literal(TagScanState.IN_PROGRESS.value)),
+        else_=ScanTarget.status,
+    )
     target_state = select(state).where(ScanTarget.digest == Tag.digest).scalar_subquery()
     for start in range(0, len(digests), 500):
         await session.execute(
             update(Tag)
             .where(Tag.digest.in_(digests[start : start + 500]))
-            .values(scan_state=func.coalesce(target_state, literal(PENDING)))
+            .values(scan_state=func.coalesce(target_state, literal(TagScanState.PENDING.value)))
             .execution_options(synchronize_session=False)
         )
 
 
-async def set_tag_state(session: AsyncSession, digests: Iterable[str], state: str) -> None:
+async def set_tag_state(session: AsyncSession, digests: Iterable[str], state: TagScanState) -> None:
     digests = list(digests)
     if digests:
         await session.execute(update(Tag).where(Tag.digest.in_(digests)).values(scan_state=state))
@@ -147,10 +149,12 @@ async def complete(
     result = await session.execute(
         update(ScanTarget)
         .where(
-            ScanTarget.id == target_id, ScanTarget.worker == worker, ScanTarget.status == PROGRESS
+            ScanTarget.id == target_id,
+            ScanTarget.worker == worker,
+            ScanTarget.status == ScanTargetStatus.PROGRESS,
         )
         .values(
-            status=DONE,
+            status=ScanTargetStatus.DONE,
             worker=None,
             lease_until=None,
             error=None,
@@ -165,7 +169,7 @@ async def complete(
     )
     digest = result.scalar_one_or_none()
     if digest is not None:
-        await set_tag_state(session, [digest], DONE)
+        await set_tag_state(session, [digest], TagScanState.DONE)
         await _record_completed(session, digest, counts, now)
     return digest is not None
 
@@ -176,7 +180,7 @@ async def _record_completed(
     for repository, tag in await store.tags_on_digest(session, digest):
         store.record(
             session,
-            "scan.completed",
+            ActivityKind.SCAN_COMPLETED,
             now,
             actor="portside-scanner",
             repository=repository,
@@ -196,7 +200,7 @@ async def retry_or_fail(
     delay: timedelta | None,
 ) -> None:
     """Back off (``delay``) or, with no delay, mark the scan failed with its error."""
-    status = PENDING if delay is not None else FAILED
+    status = ScanTargetStatus.PENDING if delay is not None else ScanTargetStatus.FAILED
     await session.execute(
         update(ScanTarget)
         .where(ScanTarget.id == target.id, ScanTarget.worker == worker)
@@ -208,17 +212,25 @@ async def retry_or_fail(
             available_at=now + delay if delay is not None else target.available_at,
         )
     )
-    await set_tag_state(session, [target.digest], PENDING if delay is not None else FAILED)
+    await set_tag_state(
+        session,
+        [target.digest],
+        TagScanState.PENDING if delay is not None else TagScanState.FAILED,
+    )
 
 
 async def request_rescan(session: AsyncSession, digests: list[str] | None, now: datetime) -> int:
     """Scan again (all targets, or these digests), after the new pushes."""
-    stmt = update(ScanTarget).where(ScanTarget.status != PROGRESS)
+    stmt = update(ScanTarget).where(ScanTarget.status != ScanTargetStatus.PROGRESS)
     if digests is not None:
         stmt = stmt.where(ScanTarget.digest.in_(digests))
     result = await session.execute(
         stmt.values(
-            status=PENDING, priority=RESCAN_PRIORITY, attempts=0, available_at=now, error=None
+            status=ScanTargetStatus.PENDING,
+            priority=RESCAN_PRIORITY,
+            attempts=0,
+            available_at=now,
+            error=None,
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
@@ -231,8 +243,8 @@ async def has_work(session: AsyncSession, now: datetime) -> bool:
     untargeted = select(Tag.id).where(~exists().where(ScanTarget.digest == Tag.digest))
     due = select(ScanTarget.id).where(
         or_(
-            and_(ScanTarget.status == PENDING, ScanTarget.available_at <= now),
-            and_(ScanTarget.status == PROGRESS, ScanTarget.lease_until < now),
+            and_(ScanTarget.status == ScanTargetStatus.PENDING, ScanTarget.available_at <= now),
+            and_(ScanTarget.status == ScanTargetStatus.PROGRESS, ScanTarget.lease_until < now),
         )
     )
     for probe in (due, untargeted):
@@ -245,6 +257,6 @@ async def depth(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(ScanTarget.status, func.count()).group_by(ScanTarget.status)
     )
-    found = {PENDING: 0, PROGRESS: 0, DONE: 0, FAILED: 0}
+    found: dict[str, int] = {status.value: 0 for status in ScanTargetStatus}
     found.update({status: int(n) for status, n in rows.all()})
     return found

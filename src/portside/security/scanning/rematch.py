@@ -20,6 +20,7 @@ from portside.db.engine import Database
 from portside.db.models import ScanTarget
 from portside.db.types import EncodedJSON
 from portside.index import store
+from portside.index.vocabulary import ActivityKind, ScanTargetStatus
 from portside.security.advisories.match import AdvisoryIndex, Placed
 from portside.security.scanning import advisory_store
 from portside.security.scanning.backends import merge_findings
@@ -104,7 +105,7 @@ async def _rematch(
             (
                 await session.scalars(
                     select(ScanTarget).where(
-                        ScanTarget.status == "done", ScanTarget.packages.is_not(None)
+                        ScanTarget.status == ScanTargetStatus.DONE, ScanTarget.packages.is_not(None)
                     )
                 )
             ).all()
@@ -233,7 +234,7 @@ def _record_new(
     for repository, tag in tags:
         store.record(
             session,
-            "scan.new-vulnerabilities",
+            ActivityKind.SCAN_NEW_VULNERABILITIES,
             now,
             actor=SCANNER_ACTOR,
             repository=repository,

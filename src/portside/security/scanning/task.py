@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from portside.background.retry import backoff
 from portside.background.runtime import TaskRun
 from portside.db.engine import Database
 from portside.db.models import ScanTarget
@@ -23,7 +24,6 @@ from portside.errors import (
     RegistryNotFound,
     RegistryProtocolError,
 )
-from portside.events.decide import backoff
 from portside.registry.client import RegistryClient
 from portside.security.analysis.limits import LayerRejected
 from portside.security.scanning import queue

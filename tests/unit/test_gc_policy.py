@@ -1,7 +1,7 @@
 import re
 from datetime import UTC, datetime, timedelta
 
-from portside.gc.select import Rules, TagAge, select
+from portside.gc.policy import Rules, TagAge, choose
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -25,7 +25,7 @@ def names(tags: list[TagAge]) -> list[str]:
 
 def test_old_unused_tags_go_and_keep_latest_is_per_repository() -> None:
     tags = [tag("a", f"v{n}", f"d{n}", 100 + n) for n in range(5)] + [tag("b", "old", "x", 200)]
-    chosen = select(tags, Rules(older_than=30 * DAY, keep_latest=2), NOW)
+    chosen = choose(tags, Rules(older_than=30 * DAY, keep_latest=2), NOW)
     # a keeps its two newest (v0, v1); b keeps its only tag: the count is per repository.
     assert names(chosen) == ["a:v2", "a:v3", "a:v4"]
 
@@ -36,7 +36,7 @@ def test_a_recent_pull_keeps_a_tag() -> None:
         tag("a", "pulled", "d1", 300, pulled_days=2),
         tag("a", "cold", "d2", 300),
     ]
-    assert names(select(tags, Rules(older_than=30 * DAY, keep_latest=0), NOW)) == ["a:cold"]
+    assert names(choose(tags, Rules(older_than=30 * DAY, keep_latest=0), NOW)) == ["a:cold"]
 
 
 def test_a_digest_goes_only_with_all_its_tags() -> None:
@@ -45,7 +45,7 @@ def test_a_digest_goes_only_with_all_its_tags() -> None:
         tag("a", "snapshot", "same", 300),
         tag("a", "x", "other", 300),
     ]
-    assert names(select(tags, Rules(older_than=30 * DAY, keep_latest=0), NOW)) == ["a:x"]
+    assert names(choose(tags, Rules(older_than=30 * DAY, keep_latest=0), NOW)) == ["a:x"]
 
 
 def test_include_and_exclude() -> None:
@@ -60,14 +60,14 @@ def test_include_and_exclude() -> None:
         include=re.compile(r":pr-"),
         exclude=re.compile(r"keep$"),
     )
-    assert names(select(tags, rules, NOW)) == ["a:pr-1"]
+    assert names(choose(tags, rules, NOW)) == ["a:pr-1"]
 
 
 def test_a_tag_without_a_push_time_is_judged_by_when_it_was_first_seen() -> None:
     # Found by the sync (no push event): issue 10, item 5. Today such a tag is never collected.
     old = TagAge("a", "old", "d1", None, None, first_seen=NOW - 100 * DAY)
     new = TagAge("a", "new", "d2", None, None, first_seen=NOW - 1 * DAY)
-    chosen = select([old, new], Rules(older_than=30 * DAY, keep_latest=0), NOW)
+    chosen = choose([old, new], Rules(older_than=30 * DAY, keep_latest=0), NOW)
     assert names(chosen) == ["a:old"]
 
 
@@ -76,7 +76,7 @@ def test_keep_latest_orders_tags_without_push_time_by_first_seen() -> None:
         TagAge("a", f"v{n}", f"d{n}", None, None, first_seen=NOW - (100 + n) * DAY)
         for n in range(3)
     ]
-    chosen = select(tags, Rules(older_than=30 * DAY, keep_latest=1), NOW)
+    chosen = choose(tags, Rules(older_than=30 * DAY, keep_latest=1), NOW)
     assert names(chosen) == ["a:v1", "a:v2"]
 
 

@@ -16,20 +16,19 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from portside.db.engine import Database
 from portside.db.models import RegistryEvent, Repository, Tag
-from portside.events.decide import TagFacts
-from portside.events.processor import ImageCache
 from portside.index import store
+from portside.index.facts import TagFacts
+from portside.index.writes import IndexWrites, Origin, Pointing
 from portside.registry.client import RegistryClient
+from portside.registry.image_cache import ImageCache
 from portside.registry.images import ImageInfo, from_manifest
-from portside.security.scanning.queue import follow_digests
 from portside.sync.describe import DescribeReport, describe_pending
 from portside.sync.reconcile import (
     Observed,
@@ -302,67 +301,39 @@ class SyncRun:
             self.summary.left_to_events += sum(
                 len(plan.upserts) for plan in [p for p, _ in batch] if plan.repository in busy
             )
-            repos, created = await store.ensure_repositories(
-                session, self._registry_id, [plan.repository for plan, _ in batch], now
+            writes = IndexWrites(session, now)
+            origin = Origin(SYNC_ACTOR, now, source="sync")
+            repos = await writes.create_repositories(
+                self._registry_id, {plan.repository: origin for plan, _ in batch}
             )
-            activities = [
-                store.activity("repository.create", now, actor=SYNC_ACTOR, repository=name)
-                for name in sorted(created)
-            ]
-            new_tags: list[dict[str, Any]] = []
             for plan, images in batch:
-                self._upsert_tags(repos[plan.repository], plan, images, now, new_tags, activities)
-            # New rows in one statement each (the ORM would insert them one by one, to read
-            # back ids nothing here needs).
-            if new_tags:
-                await session.execute(insert(Tag), new_tags)
-            await session.flush()
-            # A tag the sync points at a digest shows that digest's scan, from the start.
-            await follow_digests(
-                session, {upsert.digest for plan, _ in batch for upsert in plan.upserts}
-            )
-            await store.insert_activities(session, activities)
+                self._upsert_tags(writes, repos[plan.repository], plan, images, origin)
+            # New tags and the activities in one statement each (the ORM would insert them
+            # one by one, to read back ids nothing here needs).
+            await writes.finish()
 
     def _upsert_tags(
         self,
+        writes: IndexWrites,
         repo: Repository,
         plan: RepositoryPlan,
         images: dict[str, ImageInfo],
-        now: datetime,
-        new_tags: list[dict[str, Any]],
-        activities: list[dict[str, Any]],
+        origin: Origin,
     ) -> None:
-        """Moved tags are changed in place; new ones and the activities are appended."""
+        """Moved tags are changed in place; new ones wait for the batch's one insert."""
         tags = {t.name: t for t in repo.tags}
         for upsert in plan.upserts:
             tag = tags.get(upsert.tag)
-            image = images[upsert.digest]
-            if tag is not None and left_to_events(tag.source_at, self.started, now):
+            pointing = Pointing(upsert.tag, images[upsert.digest], upsert.previous_digest, origin)
+            if tag is not None and left_to_events(tag.source_at, self.started, origin.at):
                 self.summary.left_to_events += 1
                 continue
             if tag is None:
-                new_tags.append(store.new_tag(repo.id, upsert.tag, image, now))
+                writes.point_new(repo, pointing)
                 self.summary.added += 1
             elif tag.digest != upsert.digest:
-                store.apply_image(tag, image)
-                tag.source_at = tag.updated_at = now
-                tag.source_seq = None
+                writes.point(repo, tags, pointing)
                 self.summary.moved += 1
-            else:
-                continue
-            repo.updated_at = now
-            activities.append(
-                store.activity(
-                    "tag.push",
-                    now,
-                    actor=SYNC_ACTOR,
-                    repository=plan.repository,
-                    tag=upsert.tag,
-                    digest=upsert.digest,
-                    previous_digest=upsert.previous_digest,
-                    source="sync",
-                )
-            )
 
     async def _apply_deletions(self, plan: RepositoryPlan) -> None:
         now = self.clock()
@@ -377,6 +348,8 @@ class SyncRun:
             )
             if repo is None:
                 return
+            writes = IndexWrites(session, now)
+            origin = Origin(SYNC_ACTOR, now, source="sync")
             tags = {t.name: t for t in repo.tags}
             for removal in plan.removals:
                 tag = tags.get(removal.tag)
@@ -386,29 +359,12 @@ class SyncRun:
                     or left_to_events(tag.source_at, self.started, now)
                 ):
                     continue
-                repo.tags.remove(tag)
+                writes.remove(repo, tag, origin)
                 self.summary.removed_tags += 1
-                store.record(
-                    session,
-                    "tag.delete",
-                    now,
-                    actor=SYNC_ACTOR,
-                    repository=plan.repository,
-                    tag=removal.tag,
-                    digest=removal.digest,
-                    source="sync",
-                )
             if plan.remove_repository and not repo.tags:
-                await session.delete(repo)
+                await writes.drop_repository(repo, origin)
                 self.summary.removed_repositories += 1
-                store.record(
-                    session,
-                    "repository.delete",
-                    now,
-                    actor=SYNC_ACTOR,
-                    repository=plan.repository,
-                    source="sync",
-                )
+            await writes.finish()
 
 
 async def _snapshot(session: AsyncSession) -> dict[str, dict[str, TagFacts]]:

@@ -58,7 +58,7 @@ def _eligible(tag: TagAge, rules: Rules, cutoff: datetime) -> bool:
     return used is not None and used < cutoff
 
 
-def select(tags: list[TagAge], rules: Rules, now: datetime) -> list[TagAge]:
+def choose(tags: list[TagAge], rules: Rules, now: datetime) -> list[TagAge]:
     """The tags to remove, by repository then name."""
     cutoff = now - rules.older_than
     by_repo: dict[str, list[TagAge]] = defaultdict(list)
