@@ -689,29 +689,41 @@ def gc(
     from datetime import UTC, datetime
 
     from portside.db.engine import Database
-    from portside.gc.task import candidates, collect, rules_of
+    from portside.gc.policy import describe
+    from portside.gc.task import collect, rules_of, verdicts
     from portside.registry.client import RegistryClient
 
     settings = _settings(ctx)
     rules = rules_of(settings.background.gc)
 
+    if dry_run:
+
+        async def judge() -> Any:
+            async with Database(settings.database_url) as db:
+                return await verdicts(db, rules, datetime.now(UTC))
+
+        _note(f"rules: {describe(rules)} (background.gc)")
+        judged = _run(judge())
+        for verdict in judged:
+            name = f"{_printable(verdict.tag.repository)}:{_printable(verdict.tag.name)}"
+            verb = "would delete" if verdict.goes else "keeps"
+            print(f"{verb} {name}: {verdict.reason}")
+        going = sum(v.goes for v in judged)
+        _note(f"dry run: would delete {_count(going, 'tag')} of {len(judged)}")
+        return
+    settings = _with_registry(ctx)
+
     async def main() -> list[str]:
-        async with Database(settings.database_url) as db:
-            if dry_run:
-                return [
-                    f"{t.repository}:{t.name}"
-                    for t in await candidates(db, rules, datetime.now(UTC))
-                ]
-            if not settings.registry.url:
-                raise ConfigError("registry.url: not set (PORTSIDE_REGISTRY__URL)")
-            async with RegistryClient(settings.registry) as client:
-                return await collect(db, client, rules, datetime.now(UTC))
+        async with (
+            Database(settings.database_url) as db,
+            RegistryClient(settings.registry) as client,
+        ):
+            return await collect(db, client, rules, datetime.now(UTC))
 
     names = _run(main())
     for name in names:
         print(name)
-    verb = "would delete" if dry_run else "deleted"
-    err().print(f"{verb} {_count(len(names), 'tag')}", highlight=False)
+    err().print(f"deleted {_count(len(names), 'tag')}", highlight=False)
 
 
 # -- database --------------------------------------------------------------------------------

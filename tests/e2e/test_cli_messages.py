@@ -67,6 +67,15 @@ def test_deleting_asks_first_names_its_flags_and_has_a_dry_run(workdir: Path) ->
             assert pushed.returncode == 0, pushed.stderr
         assert portside("sync", env=env, cwd=workdir).returncode == 0
 
+        gc_env = {**env, "PORTSIDE_BACKGROUND__GC__KEEP_LATEST": "1"}
+        gc = portside("gc", "--dry-run", env=gc_env, cwd=workdir)
+        assert gc.returncode == 0, gc.stderr
+        assert "rules: older_than 30 days; keep_latest 1 per repository" in gc.stderr
+        lines = sorted(gc.stdout.splitlines())
+        assert len(lines) == 2 and all(line.startswith("keeps demo/x:1.") for line in lines)
+        assert any("keep_latest" in line for line in lines)
+        assert "would delete 0 tags of 2" in gc.stderr
+
         asked = portside("delete", "--repository", "demo/x", env=env, cwd=workdir)
         assert asked.returncode == 2  # no terminal to ask on: nothing deleted
         assert "demo/x and its 2 tags" in asked.stderr and "--yes" in asked.stderr

@@ -1,7 +1,7 @@
 import re
 from datetime import UTC, datetime, timedelta
 
-from portside.gc.policy import Rules, TagAge, choose
+from portside.gc.policy import Rules, TagAge, choose, describe, explain
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -85,3 +85,24 @@ def test_image_creation_is_used_only_when_nothing_else_is_known() -> None:
     assert tag.pushed() == NOW - DAY
     bare = TagAge("a", "x", "d", None, None, image_created=NOW - 900 * DAY)
     assert bare.pushed() == NOW - 900 * DAY
+
+
+def test_every_tag_gets_a_verdict_with_its_reason() -> None:
+    tags = [
+        tag("a", "new", "d1", 1),
+        tag("a", "old", "d2", 90),
+        tag("a", "pulled", "d3", 90, pulled_days=2),
+        tag("a", "shared-old", "d4", 90),
+        tag("a", "shared-pulled", "d4", 90, pulled_days=1),
+        tag("a", "keep-me", "d5", 90),
+    ]
+    rules = Rules(older_than=30 * DAY, keep_latest=1, exclude=re.compile(r":keep-"))
+    verdicts = {v.tag.name: v for v in explain(tags, rules, NOW)}
+    assert verdicts["old"].goes and verdicts["old"].reason.startswith("unused since")
+    assert "keep_latest" in verdicts["new"].reason
+    assert verdicts["pulled"].reason.startswith("pulled ")
+    assert "digest stays with shared-pulled" in verdicts["shared-old"].reason
+    assert verdicts["keep-me"].reason == "matched by exclude"
+    assert [n for n, v in verdicts.items() if v.goes] == ["old"]
+    assert names(choose(tags, rules, NOW)) == ["a:old"]
+    assert describe(rules) == "older_than 30 days; keep_latest 1 per repository; exclude /:keep-/"

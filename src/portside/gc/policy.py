@@ -48,23 +48,40 @@ class Rules:
     exclude: re.Pattern[str] | None = None
 
 
-def _eligible(tag: TagAge, rules: Rules, cutoff: datetime) -> bool:
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a tag goes, and why (what `portside gc --dry-run` prints)."""
+
+    tag: TagAge
+    goes: bool
+    reason: str
+
+
+def _judge(tag: TagAge, rules: Rules, cutoff: datetime, kept: set[str]) -> str | None:
+    """Why ``tag`` stays on its own account, or None when it may go."""
     ref = f"{tag.repository}:{tag.name}"
     if rules.include is not None and not rules.include.search(ref):
-        return False
+        return "not matched by include"
     if rules.exclude is not None and rules.exclude.search(ref):
-        return False
+        return "matched by exclude"
+    if tag.name in kept:
+        return f"among the {rules.keep_latest} newest of its repository (keep_latest)"
     used = tag.last_used()
-    return used is not None and used < cutoff
+    if used is None:
+        return "no push, pull or first-seen time known"
+    if used >= cutoff:
+        what = "pulled" if used == tag.pulled_at else "pushed"
+        return f"{what} {used:%Y-%m-%d}, within older_than"
+    return None
 
 
-def choose(tags: list[TagAge], rules: Rules, now: datetime) -> list[TagAge]:
-    """The tags to remove, by repository then name."""
+def explain(tags: list[TagAge], rules: Rules, now: datetime) -> list[Verdict]:
+    """Every tag's verdict, by repository then name."""
     cutoff = now - rules.older_than
     by_repo: dict[str, list[TagAge]] = defaultdict(list)
     for tag in tags:
         by_repo[tag.repository].append(tag)
-    chosen: list[TagAge] = []
+    verdicts: list[Verdict] = []
     for repository in sorted(by_repo):
         repo_tags = by_repo[repository]
         newest = sorted(
@@ -73,13 +90,41 @@ def choose(tags: list[TagAge], rules: Rules, now: datetime) -> list[TagAge]:
             reverse=True,
         )
         kept = {t.name for t in newest[: rules.keep_latest]}
-        candidates = {
-            t.name for t in repo_tags if t.name not in kept and _eligible(t, rules, cutoff)
-        }
+        stays = {t.name: _judge(t, rules, cutoff, kept) for t in repo_tags}
         by_digest: dict[str, list[TagAge]] = defaultdict(list)
         for tag in repo_tags:
             by_digest[tag.digest].append(tag)
-        for group in by_digest.values():
-            if all(t.name in candidates for t in group):
-                chosen.extend(group)
-    return sorted(chosen, key=lambda t: (t.repository, t.name))
+        for tag in sorted(repo_tags, key=lambda t: t.name):
+            own = stays[tag.name]
+            if own is not None:
+                verdicts.append(Verdict(tag, False, own))
+                continue
+            staying = sorted(t.name for t in by_digest[tag.digest] if stays[t.name] is not None)
+            if staying:
+                reason = (
+                    f"its digest stays with {', '.join(staying)} (the registry deletes digests)"
+                )
+                verdicts.append(Verdict(tag, False, reason))
+            else:
+                used = tag.last_used()
+                assert used is not None
+                verdicts.append(Verdict(tag, True, f"unused since {used:%Y-%m-%d}"))
+    return verdicts
+
+
+def choose(tags: list[TagAge], rules: Rules, now: datetime) -> list[TagAge]:
+    """The tags to remove, by repository then name."""
+    return [v.tag for v in explain(tags, rules, now) if v.goes]
+
+
+def describe(rules: Rules) -> str:
+    """The rules in one line, as the settings name them."""
+    parts = [
+        f"older_than {rules.older_than.days} days",
+        f"keep_latest {rules.keep_latest} per repository",
+    ]
+    if rules.include is not None:
+        parts.append(f"include /{rules.include.pattern}/")
+    if rules.exclude is not None:
+        parts.append(f"exclude /{rules.exclude.pattern}/")
+    return "; ".join(parts)

@@ -13,7 +13,7 @@ from portside.background.runtime import TaskRun
 from portside.db.engine import Database
 from portside.db.models import Repository, Tag
 from portside.deletion import delete_digests
-from portside.gc.policy import Rules, TagAge, choose
+from portside.gc.policy import Rules, TagAge, Verdict, explain
 from portside.registry.client import RegistryClient
 from portside.settings import GcTaskSettings
 
@@ -32,6 +32,11 @@ def rules_of(settings: GcTaskSettings) -> Rules:
 
 
 async def candidates(db: Database, rules: Rules, now: datetime) -> list[TagAge]:
+    return [v.tag for v in await verdicts(db, rules, now) if v.goes]
+
+
+async def verdicts(db: Database, rules: Rules, now: datetime) -> list[Verdict]:
+    """Every indexed tag's verdict under ``rules``."""
     async with db.read() as session:
         rows = await session.execute(
             select(
@@ -45,7 +50,7 @@ async def candidates(db: Database, rules: Rules, now: datetime) -> list[TagAge]:
             ).join(Tag, Tag.repository_id == Repository.id)
         )
         tags = [TagAge(*row) for row in rows.all()]
-    return choose(tags, rules, now)
+    return explain(tags, rules, now)
 
 
 async def collect(db: Database, client: RegistryClient, rules: Rules, now: datetime) -> list[str]:
