@@ -1,4 +1,5 @@
-"""``create_app(settings)``: the ASGI application, with its services opened in its lifespan."""
+"""``create_app(settings)``: the ASGI application composed above the JSON API (:mod:`portside.api`)
+and the pages (:mod:`portside.ui`), with its services opened in its lifespan."""
 
 from __future__ import annotations
 

@@ -143,7 +143,7 @@ class _Server:
     def __init__(self, settings: Settings, *, background: bool):
         import uvicorn
 
-        from portside.api.app import create_app
+        from portside.app import create_app
 
         config = uvicorn.Config(
             create_app(settings, background=background),

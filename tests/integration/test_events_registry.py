@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from portside.api.app import create_app
+from portside.app import create_app
 from portside.db.engine import Database
 from portside.db.models import Activity, RegistryEvent
 from portside.events import queue
