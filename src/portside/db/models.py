@@ -125,7 +125,7 @@ class Tag(Base):
 class Activity(Base):
     __tablename__ = "activities"
     __table_args__ = (
-        Index("ix_activities_at", "at"),
+        Index("ix_activities_at", "at", "id"),
         Index("ix_activities_repository", "repository", "id"),
     )
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portside.db.models import Activity, RegistryEvent
 from portside.events import queue as event_queue
 from portside.reads.counting import bounded_count, table_count
-from portside.reads.paging import Slice, Window, finish, keyset
+from portside.reads.paging import Key, Slice, Window, finish, keyset
+
+
+def _time_key(key: Key) -> tuple[Any, ...] | None:
+    try:
+        return (datetime.fromisoformat(str(key[0])), int(key[1]))
+    except ValueError:
+        return None
 
 
 async def activities(
@@ -20,9 +29,10 @@ async def activities(
     repository: str | None = None,
     kind: str | None = None,
     count: bool = True,
+    by_time: bool = False,
 ) -> Slice[Activity]:
-    """Newest first (by id, the order they were recorded); ``count=False`` leaves the total
-    out (the timeline only grows)."""
+    """Newest first: by id (the order they were recorded), or ``by_time`` by when they
+    happened (then id); ``count=False`` leaves the total out (the timeline only grows)."""
     query = select(Activity)
     matching = select(Activity.id)
     if repository:
@@ -32,9 +42,16 @@ async def activities(
         )
     if kind:
         query, matching = query.where(Activity.kind == kind), matching.where(Activity.kind == kind)
-    limited, cursor = keyset(query, [Activity.id], window, descending=True)
-    rows = list((await session.scalars(limited)).all())
-    done = finish(rows, lambda a: (a.id,), window, cursor)
+    if by_time:
+        limited, cursor = keyset(
+            query, [Activity.at, Activity.id], window, descending=True, values=_time_key
+        )
+        rows = list((await session.scalars(limited)).all())
+        done = finish(rows, lambda a: (a.at.isoformat(), a.id), window, cursor)
+    else:
+        limited, cursor = keyset(query, [Activity.id], window, descending=True)
+        rows = list((await session.scalars(limited)).all())
+        done = finish(rows, lambda a: (a.id,), window, cursor)
     total, estimated = None, False
     if count and (repository or kind):
         total, estimated = await bounded_count(session, matching)

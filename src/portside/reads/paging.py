@@ -83,14 +83,19 @@ def keyset(
     window: Window,
     *,
     descending: bool = False,
+    values: Callable[[Key], tuple[Any, ...] | None] = lambda key: key,
 ) -> tuple[Q, Cursor | None]:
-    """``query`` limited to the window's rows (one more, to know whether more follow)."""
+    """``query`` limited to the window's rows (one more, to know whether more follow);
+    ``values`` turns a cursor's key into the columns' values (None: not a key of this list)."""
     cursor = decode_cursor(window.cursor, len(columns))
+    found = values(cursor.key) if cursor is not None else None
+    if found is None:
+        cursor = None
     backward = cursor is not None and cursor.backward
     ascending = descending == backward
-    if cursor is not None:
+    if cursor is not None and found is not None:
         left: Any = columns[0] if len(columns) == 1 else tuple_(*columns)
-        right: Any = cursor.key[0] if len(columns) == 1 else tuple_(*cursor.key)
+        right: Any = found[0] if len(columns) == 1 else tuple_(*found)
         query = query.where(left > right if ascending else left < right)
     query = query.order_by(*[c.asc() if ascending else c.desc() for c in columns])
     query = query.limit(window.per_page + 1)

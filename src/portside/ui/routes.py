@@ -183,7 +183,9 @@ async def tag_page(
 async def activity_list(
     pages: PagesDep, session: ReadSession, page: str | None = None, after: str | None = None
 ) -> Response:
-    found = await history.activities(session, window(ACTIVITIES_PER_PAGE, after, page), count=False)
+    found = await history.activities(
+        session, window(ACTIVITIES_PER_PAGE, after, page), count=False, by_time=True
+    )
     return pages.render(
         "activities.html",
         {"nav": "activities", "rows": found.rows, "pager": pager(found, ACTIVITIES_PER_PAGE)},
