@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.background import state
@@ -172,3 +172,8 @@ class Dashboard:
 
 async def dashboard(session: AsyncSession, settings: Settings) -> Dashboard:
     return Dashboard(await counts(session), await health(session, settings))
+
+
+async def ping(session: AsyncSession) -> None:
+    """Raises unless the database answers."""
+    await session.execute(text("SELECT 1"))
