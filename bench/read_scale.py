@@ -370,8 +370,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     body += [
         "- Each URL: 2 warm-ups, then the median of sequential requests to `portside serve`",
         "  on loopback (HTTP included). Cursor URLs start half way down the list; the old",
-        "  code has no cursors (—). Counts over a PostgreSQL table past 200,000 rows are the",
-        '  planner\'s estimate (shown as "about").',
+        "  code has no cursors (—). Counts over a PostgreSQL table past 50,000 rows are the",
+        "  planner's estimate (shown as \"about\"), and such a large index's overview counts",
+        "  are kept 10 s per process (most timed dashboard/summary requests are served from it).",
         "",
     ]
     for backend in backends[args.backend]:

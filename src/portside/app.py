@@ -21,6 +21,7 @@ from portside.api import (
     webhook,
     webhooks_api,
 )
+from portside.reads.overview import CountsCache
 from portside.services import open_services
 from portside.settings import Settings
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.state.counts_cache = CountsCache()  # the dashboard's and the summary's, shared
     errors.install(app)
     app.add_middleware(admission.Admission, settings=settings)  # inside the webhook's
     app.add_middleware(webhook.WebhookFastPath)

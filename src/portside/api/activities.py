@@ -13,6 +13,7 @@ from portside.api.schemas import Page
 from portside.index.names import check_repository
 from portside.reads import history, overview
 from portside.web.access import Reader
+from portside.web.deps import CountsCacheDep
 
 router = APIRouter(prefix="/api/v1", tags=["activities"], dependencies=Reader)
 
@@ -54,11 +55,11 @@ async def list_activities(
 
 
 @router.get("/summary", response_model=Summary)
-async def summary(session: ReadSession) -> Summary:
+async def summary(session: ReadSession, cache: CountsCacheDep) -> Summary:
     """Counts for a dashboard: repositories, tags, scanned digests (the tagged digests with a
     scan result), findings by severity over them; ``estimated``: the repositories and tags are
     the database's estimate (a large index)."""
-    counts = await overview.counts(session)
+    counts = await overview.counts(session, cache)
     return Summary(
         repositories=counts.repositories,
         tags=counts.tags,

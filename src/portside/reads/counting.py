@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
-ESTIMATE_ABOVE = 200_000  # rows: below this an exact count costs a few milliseconds
+ESTIMATE_ABOVE = 50_000  # rows: below this an exact count costs a few milliseconds
 BOUND = 10_000  # a filtered count stops here ("more than 10,000")
 
 

@@ -3,6 +3,7 @@ findings by severity, each background task's state and the queues."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,7 +57,36 @@ def severity_totals(counts: Iterable[Mapping[str, Any] | None]) -> list[Severity
     return [SeverityTotal(level, findings[level], images[level]) for level in ORDER]
 
 
-async def counts(session: AsyncSession) -> Counts:
+class CountsCache:
+    """A large index's counts, kept ``ttl`` seconds: they are estimates already, and summing
+    the findings of every scanned digest on each view would not scale. A small index (exact
+    counts) is always counted afresh. One per application (``app.state``)."""
+
+    def __init__(self, ttl: float = 10.0) -> None:
+        self.ttl = ttl
+        self._kept: tuple[float, Counts] | None = None
+
+    def get(self, now: float) -> Counts | None:
+        if self._kept is None or now - self._kept[0] >= self.ttl:
+            return None
+        return self._kept[1]
+
+    def keep(self, counts: Counts, now: float) -> None:
+        self._kept = (now, counts) if counts.estimated else None
+
+
+async def counts(session: AsyncSession, cache: CountsCache | None = None) -> Counts:
+    """The index's counts (from ``cache`` when it holds a large index's recent ones)."""
+    now = time.monotonic()
+    if cache is not None and (kept := cache.get(now)) is not None:
+        return kept
+    found = await _count(session)
+    if cache is not None:
+        cache.keep(found, now)
+    return found
+
+
+async def _count(session: AsyncSession) -> Counts:
     repositories, repositories_estimated = await table_count(session, Repository)
     tags, tags_estimated = await table_count(session, Tag)
     # Only digests some tag points at: an untagged digest's findings are nobody's problem.
@@ -170,8 +200,10 @@ class Dashboard:
     health: Health
 
 
-async def dashboard(session: AsyncSession, settings: Settings) -> Dashboard:
-    return Dashboard(await counts(session), await health(session, settings))
+async def dashboard(
+    session: AsyncSession, settings: Settings, cache: CountsCache | None = None
+) -> Dashboard:
+    return Dashboard(await counts(session, cache), await health(session, settings))
 
 
 async def ping(session: AsyncSession) -> None:

@@ -27,7 +27,7 @@ from portside.ui import findings
 from portside.ui.format import Pager, page_number, row_id
 from portside.ui.render import Pages, query
 from portside.web.access import Unauthorized, admin_tokens, reads_open, token_matches
-from portside.web.deps import ReadSession, ServicesDep
+from portside.web.deps import CountsCacheDep, ReadSession, ServicesDep
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,10 @@ def not_found(pages: Pages, what: str) -> Response:
 
 
 @router.get("/", dependencies=reader)
-async def dashboard(pages: PagesDep, services: ServicesDep, session: ReadSession) -> Response:
-    data = await overview.dashboard(session, services.settings)
+async def dashboard(
+    pages: PagesDep, services: ServicesDep, session: ReadSession, cache: CountsCacheDep
+) -> Response:
+    data = await overview.dashboard(session, services.settings, cache)
     return pages.render(
         "dashboard.html", {"nav": "dashboard", "d": data, "refresh": REFRESH_SECONDS}
     )

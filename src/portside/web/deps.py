@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside.reads.overview import CountsCache
 from portside.services import Services
 
 
@@ -26,3 +27,11 @@ async def get_read_session(services: ServicesDep) -> AsyncIterator[AsyncSession]
 
 
 ReadSession = Annotated[AsyncSession, Depends(get_read_session)]
+
+
+async def get_counts_cache(request: Request) -> CountsCache:
+    cache: CountsCache = request.app.state.counts_cache
+    return cache
+
+
+CountsCacheDep = Annotated[CountsCache, Depends(get_counts_cache)]
