@@ -619,11 +619,13 @@ def events_list(
     from rich.table import Table
 
     from portside.db.engine import Database
-    from portside.events import queue
+    from portside.reads import history
+    from portside.reads.paging import Window
 
     async def main() -> None:
         async with Database(_settings(ctx).database_url) as db, db.read() as session:
-            rows, total = await queue.page(session, status=status, offset=0, limit=limit)
+            found = await history.events(session, Window(per_page=limit), status=status)
+        rows, total = found.page.rows, found.page.total
         table = Table("id", "action", "repository", "tag", "digest", "status", "attempts", "error")
         for row in rows:
             table.add_row(
