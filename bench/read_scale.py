@@ -391,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "  code has no cursors (—). Counts over a PostgreSQL table past 50,000 rows are the",
         "  planner's estimate (shown as \"about\"), and such a large index's overview counts",
         "  are kept 10 s per process: most timed dashboard/summary requests are served from it;",
-        f'  the rows "counted afresh" are the median of {FRESH_RUNS} first requests after it expired.',
+        f'  the rows "counted afresh": the median of {FRESH_RUNS} first requests after it expired.',
         "",
     ]
     for backend in backends[args.backend]:
