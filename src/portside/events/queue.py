@@ -249,4 +249,3 @@ async def next_available(session: AsyncSession) -> datetime | None:
     return await session.scalar(
         select(func.min(RegistryEvent.available_at)).where(RegistryEvent.status == FRESH)
     )
-
