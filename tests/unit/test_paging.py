@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from portside.reads.counting import like_pattern
@@ -21,8 +24,15 @@ def test_anything_else_reads_as_no_cursor(raw: str | None) -> None:
     assert decode_cursor(raw, 2) is None
 
 
-def test_a_cursor_with_a_wrong_key_type_is_refused() -> None:
-    assert decode_cursor(encode_cursor(Cursor((True, 1))), 2) is None  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    "key",
+    [(True, 1), ("a", 2**63), ("a\x00b", 1), ("\ud800", 1), ("x" * 513, 1), (1.5, 1)],
+)
+def test_a_key_no_database_could_bind_is_refused(key: tuple[object, ...]) -> None:
+    """Never a 500 from a forged cursor: booleans, floats, out-of-range integers, NUL, lone
+    surrogates, overlong text."""
+    raw = base64.urlsafe_b64encode(json.dumps([list(key), 0, 0]).encode()).decode()
+    assert decode_cursor(raw, 2) is None
 
 
 def key(n: int) -> tuple[int]:

@@ -17,9 +17,12 @@ from portside.reads.paging import Key, Slice, Window, finish, keyset
 
 def _time_key(key: Key) -> tuple[Any, ...] | None:
     try:
-        return (datetime.fromisoformat(str(key[0])), int(key[1]))
+        at = datetime.fromisoformat(str(key[0]))
     except ValueError:
         return None
+    if at.tzinfo is None or not isinstance(key[1], int):
+        return None
+    return (at, key[1])
 
 
 async def activities(

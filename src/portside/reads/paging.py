@@ -34,6 +34,21 @@ def encode_cursor(cursor: Cursor) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _bindable(value: object) -> bool:
+    """A key value any database takes: a 64-bit integer, or text it can store."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if not isinstance(value, str) or len(value) > 512 or "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
 def decode_cursor(raw: str | None, width: int) -> Cursor | None:
     """The cursor in ``raw``, or None for anything that is not one of ``width`` keys (a
     forged, truncated or foreign cursor reads as the first page)."""
@@ -50,7 +65,7 @@ def decode_cursor(raw: str | None, width: int) -> Cursor | None:
         return None
     if not isinstance(start, int) or isinstance(start, bool) or not 0 <= start < 2**53:
         return None
-    if not all(isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)) for v in key):
+    if not all(_bindable(v) for v in key):
         return None
     return Cursor(tuple(key), bool(backward), start)
 
