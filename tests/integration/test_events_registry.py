@@ -23,6 +23,8 @@ from portside.events import queue
 from portside.events.processor import EventProcessor
 from portside.index import store
 from portside.localregistry import LocalRegistry
+from portside.reads import history
+from portside.reads.paging import Window
 from portside.registry.client import RegistryClient
 from portside.settings import Settings
 from tests.integration.conftest import TOKEN, make_settings, serving
@@ -59,8 +61,7 @@ class Stack:
 
     async def events(self, status: str | None = None) -> list[RegistryEvent]:
         async with self.db.read() as session:
-            rows, _ = await queue.page(session, status=status, offset=0, limit=1000)
-            return rows
+            return (await history.events(session, Window(1000), status=status)).page.rows
 
 
 async def _stack(database_url: str, tmp_path: Path, *, background: bool) -> AsyncIterator[Stack]:
