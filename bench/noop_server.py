@@ -18,7 +18,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from portside.api.app import create_app
+from portside.app import create_app
 from portside.events.ingest import Stored
 from portside.logconfig import configure
 from portside.settings import load_settings

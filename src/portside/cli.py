@@ -196,7 +196,7 @@ class _Server:
     def __init__(self, settings: Settings, *, background: bool):
         import uvicorn
 
-        from portside.api.app import create_app
+        from portside.app import create_app
 
         config = uvicorn.Config(
             create_app(settings, background=background),
@@ -771,6 +771,8 @@ def events_list(
 
     from portside.db.engine import Database
     from portside.events import queue
+    from portside.reads import history
+    from portside.reads.paging import Window
 
     if status is not None and status not in queue.STATUSES:
         _fail(f"--status {status!r}: use one of {', '.join(queue.STATUSES)}")
@@ -779,7 +781,9 @@ def events_list(
 
     async def main() -> None:
         async with Database(_settings(ctx).database_url) as db, db.read() as session:
-            rows, total = await queue.page(session, status=status, offset=0, limit=limit)
+            found = await history.events(session, Window(per_page=limit), status=status)
+        rows, total = found.page.rows, found.page.total
+        about = "about " if found.page.estimated else ""
         table = Table("id", "action", "repository", "tag", "digest", "status", "attempts", "error")
         for row in rows:
             table.add_row(
@@ -794,7 +798,8 @@ def events_list(
             )
         console = Console()
         console.print(table)
-        console.print(f"{len(rows)} of {_count(total, 'event')}")
+        counted = _count(total, "event") if total is not None else "more events"
+        console.print(f"{len(rows)} of {about}{counted}")
 
     _run(main())
 

@@ -6,7 +6,7 @@ import re
 
 import aiohttp
 
-from portside.api.app import create_app
+from portside.app import create_app
 from tests.integration.conftest import make_settings, serving
 
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
-from portside.api.app import create_app
+from portside.app import create_app
 from portside.background import state
 from portside.db.engine import Database
 from tests.integration.conftest import TOKEN, make_settings, serving

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from portside.api.app import create_app
+from portside.app import create_app
 from portside.db.engine import Database
 from portside.registry.client import RegistryClient
 from portside.settings import RegistrySettings

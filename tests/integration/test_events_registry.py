@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from portside.api.app import create_app
+from portside.app import create_app
 from portside.db.engine import Database
 from portside.db.models import Activity, RegistryEvent
 from portside.events import queue
 from portside.events.processor import EventProcessor
 from portside.index import store
+from portside.reads import history
+from portside.reads.paging import Window
 from portside.registry.client import RegistryClient
 from portside.registry.local import LocalRegistry
 from portside.settings import Settings
@@ -59,8 +61,7 @@ class Stack:
 
     async def events(self, status: str | None = None) -> list[RegistryEvent]:
         async with self.db.read() as session:
-            rows, _ = await queue.page(session, status=status, offset=0, limit=1000)
-            return rows
+            return (await history.events(session, Window(1000), status=status)).page.rows
 
 
 async def _stack(database_url: str, tmp_path: Path, *, background: bool) -> AsyncIterator[Stack]:

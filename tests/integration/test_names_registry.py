@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from portside.api.app import create_app
+from portside.app import create_app
 from portside.db.engine import Database
 from portside.db.models import Repository, Tag
 from portside.deletion import delete_repository, delete_tag

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select, text
 
-from portside.api.app import create_app
+from portside.app import create_app
 from portside.db.engine import Database
 from portside.db.models import RegistryEvent
 from tests.integration.conftest import TOKEN, make_settings, serving

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portside import apiclient
-from portside.api.app import create_app
+from portside.app import create_app
 from portside.db.engine import Database
 from portside.db.models import LayerCache
 from portside.errors import ApiClientError

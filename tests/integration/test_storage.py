@@ -17,6 +17,8 @@ from portside.db.models import Base, Namespace, RegistryEvent, Repository, Tag
 from portside.errors import StorageError
 from portside.events import queue
 from portside.events.envelope import IncomingEvent
+from portside.reads import history
+from portside.reads.paging import Window
 from tests.support import databases
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -180,7 +182,7 @@ async def test_an_expired_lease_is_claimed_again_then_failed(db: Database) -> No
     assert result.events == []
     assert result.expired_failed == 1
     async with db.read() as session:
-        (failed,), _ = await queue.page(session, status="failed", offset=0, limit=10)
+        (failed,) = (await history.events(session, Window(10), status="failed")).page.rows
     assert "lease expired" in (failed.error or "")
 
 

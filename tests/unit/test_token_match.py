@@ -2,7 +2,7 @@
 
 import pytest
 
-from portside.api.auth import token_matches
+from portside.web.access import token_matches
 
 
 @pytest.mark.parametrize("header", ["", " ", "\xa0", "\t\xa0 ", "Bearer", "Bearer ", "Bearer \xa0"])

@@ -7,14 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
 
-from portside.api.auth import Reader
-from portside.api.deps import PagingDep, ReadSession
+from portside.api.deps import PagingDep, ReadSession, page_of
 from portside.api.schemas import Page
-from portside.db.models import Activity, Repository, ScanTarget, Tag
 from portside.index.names import check_repository
-from portside.security.severity import ORDER
+from portside.reads import history, overview
+from portside.web.access import Reader
+from portside.web.deps import CountsCacheDep
 
 router = APIRouter(prefix="/api/v1", tags=["activities"], dependencies=Reader)
 
@@ -37,6 +36,7 @@ class Summary(BaseModel):
     tags: int
     scanned_digests: int
     vulnerabilities: dict[str, int]  # by severity, over the digests that are tagged
+    estimated: bool = False  # repositories and tags are estimates ("about")
 
 
 @router.get("/activities", response_model=Page[ActivityPublic])
@@ -48,45 +48,22 @@ async def list_activities(
 ) -> Page[ActivityPublic]:
     """What happened, newest first; filter by repository or kind (e.g. ``tag.push``). A
     repository that is not a valid name is refused (422)."""
-    query = select(Activity)
-    count = select(func.count()).select_from(Activity)
     if repository:
         check_repository(repository)
-        query, count = (
-            query.where(Activity.repository == repository),
-            count.where(Activity.repository == repository),
-        )
-    if kind:
-        query, count = query.where(Activity.kind == kind), count.where(Activity.kind == kind)
-    rows = await session.scalars(
-        query.order_by(Activity.id.desc()).offset(paging.offset).limit(paging.per_page)
-    )
-    return Page(
-        items=[ActivityPublic.model_validate(a) for a in rows.all()],
-        total=int(await session.scalar(count) or 0),
-        page=paging.page,
-        per_page=paging.per_page,
-    )
+    found = await history.activities(session, paging, repository=repository, kind=kind)
+    return page_of([ActivityPublic.model_validate(a) for a in found.rows], found, paging)
 
 
 @router.get("/summary", response_model=Summary)
-async def summary(session: ReadSession) -> Summary:
-    """Counts for a dashboard: repositories, tags, scanned digests, findings by severity."""
-    tagged = select(Tag.digest).distinct().subquery()
-    counts = await session.scalars(
-        select(ScanTarget.counts).where(
-            ScanTarget.digest.in_(select(tagged.c.digest)), ScanTarget.counts.is_not(None)
-        )
-    )
-    totals = dict.fromkeys(ORDER, 0)
-    scanned = 0
-    for found in counts.all():
-        scanned += 1
-        for level, n in (found or {}).items():
-            totals[level] = totals.get(level, 0) + int(n)
+async def summary(session: ReadSession, cache: CountsCacheDep) -> Summary:
+    """Counts for a dashboard: repositories, tags, scanned digests (the tagged digests with a
+    scan result), findings by severity over them; ``estimated``: the repositories and tags are
+    the database's estimate (a large index)."""
+    counts = await overview.counts(session, cache)
     return Summary(
-        repositories=int(await session.scalar(select(func.count()).select_from(Repository)) or 0),
-        tags=int(await session.scalar(select(func.count()).select_from(Tag)) or 0),
-        scanned_digests=scanned,
-        vulnerabilities=totals,
+        repositories=counts.repositories,
+        tags=counts.tags,
+        scanned_digests=counts.scanned,
+        vulnerabilities=counts.findings,
+        estimated=counts.estimated,
     )

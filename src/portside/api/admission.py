@@ -21,9 +21,9 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portside.api.auth import admin_tokens, loopback_only, reads_open, token_matches
 from portside.errors import PortsideError
 from portside.settings import Settings
+from portside.web.access import admin_tokens, loopback_only, reads_open, token_matches
 
 BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 ANY = None  # allowed_hosts: no restriction

@@ -7,10 +7,11 @@ from enum import StrEnum
 
 from fastapi import APIRouter, status
 
-from portside.api.auth import Admin, Reader
-from portside.api.deps import PagingDep, ReadSession, ServicesDep
+from portside.api.deps import PagingDep, ReadSession, ServicesDep, page_of
 from portside.api.schemas import Accepted, EventPublic, Page, RetryRequest
 from portside.events import queue
+from portside.reads import history
+from portside.web.access import Admin, Reader
 
 router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=Reader)
 
@@ -27,18 +28,8 @@ async def list_events(
     session: ReadSession, paging: PagingDep, status: EventStatus | None = None
 ) -> Page[EventPublic]:
     """Events, newest first; ``status=failed`` shows the ones that need attention."""
-    rows, total = await queue.page(
-        session,
-        status=status.value if status else None,
-        offset=paging.offset,
-        limit=paging.per_page,
-    )
-    return Page(
-        items=[EventPublic.model_validate(row) for row in rows],
-        total=total,
-        page=paging.page,
-        per_page=paging.per_page,
-    )
+    found = await history.events(session, paging, status=status.value if status else None)
+    return page_of([EventPublic.model_validate(row) for row in found.page.rows], found.page, paging)
 
 
 @router.post("/events/retry", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)

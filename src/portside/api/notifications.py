@@ -21,7 +21,6 @@ from fastapi import APIRouter, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portside import USER_AGENT
-from portside.api.auth import token_matches
 from portside.api.deps import ServicesDep
 from portside.api.errors import error_body
 from portside.api.schemas import WebhookAnswer
@@ -38,6 +37,7 @@ from portside.events.ingest import STORE_FAILED
 from portside.events.queue import event_row
 from portside.registry.config import WEBHOOK_PATH
 from portside.services import Services
+from portside.web.access import token_matches
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhook"])

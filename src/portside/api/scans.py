@@ -11,13 +11,13 @@ import time
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from portside.api.auth import Admin
 from portside.api.deps import ServicesDep
 from portside.api.errors import InvalidRequest, NotConfigured, NotFound
 from portside.api.schemas import ScanReport, ScanRequest
 from portside.errors import InvalidName, RegistryNotFound, RegistryRejected
 from portside.security.scanning import oneshot
 from portside.security.scanning.analyze import limits_of
+from portside.web.access import Admin
 
 router = APIRouter(prefix="/api/v1", tags=["scans"])
 

@@ -13,8 +13,13 @@ T = TypeVar("T")
 class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int
-    page: int
+    total_estimated: bool = Field(
+        False, description="total is the database's estimate, or a lower bound: about"
+    )
+    page: int | None = Field(None, description="The page number when asked by page=")
     per_page: int
+    next: str | None = Field(None, description="The next page's cursor: ?after=<next>")
+    previous: str | None = Field(None, description="The previous page's cursor: ?after=<previous>")
 
 
 class ErrorBody(BaseModel):

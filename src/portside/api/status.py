@@ -3,83 +3,51 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 
 from portside import __version__
-from portside.api.auth import Reader
 from portside.api.deps import ReadSession, ServicesDep
 from portside.api.schemas import Status, TaskStatus
-from portside.background import state
 from portside.events import queue
-from portside.index.vocabulary import ScanTargetStatus
-from portside.redact import redact_text, redact_url
+from portside.reads import overview
+from portside.redact import redact_url
 from portside.security.scanning import queue as scan_queue
+from portside.web.access import Reader
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["status"])
-
-TASKS = ("events", "sync", "scan", "gc", "webhooks")
-
-
-def redacted(value: Any) -> Any:
-    """A task's details or error with every URL's credentials masked (a registry error names
-    its URL)."""
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, dict):
-        return {k: redacted(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redacted(v) for v in value]
-    return value
 
 
 @router.get("/api/v1/status", response_model=Status, dependencies=Reader)
 async def status(services: ServicesDep, session: ReadSession) -> Status:
     settings = services.settings
-    states = await state.load_all(session)
-    counts = await queue.counts(session)
-    scans = await scan_queue.depth(session)
-    enabled = {
-        "events": settings.background.events.enabled,
-        "sync": settings.background.sync.enabled,
-        "scan": settings.background.scan.enabled,
-        "gc": settings.background.gc.enabled,
-        "webhooks": settings.background.outgoing.enabled,
-    }
-    tasks = []
-    for name in TASKS:
-        found = states.get(name)
-        item = TaskStatus(name=name, enabled=enabled[name])
-        if found is not None:
-            item = TaskStatus(
-                name=name,
-                enabled=enabled[name],
-                worker=found.worker,
-                last_run_at=found.last_started_at,
-                last_duration=found.last_duration,
-                last_error=redacted(found.last_error),
-                last_error_at=found.last_error_at,
-                next_run_at=found.next_run_at,
-                runs=found.runs,
-                details=redacted(found.details or {}),
-            )
-        if name == "events":
-            item.queue_depth = counts["fresh"] + counts["progress"]
-        if name == "scan":
-            item.queue_depth = scans[ScanTargetStatus.PENDING] + scans[ScanTargetStatus.PROGRESS]
-        tasks.append(item)
+    found = await overview.health(session, settings)
+    tasks = [
+        TaskStatus(
+            name=task.name,
+            enabled=task.enabled,
+            worker=task.worker,
+            last_run_at=task.last_run_at,
+            last_duration=task.last_duration,
+            last_error=task.last_error,
+            last_error_at=task.last_error_at,
+            next_run_at=task.next_run_at,
+            runs=task.runs,
+            details=task.details or {},
+            queue_depth=task.queue_depth,
+        )
+        for task in found.tasks
+    ]
     ingest = services.ingestor.stats if services.ingestor else None
     return Status(
         version=__version__,
         database=services.db.dialect,
         registry=redact_url(settings.registry.url) if settings.registry.url else None,
         tasks=tasks,
-        events=counts,
+        events=found.events,
         webhook={
             "received": ingest.received if ingest else 0,
             "stored": ingest.stored if ingest else 0,
@@ -95,7 +63,7 @@ async def status(services: ServicesDep, session: ReadSession) -> Status:
 async def healthz(session: ReadSession) -> JSONResponse:
     """200 when the database answers; 503 otherwise."""
     try:
-        await session.execute(text("SELECT 1"))
+        await overview.ping(session)
     except Exception as exc:  # its text may carry SQL or the database's address: logged only
         log.warning("healthz: the database does not answer: %s", exc)
         return JSONResponse(

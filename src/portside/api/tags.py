@@ -6,9 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from fastapi import APIRouter, Response, status
-from sqlalchemy import select
 
-from portside.api.auth import Admin, Reader
 from portside.api.deps import ReadSession, RowId, ServicesDep
 from portside.api.errors import NotFound
 from portside.api.schemas import (
@@ -19,14 +17,16 @@ from portside.api.schemas import (
     TagPublic,
     TagVulnerabilities,
 )
-from portside.db.models import Repository, ScanTarget, Tag
+from portside.db.models import Tag
 from portside.deletion import DeletionRefused, delete_repository, delete_tag
 from portside.index.names import check_digest
+from portside.reads import tags as reads
 from portside.registry.client import RegistryClient
 from portside.security.scanning import queue as scan_queue
 from portside.security.scanning import sbom
 from portside.security.severity import ORDER
 from portside.services import Services
+from portside.web.access import Admin, Reader
 
 router = APIRouter(prefix="/api/v1", tags=["tags"])
 
@@ -40,24 +40,18 @@ class Severity(StrEnum):
     Unknown = "Unknown"
 
 
-def tag_public(tag: Tag, target: ScanTarget | None) -> TagPublic:
+def tag_public(tag: Tag, counts: dict[str, int]) -> TagPublic:
     public = TagPublic.model_validate(tag)
-    public.severity_counts = dict(target.counts or {}) if target and target.counts else {}
+    public.severity_counts = counts
     return public
 
 
 @router.get("/tags/{tag_id}", response_model=TagPublic, dependencies=Reader)
 async def get_tag(tag_id: RowId, session: ReadSession) -> TagPublic:
-    row = (
-        await session.execute(
-            select(Tag, ScanTarget)
-            .outerjoin(ScanTarget, ScanTarget.digest == Tag.digest)
-            .where(Tag.id == tag_id)
-        )
-    ).first()
-    if row is None:
+    found = await reads.tag(session, tag_id)
+    if found is None:
         raise NotFound(f"no tag with id {tag_id}")
-    return tag_public(row[0], row[1])
+    return tag_public(found.tag, found.counts)
 
 
 @router.get(
@@ -67,17 +61,10 @@ async def tag_vulnerabilities(
     tag_id: RowId, session: ReadSession, severity: Severity | None = None
 ) -> TagVulnerabilities:
     """The tag's findings, worst first; ``severity`` keeps one level."""
-    row = (
-        await session.execute(
-            select(Tag, Repository.name, ScanTarget)
-            .join(Repository, Repository.id == Tag.repository_id)
-            .outerjoin(ScanTarget, ScanTarget.digest == Tag.digest)
-            .where(Tag.id == tag_id)
-        )
-    ).first()
-    if row is None:
+    found = await reads.tag(session, tag_id)
+    if found is None:
         raise NotFound(f"no tag with id {tag_id}")
-    tag, repository, target = row
+    tag, repository, target = found.tag, found.repository.name, found.target
     findings = [Finding.model_validate(f) for f in (target.findings or [])] if target else []
     if severity is not None:
         findings = [f for f in findings if f.severity == severity.value]
@@ -101,10 +88,10 @@ async def rescan(body: RescanRequest, services: ServicesDep, _: Admin) -> Accept
     async with services.db.write() as session:
         digests = None
         if body.tag_id is not None:
-            tag = await session.get(Tag, body.tag_id)
-            if tag is None:
+            digest = await reads.tag_digest(session, body.tag_id)
+            if digest is None:
                 raise NotFound(f"no tag with id {body.tag_id}")
-            digests = [tag.digest]
+            digests = [digest]
         queued = await scan_queue.request_rescan(session, digests, datetime.now(UTC))
     return Accepted(queued=queued)
 
@@ -118,7 +105,7 @@ async def manifest_sbom(digest: str, session: ReadSession) -> Response:
     """The image's packages and findings as a CycloneDX 1.6 JSON BOM (an invalid digest is
     refused with 422)."""
     check_digest(digest)
-    target = await session.scalar(select(ScanTarget).where(ScanTarget.digest == digest))
+    target = await reads.scan_of(session, digest)
     if target is None or target.packages is None:
         raise NotFound(f"no scan of {digest} yet")
     body = sbom.render(f"{target.repository}@{digest}", target.packages, target.findings or [])
@@ -144,13 +131,7 @@ async def delete_tag_route(
     """Delete a tag's manifest in the registry, then the tag (needs an admin token). Refused
     with 409, naming them, when other tags share its digest, unless ``with_siblings``."""
     async with services.db.read() as session:
-        row = (
-            await session.execute(
-                select(Repository.name, Tag.name)
-                .join(Tag, Tag.repository_id == Repository.id)
-                .where(Tag.id == tag_id)
-            )
-        ).first()
+        row = await reads.tag_names(session, tag_id)
     if row is None:
         raise NotFound(f"no tag with id {tag_id}")
     deleted = await delete_tag(
@@ -165,8 +146,8 @@ async def delete_repository_route(
 ) -> DeletedPublic:
     """Delete every manifest of a repository in the registry, then the repository."""
     async with services.db.read() as session:
-        repo = await session.get(Repository, repository_id)
-    if repo is None:
+        name = await reads.repository_name(session, repository_id)
+    if name is None:
         raise NotFound(f"no repository with id {repository_id}")
-    deleted = await delete_repository(services.db, _registry(services), repo.name, actor="api")
+    deleted = await delete_repository(services.db, _registry(services), name, actor="api")
     return DeletedPublic(**vars(deleted))

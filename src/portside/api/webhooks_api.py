@@ -11,7 +11,6 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import func, select
 
-from portside.api.auth import Admin, Reader
 from portside.api.deps import PagingDep, ReadSession, RowId, ServicesDep
 from portside.api.errors import NotFound
 from portside.api.schemas import Page
@@ -19,6 +18,7 @@ from portside.db.models import Webhook, WebhookDelivery
 from portside.deletion import DeletionRefused
 from portside.redact import redact_text, redact_url
 from portside.settings import WebhookKind
+from portside.web.access import Admin, Reader
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], dependencies=Reader)
 
@@ -143,7 +143,7 @@ async def deliveries(
         select(WebhookDelivery)
         .where(WebhookDelivery.webhook_id == webhook_id)
         .order_by(WebhookDelivery.id.desc())
-        .offset(paging.offset)
+        .offset((paging.page - 1) * paging.per_page)
         .limit(paging.per_page)
     )
     total = await session.scalar(

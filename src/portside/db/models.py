@@ -67,7 +67,10 @@ class Namespace(Base):
 
 class Repository(Base):
     __tablename__ = "repositories"
-    __table_args__ = (UniqueConstraint("registry_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("registry_id", "name"),
+        Index("ix_repositories_name", "name", "id"),  # the list's key order
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     registry_id: Mapped[int] = mapped_column(ForeignKey("registries.id", ondelete="CASCADE"))
@@ -122,7 +125,10 @@ class Tag(Base):
 
 class Activity(Base):
     __tablename__ = "activities"
-    __table_args__ = (Index("ix_activities_at", "at"),)
+    __table_args__ = (
+        Index("ix_activities_at", "at", "id"),
+        Index("ix_activities_repository", "repository", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -139,6 +145,7 @@ class RegistryEvent(Base):
     __table_args__ = (
         Index("ix_registry_events_queue", "status", "available_at", "id"),
         Index("ix_registry_events_repository", "repository", "status", "id"),
+        Index("ix_registry_events_status", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -257,18 +257,3 @@ async def next_available(session: AsyncSession) -> datetime | None:
     return await session.scalar(
         select(func.min(RegistryEvent.available_at)).where(RegistryEvent.status == FRESH)
     )
-
-
-async def page(
-    session: AsyncSession, *, status: str | None, offset: int, limit: int
-) -> tuple[list[RegistryEvent], int]:
-    query = select(RegistryEvent)
-    total_query = select(func.count()).select_from(RegistryEvent)
-    if status:
-        query = query.where(RegistryEvent.status == status)
-        total_query = total_query.where(RegistryEvent.status == status)
-    rows = await session.scalars(
-        query.order_by(RegistryEvent.id.desc()).offset(offset).limit(limit)
-    )
-    total = await session.scalar(total_query)
-    return list(rows.all()), int(total or 0)

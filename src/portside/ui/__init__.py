@@ -1,8 +1,9 @@
 """The web UI: server-rendered pages (Jinja2), a little CSS, a little JavaScript, no build.
 
 ``install(app)`` adds the pages and ``/static`` to the FastAPI application; nothing is built
-or opened at import time. The pages read through :mod:`portside.ui.queries`; what they show
-is shaped by the pure functions of :mod:`portside.ui.format` and :mod:`portside.ui.findings`.
+or opened at import time. The pages read through :mod:`portside.reads`, as the API does;
+what they show is shaped by the pure functions of :mod:`portside.ui.format` and
+:mod:`portside.ui.findings`.
 """
 
 from __future__ import annotations

@@ -156,35 +156,35 @@ def task_health(
 
 @dataclass(frozen=True)
 class Pager:
-    page: int
+    """A page of a list as the pager shows it: its rows' range when asked by number, the
+    total ("about" when estimated) and the cursors of its neighbours."""
+
     per_page: int
-    total: int | None  # None: not counted (then ``has_next`` says whether more follow)
     shown: int
-    has_next_page: bool = False
+    total: int | None  # None: not counted
+    estimated: bool = False
+    start: int | None = None  # the first row's position (from 1); None: not known
+    page: int | None = None
+    next: str | None = None
+    previous: str | None = None
 
     @property
-    def first(self) -> int:
-        return (self.page - 1) * self.per_page + 1 if self.shown else 0
-
-    @property
-    def last(self) -> int:
-        return (self.page - 1) * self.per_page + self.shown
-
-    @property
-    def pages(self) -> int | None:
-        if self.total is None:
+    def first(self) -> int | None:
+        if self.start is None:
             return None
-        return max(1, -(-self.total // self.per_page))
+        return self.start if self.shown else 0
+
+    @property
+    def last(self) -> int | None:
+        return None if self.start is None else self.start + self.shown - 1
 
     @property
     def has_previous(self) -> bool:
-        return self.page > 1
+        return self.previous is not None
 
     @property
     def has_next(self) -> bool:
-        if self.total is None:
-            return self.has_next_page
-        return self.page * self.per_page < self.total
+        return self.next is not None
 
 
 def page_number(raw: str | None, *, maximum: int = 1_000_000) -> int:

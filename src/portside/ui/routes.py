@@ -1,6 +1,6 @@
-"""The web UI's pages: thin handlers that read through :mod:`portside.ui.queries` and render.
+"""The web UI's pages: thin handlers that read through :mod:`portside.reads` and render.
 
-Reads follow the API's rule (:func:`portside.api.auth.reads_open`); when reads are closed
+Reads follow the API's rule (:func:`portside.web.access.reads_open`); when reads are closed
 the pages answer 401 with a short explanation (the UI has no login). The one mutation, the
 retry of failed events, is a plain form POST that carries the admin token in a password
 field, checked in constant time like the API's bearer token.
@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
-from portside.api.auth import Unauthorized, admin_tokens, reads_open, token_matches
-from portside.api.deps import ReadSession, ServicesDep
 from portside.events import queue as event_queue
+from portside.reads import history, overview
+from portside.reads import repositories as repository_reads
+from portside.reads import tags as tag_reads
+from portside.reads.paging import Slice, Window
 from portside.security.severity import ORDER
-from portside.ui import findings, queries
-from portside.ui.format import page_number, row_id
+from portside.ui import findings
+from portside.ui.format import Pager, page_number, row_id
 from portside.ui.render import Pages, query
+from portside.web.access import Unauthorized, admin_tokens, reads_open, token_matches
+from portside.web.deps import CountsCacheDep, ReadSession, ServicesDep
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +68,32 @@ router = APIRouter(include_in_schema=False)
 reader = [Depends(require_page_reader)]
 
 
+def window(per_page: int, after: str | None, page: str | None) -> Window:
+    return Window(per_page=per_page, cursor=after, page=page_number(page))
+
+
+def pager(found: Slice[Any], per_page: int) -> Pager:
+    return Pager(
+        per_page=per_page,
+        shown=len(found.rows),
+        total=found.total,
+        estimated=found.estimated,
+        start=found.first,
+        page=found.page,
+        next=found.next,
+        previous=found.previous,
+    )
+
+
 def not_found(pages: Pages, what: str) -> Response:
     return pages.render("error.html", {"title": "Not found", "message": what}, status=404)
 
 
 @router.get("/", dependencies=reader)
-async def dashboard(pages: PagesDep, services: ServicesDep, session: ReadSession) -> Response:
-    data = await queries.dashboard(session, services.settings)
+async def dashboard(
+    pages: PagesDep, services: ServicesDep, session: ReadSession, cache: CountsCacheDep
+) -> Response:
+    data = await overview.dashboard(session, services.settings, cache)
     return pages.render(
         "dashboard.html", {"nav": "dashboard", "d": data, "refresh": REFRESH_SECONDS}
     )
@@ -78,31 +101,47 @@ async def dashboard(pages: PagesDep, services: ServicesDep, session: ReadSession
 
 @router.get("/repositories", dependencies=reader)
 async def repository_list(
-    pages: PagesDep, session: ReadSession, q: str | None = None, page: str | None = None
+    pages: PagesDep,
+    session: ReadSession,
+    q: str | None = None,
+    page: str | None = None,
+    after: str | None = None,
 ) -> Response:
     text = (q or "").strip()[:MAX_QUERY]
-    found = await queries.repositories(
-        session, q=text, page=page_number(page), per_page=REPOSITORIES_PER_PAGE
+    found = await repository_reads.repositories(
+        session, window(REPOSITORIES_PER_PAGE, after, page), q=text
     )
     return pages.render(
         "repositories.html",
-        {"nav": "repositories", "q": text, "rows": found.rows, "pager": found.pager},
+        {
+            "nav": "repositories",
+            "q": text,
+            "rows": found.rows,
+            "pager": pager(found, REPOSITORIES_PER_PAGE),
+        },
     )
 
 
 @router.get("/repositories/{repository_id}", dependencies=reader)
 async def repository_page(
-    repository_id: str, pages: PagesDep, session: ReadSession, page: str | None = None
+    repository_id: str,
+    pages: PagesDep,
+    session: ReadSession,
+    page: str | None = None,
+    after: str | None = None,
 ) -> Response:
     number = row_id(repository_id)
-    found = None
-    if number is not None:
-        found = await queries.repository(
-            session, number, page=page_number(page), per_page=TAGS_PER_PAGE
-        )
-    if found is None:
+    found = await repository_reads.repository(session, number) if number is not None else None
+    if found is None or number is None:
         return not_found(pages, f"There is no repository with id {repository_id}.")
-    return pages.render("repository.html", {"nav": "repositories", "r": found})
+    tags = await repository_reads.tags(session, number, window(TAGS_PER_PAGE, after, page))
+    shown = {
+        "repository": found,
+        "namespace": found.namespace,
+        "tags": tags.rows,
+        "pager": pager(tags, TAGS_PER_PAGE),
+    }
+    return pages.render("repository.html", {"nav": "repositories", "r": shown})
 
 
 @router.get("/tags/{tag_id}", dependencies=reader)
@@ -115,7 +154,7 @@ async def tag_page(
     pkg: str | None = None,
 ) -> Response:
     number = row_id(tag_id)
-    found = await queries.tag(session, number) if number is not None else None
+    found = await tag_reads.tag(session, number, others=True) if number is not None else None
     if found is None:
         return not_found(pages, f"There is no tag with id {tag_id}.")
     raw = list(found.target.findings or []) if found.target else []
@@ -143,10 +182,15 @@ async def tag_page(
 
 
 @router.get("/activities", dependencies=reader)
-async def activity_list(pages: PagesDep, session: ReadSession, page: str | None = None) -> Response:
-    found = await queries.activities(session, page=page_number(page), per_page=ACTIVITIES_PER_PAGE)
+async def activity_list(
+    pages: PagesDep, session: ReadSession, page: str | None = None, after: str | None = None
+) -> Response:
+    found = await history.activities(
+        session, window(ACTIVITIES_PER_PAGE, after, page), count=False, by_time=True
+    )
     return pages.render(
-        "activities.html", {"nav": "activities", "rows": found.rows, "pager": found.pager}
+        "activities.html",
+        {"nav": "activities", "rows": found.rows, "pager": pager(found, ACTIVITIES_PER_PAGE)},
     )
 
 
@@ -156,19 +200,27 @@ async def render_events(
     status: str | None,
     page: int,
     *,
+    after: str | None = None,
     message: str | None = None,
     notice: str | None = None,
     code: int = 200,
 ) -> Response:
     chosen = status if status in event_queue.STATUSES else None
-    found = await queries.events(session, status=chosen, page=page, per_page=EVENTS_PER_PAGE)
+    found = await history.events(
+        session, Window(per_page=EVENTS_PER_PAGE, cursor=after, page=page), status=chosen
+    )
+    shown = {
+        "rows": found.page.rows,
+        "counts": found.counts,
+        "pager": pager(found.page, EVENTS_PER_PAGE),
+    }
     return pages.render(
         "events.html",
         {
             "nav": "events",
             "status": chosen,
             "statuses": STATUS_NAMES,
-            "e": found,
+            "e": shown,
             "message": message,
             "notice": notice,
             "refresh": REFRESH_SECONDS,
@@ -193,9 +245,10 @@ async def event_list(
     status: str | None = None,
     page: str | None = None,
     retried: str | None = None,
+    after: str | None = None,
 ) -> Response:
     return await render_events(
-        pages, session, status, page_number(page), notice=retried_notice(retried)
+        pages, session, status, page_number(page), after=after, notice=retried_notice(retried)
     )
 
 

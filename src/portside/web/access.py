@@ -9,9 +9,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from portside.api.deps import ServicesDep
 from portside.errors import PortsideError
 from portside.settings import Settings
+from portside.web.deps import ServicesDep
 
 
 class Unauthorized(PortsideError):

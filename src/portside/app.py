@@ -1,4 +1,5 @@
-"""``create_app(settings)``: the ASGI application, with its services opened in its lifespan."""
+"""``create_app(settings)``: the ASGI application composed above the JSON API (:mod:`portside.api`)
+and the pages (:mod:`portside.ui`), with its services opened in its lifespan."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from portside.api import (
     tags,
     webhooks_api,
 )
+from portside.reads.overview import CountsCache
 from portside.services import open_services
 from portside.settings import Settings
 
@@ -42,6 +44,7 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.state.counts_cache = CountsCache()  # the dashboard's and the summary's, shared
     errors.install(app)
     app.add_middleware(admission.Admission, settings=settings)  # inside the webhook's
     app.add_middleware(notifications.WebhookFastPath)
