@@ -16,6 +16,7 @@ from portside.app import create_app
 from portside.db.engine import Database
 from portside.db.models import ScanTarget, Tag, TaskState
 from portside.index import store
+from portside.index.vocabulary import ActivityKind
 from tests.integration.conftest import make_settings, serving
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -74,7 +75,12 @@ async def seed(db: Database) -> None:
         )
         for n in range(130):
             store.record(
-                session, "tag.push", NOW, actor="a", repository=REPOSITORIES[n % 23], tag="v0"
+                session,
+                ActivityKind.TAG_PUSH,
+                NOW,
+                actor="a",
+                repository=REPOSITORIES[n % 23],
+                tag="v0",
             )
 
 
