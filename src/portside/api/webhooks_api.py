@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import func, select
 
 from portside.api.deps import PagingDep, ReadSession, RowId, ServicesDep
 from portside.api.errors import NotFound
 from portside.api.schemas import Page
-from portside.db.models import Webhook, WebhookDelivery
+from portside.db.models import Webhook
 from portside.deletion import DeletionRefused
+from portside.outgoing import store
 from portside.redact import redact_text, redact_url
 from portside.settings import WebhookKind
 from portside.web.access import Admin, Reader
@@ -89,44 +89,35 @@ def _public(hook: Webhook) -> WebhookPublic:
 
 @router.get("", response_model=list[WebhookPublic])
 async def list_webhooks(session: ReadSession, _: Admin) -> list[WebhookPublic]:
-    rows = await session.scalars(select(Webhook).order_by(Webhook.name))
-    return [_public(hook) for hook in rows.all()]
+    return [_public(hook) for hook in await store.hooks(session)]
 
 
 @router.post("", response_model=WebhookPublic, status_code=status.HTTP_201_CREATED)
 async def create_webhook(body: WebhookCreate, services: ServicesDep, _: Admin) -> WebhookPublic:
     async with services.db.write() as session:
-        if await session.scalar(select(Webhook.id).where(Webhook.name == body.name)):
+        if await store.name_taken(session, body.name):
             raise DeletionRefused(f"a webhook named {body.name!r} exists already")
-        hook = Webhook(
+        hook = await store.add(
+            session,
             name=body.name,
             url=body.url,
             secret=body.secret,
             namespaces=body.namespaces,
             kinds=[k.value for k in body.kinds],
-            enabled=True,
-            from_settings=False,
-            created_at=datetime.now(UTC),
+            now=datetime.now(UTC),
         )
-        session.add(hook)
-        await session.flush()
         return _public(hook)
 
 
 @router.get("/{webhook_id}", response_model=WebhookPublic)
 async def get_webhook(webhook_id: RowId, session: ReadSession, _: Admin) -> WebhookPublic:
-    hook = await session.get(Webhook, webhook_id)
-    if hook is None:
-        raise NotFound(f"no webhook with id {webhook_id}")
-    return _public(hook)
+    return _public(await _found(session, webhook_id))
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_webhook(webhook_id: RowId, services: ServicesDep, _: Admin) -> None:
     async with services.db.write() as session:
-        hook = await session.get(Webhook, webhook_id)
-        if hook is None:
-            raise NotFound(f"no webhook with id {webhook_id}")
+        hook = await _found(session, webhook_id)
         if hook.from_settings:
             raise DeletionRefused(f"{hook.name} comes from the settings file: remove it there")
         await session.delete(hook)
@@ -137,26 +128,21 @@ async def deliveries(
     webhook_id: RowId, session: ReadSession, paging: PagingDep, _: Admin
 ) -> Page[DeliveryPublic]:
     """The delivery log, newest first: status, attempts, the last answer or error."""
-    if await session.get(Webhook, webhook_id) is None:
-        raise NotFound(f"no webhook with id {webhook_id}")
-    rows = await session.scalars(
-        select(WebhookDelivery)
-        .where(WebhookDelivery.webhook_id == webhook_id)
-        .order_by(WebhookDelivery.id.desc())
-        .offset((paging.page - 1) * paging.per_page)
-        .limit(paging.per_page)
+    await _found(session, webhook_id)
+    rows, total = await store.deliveries(
+        session,
+        webhook_id,
+        offset=(paging.page - 1) * paging.per_page,
+        limit=paging.per_page,
     )
-    total = await session.scalar(
-        select(func.count())
-        .select_from(WebhookDelivery)
-        .where(WebhookDelivery.webhook_id == webhook_id)
-    )
-    items = [DeliveryPublic.model_validate(d, from_attributes=True) for d in rows.all()]
+    items = [DeliveryPublic.model_validate(d, from_attributes=True) for d in rows]
     for item in items:  # a connection error names the URL
         item.last_error = redact_text(item.last_error) if item.last_error else None
-    return Page(
-        items=items,
-        total=int(total or 0),
-        page=paging.page,
-        per_page=paging.per_page,
-    )
+    return Page(items=items, total=total, page=paging.page, per_page=paging.per_page)
+
+
+async def _found(session: ReadSession, webhook_id: int) -> Webhook:
+    hook = await store.hook(session, webhook_id)
+    if hook is None:
+        raise NotFound(f"no webhook with id {webhook_id}")
+    return hook
