@@ -87,30 +87,20 @@ def test_the_wheel_installs_into_a_clean_environment_and_runs(tmp_path: Path) ->
         PORTSIDE_SERVER__PORT=str(port),
         PORTSIDE_NOTIFICATIONS__TOKENS='["s3cret"]',
     )
-    version = subprocess.run(
-        [str(command), "version"], env=env, cwd=work, capture_output=True, text=True, timeout=60
-    )
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(a) for a in args], env=env, cwd=work, capture_output=True, text=True, timeout=120
+        )
+
+    version = run(command, "version")
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == "0.1.0"
     # The installed package is the one imported, not this checkout's source.
-    where = subprocess.run(
-        [str(python), "-c", "import portside; print(portside.__file__)"],
-        env=env,
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    where = run(python, "-c", "import portside; print(portside.__file__)")
     assert where.stdout.startswith(str(target)), where.stdout
 
-    upgrade = subprocess.run(
-        [str(command), "db", "upgrade"],
-        env=env,
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    upgrade = run(command, "db", "upgrade")
     assert upgrade.returncode == 0, upgrade.stderr
 
     with (work / "serve.log").open("w") as log:
