@@ -22,6 +22,10 @@ the library and re-raised with the original as ``__cause__``::
     │   ├── WebhookUnauthorized     missing or wrong token (401)
     │   ├── InvalidEnvelope         not JSON, wrong shape, too large (4xx)
     │   └── events.envelope.Refused one event of a well-formed envelope (its neighbours are kept)
+    ├── accounts.errors.AccountError   a change to users, teams, namespaces or tokens refused
+    │   ├── InvalidAccount          a name, password or value that cannot be used
+    │   ├── AccountNotFound         no such user, team, namespace or token
+    │   └── AccountConflict         it exists already, or the change contradicts the model
     ├── api.auth.Unauthorized       an API call or page without a valid token (401)
     │   └── ui.routes.ReadsClosed   a page read while reads are closed (401)
     ├── api.errors.NotFound         an API resource that does not exist (404)

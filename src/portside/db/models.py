@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from portside.accounts.vocabulary import Visibility
 from portside.db.types import UTCDateTime
 from portside.index.vocabulary import ScanTargetStatus, TagScanState
 
@@ -62,6 +63,15 @@ class Namespace(Base):
     registry_id: Mapped[int] = mapped_column(ForeignKey("registries.id", ondelete="CASCADE"))
     # "" is the registry's global namespace (repositories without a "/").
     name: Mapped[str] = mapped_column(String(255))
+    # The owning team; None: the admins (a namespace the registry created on a push).
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), index=True
+    )
+    # accounts.policy.Visibility: public, protected or private.
+    visibility: Mapped[str] = mapped_column(
+        String(16), default=Visibility.PRIVATE.value, server_default=Visibility.PRIVATE.value
+    )
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -128,6 +138,7 @@ class Activity(Base):
     __table_args__ = (
         Index("ix_activities_at", "at", "id"),
         Index("ix_activities_repository", "repository", "id"),
+        Index("ix_activities_namespace", "namespace", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -135,6 +146,9 @@ class Activity(Base):
     kind: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str | None] = mapped_column(String(255))
     repository: Mapped[str | None] = mapped_column(String(512))
+    # The repository's namespace ("" global), for reads filtered by who may see it; None for
+    # an activity about no repository.
+    namespace: Mapped[str | None] = mapped_column(String(255))
     tag: Mapped[str | None] = mapped_column(String(128))
     digest: Mapped[str | None] = mapped_column(String(128))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -315,3 +329,84 @@ class Cursor(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- accounts ---------------------------------------------------------------------------------
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    email: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    # pwdlib's format (argon2id; a Portus bcrypt hash until its next login). None: no
+    # password login (bots, directory users).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    ldap_name: Mapped[str | None] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    # A user's personal team (owner of the personal namespace), not listed with the others.
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    # accounts.policy.Role: viewer, contributor or owner.
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PersonalToken(Base):
+    """A personal access token: only its SHA-256 is kept (the token is shown once)."""
+
+    __tablename__ = "personal_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    token_hash: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ServerKey(Base):
+    """Secrets Portside generates once and keeps, shared by every worker: the session
+    cookie's key, the token server's private key and certificate (PEM)."""
+
+    __tablename__ = "server_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed logins per key ("user:NAME" or "addr:IP") in the current window."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)

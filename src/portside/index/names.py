@@ -24,6 +24,7 @@ DIGESTS = {
     "sha384": re.compile(r"[a-f0-9]{96}"),
     "sha512": re.compile(r"[a-f0-9]{128}"),
 }
+NAMESPACE_NAME = re.compile(_COMPONENT)
 MAX_REPOSITORY = 255
 GLOBAL_NAMESPACE = ""
 
@@ -88,3 +89,17 @@ def check_digest(digest: str) -> str:
 
 def check_reference(reference: str) -> str:
     return check_digest(reference) if ":" in reference else check_tag(reference)
+
+
+def is_valid_namespace(name: str) -> bool:
+    """A namespace: one path component (the global namespace "" is not a name one types)."""
+    return len(name) <= MAX_REPOSITORY and NAMESPACE_NAME.fullmatch(name) is not None
+
+
+def check_namespace(name: str) -> str:
+    if not is_valid_namespace(name):
+        raise InvalidName(
+            f"{shown(name)} is not a valid namespace (at most {MAX_REPOSITORY} lower-case "
+            "letters and digits, joined by . _ __ -)"
+        )
+    return name

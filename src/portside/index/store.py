@@ -10,9 +10,10 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from portside.accounts.vocabulary import Visibility
 from portside.db.conflict import conflict_insert
 from portside.db.models import Activity, Namespace, Registry, Repository, Tag
-from portside.index.names import namespace_of
+from portside.index.names import GLOBAL_NAMESPACE, namespace_of
 from portside.index.vocabulary import ActivityKind, TagScanState
 from portside.registry.images import ImageInfo
 
@@ -100,7 +101,19 @@ async def ensure_repositories(
     namespaces = sorted({namespace_of(name) for name in names})
     await session.execute(
         _insert(session, Namespace).on_conflict_do_nothing(),
-        [{"registry_id": registry_id, "name": ns, "created_at": now} for ns in namespaces],
+        [
+            {
+                "registry_id": registry_id,
+                "name": ns,
+                # Everyone may pull from the global namespace; a namespace the registry
+                # created on a push is private to the admins (accounts.policy).
+                "visibility": (
+                    Visibility.PUBLIC if ns == GLOBAL_NAMESPACE else Visibility.PRIVATE
+                ).value,
+                "created_at": now,
+            }
+            for ns in namespaces
+        ],
     )
     rows = await session.execute(
         select(Namespace.name, Namespace.id).where(
@@ -245,6 +258,7 @@ def activity(
         "kind": kind.value,
         "actor": actor,
         "repository": repository,
+        "namespace": namespace_of(repository) if repository is not None else None,
         "tag": tag,
         "digest": digest,
         "details": details,

@@ -1,14 +1,19 @@
-"""Who may call what: mutations need an admin token; reads are open on loopback-only binds
-(``api.anonymous_reads`` decides otherwise). Tokens are compared in constant time."""
+"""Who is asking, and may they: the request's :class:`~portside.accounts.policy.Principal`
+from an admin token, a personal token or the login session; anonymous otherwise (who sees
+everything on a trusted bind: loopback, or ``api.anonymous_reads``; else the public
+namespaces). Mutations of the index need an admin. Tokens are compared in constant time."""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from portside.accounts import store as accounts
+from portside.accounts.policy import ANONYMOUS, EVERYONE, Principal
 from portside.errors import PortsideError
 from portside.settings import Settings
 from portside.web.deps import ServicesDep
@@ -55,17 +60,72 @@ def admin_tokens(settings: Settings) -> list[str]:
     return [token.get_secret_value() for token in settings.api.admin_tokens]
 
 
-async def require_admin(request: Request, services: ServicesDep) -> None:
-    if not token_matches(request.headers.get("authorization"), admin_tokens(services.settings)):
+ADMIN_TOKEN = Principal(name=None, admin=True)
+SESSION_USER = "user_id"  # the login session's key for the user's id
+
+
+def _bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    offered = header.strip()
+    if offered[:7].lower() != "bearer ":
+        return None
+    return offered[7:].strip() or None
+
+
+async def current_principal(request: Request, services: ServicesDep) -> Principal:
+    """The request's principal, resolved once per request: an admin token, then a personal
+    token (``Authorization: Bearer pst_...``), then the login session's user; anonymous
+    otherwise. A token that matches nothing is a 401, not an anonymous read."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = await _resolve(request, services)
+    request.state.principal = principal
+    return principal
+
+
+async def _resolve(request: Request, services: ServicesDep) -> Principal:
+    settings = services.settings
+    header = request.headers.get("authorization")
+    if header is not None:
+        if token_matches(header, admin_tokens(settings)):
+            return ADMIN_TOKEN
+        offered = _bearer(header)
+        if offered is not None and offered.startswith(accounts.TOKEN_PREFIX):
+            async with services.db.read() as session:
+                user = await accounts.user_for_token(session, offered, datetime.now(UTC))
+                if user is not None:
+                    return await accounts.principal_for(session, user)
+        raise Unauthorized("the token is not valid (wrong, revoked or expired)")
+    session_data = request.scope.get("session")
+    user_id = session_data.get(SESSION_USER) if isinstance(session_data, dict) else None
+    if isinstance(user_id, int):
+        async with services.db.read() as session:
+            user = await accounts.user_by_id(session, user_id)
+            if user is not None and user.enabled:
+                return await accounts.principal_for(session, user)
+        session_data.pop(SESSION_USER, None)  # type: ignore[union-attr]
+    return EVERYONE if reads_open(settings) else ANONYMOUS
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+async def require_admin(principal: PrincipalDep) -> None:
+    if not principal.admin:
         raise Unauthorized(
-            "this call needs an admin token: Authorization: Bearer <api.admin_tokens>"
+            "this call needs an admin: Authorization: Bearer <api.admin_tokens>, or an "
+            "admin user's personal token or login"
         )
 
 
-async def require_reader(request: Request, services: ServicesDep) -> None:
-    if reads_open(services.settings):
-        return
-    if not token_matches(request.headers.get("authorization"), admin_tokens(services.settings)):
+async def require_reader(principal: PrincipalDep) -> None:
+    """Readers: trusted anonymous readers, admins and users (the reads filter by what each
+    may see). A bad token is refused by :func:`current_principal`."""
+    # TODO(accounts-reads): anonymous readers see the public namespaces once every read
+    # filters by the principal; until then closed reads stay closed to them.
+    if not principal.authenticated and not principal.sees_all:
         raise Unauthorized("reading needs a token here: Authorization: Bearer <api.admin_tokens>")
 
 
