@@ -187,6 +187,65 @@ class ApiSettings(_Section):
     _tokens = field_validator("admin_tokens")(check_tokens)
 
 
+class SigningAlgorithm(StrEnum):
+    RS256 = "RS256"
+    ES256 = "ES256"
+
+
+class TokenServerSettings(_Section):
+    """The registry's token server (``/v2/token``): distribution's token specification."""
+
+    issuer: str = Field(
+        default="portside",
+        min_length=1,
+        max_length=255,
+        description="The tokens' iss; the registry's auth.token.issuer.",
+    )
+    service: str | None = Field(
+        default=None,
+        max_length=255,
+        description="The registry's service name (auth.token.service); default: the "
+        "registry URL's host:port.",
+    )
+    algorithm: SigningAlgorithm = Field(
+        default=SigningAlgorithm.RS256, description="The key Portside generates and keeps."
+    )
+    expiry: float = Field(
+        default=300.0, ge=30, le=3600, description="Seconds a registry token is valid."
+    )
+
+
+class SessionSettings(_Section):
+    """The pages' login session (a signed cookie) and login throttling."""
+
+    lifetime: float = Field(
+        default=12 * 3600.0, gt=0, le=30 * 86400, description="Seconds a login lasts."
+    )
+    secure_cookie: bool | None = Field(
+        default=None,
+        description="Send the cookie over HTTPS only. Default: when public_url is https or "
+        "server.tls is set.",
+    )
+    max_failures: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Failed logins per user and per address in throttle_window before 429.",
+    )
+    throttle_window: float = Field(default=60.0, gt=0, le=86400)
+
+
+class AuthSettings(_Section):
+    public_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="Portside's URL as browsers and registry clients reach it (the token "
+        "realm); default: from server.host, server.port and server.tls.",
+    )
+    token: TokenServerSettings = Field(default_factory=TokenServerSettings)
+    session: SessionSettings = Field(default_factory=SessionSettings)
+
+
 class WebhookKind(StrEnum):
     PUSH = "push"
     DELETE = "delete"
@@ -396,6 +455,7 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     outgoing_webhooks: list[OutgoingWebhookSettings] = Field(
         default_factory=list, description="Portside's own notifications to your systems."
     )

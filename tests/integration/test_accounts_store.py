@@ -124,3 +124,14 @@ async def test_activities_know_their_namespace(db: Database) -> None:
     async with db.read() as session:
         rows = (await session.execute(select(Activity.repository, Activity.namespace))).all()
     assert sorted(rows) == [("alpine", ""), ("team/app", "team")]
+
+
+async def test_kept_secrets_are_made_once(db: Database) -> None:
+    import asyncio
+    import secrets
+
+    from portside.db.kept import kept
+
+    values = await asyncio.gather(*(kept(db, "session", secrets.token_hex) for _ in range(5)))
+    assert len(set(values)) == 1
+    assert await kept(db, "session", lambda: "other") == values[0]
