@@ -24,6 +24,7 @@ from portside.api import (
 from portside.reads.overview import CountsCache
 from portside.services import open_services
 from portside.settings import Settings
+from portside.web.sessions import Sessions
 
 
 def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
@@ -46,6 +47,7 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
     )
     app.state.counts_cache = CountsCache()  # the dashboard's and the summary's, shared
     errors.install(app)
+    app.add_middleware(Sessions, settings=settings)  # inside the admission's
     app.add_middleware(admission.Admission, settings=settings)  # inside the webhook's
     app.add_middleware(notifications.WebhookFastPath)
     app.include_router(notifications.router)

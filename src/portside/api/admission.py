@@ -1,11 +1,15 @@
 """What a request must be before any handler runs: a Host this server answers for, no NUL in
-its path or query, and, for an API call with a body, the admin token first and a bounded body.
+its path or query, and, for an API call with a body, a credential first and a bounded body.
 
 FastAPI reads a request's whole body before it runs the dependencies that check the token, so
 without this a 300 MB body without a token is held in memory before its 401. Here every
-``/api/`` request that may carry a body (every one of them is an admin mutation) is checked
-for the token from its headers alone, then its body is read up to ``api.max_body`` (counted
-while streaming: a lying ``Content-Length`` does not help) and handed on. The registry's
+``/api/`` request that may carry a body (every one of them is a mutation) is checked from its
+headers alone for a credential: an admin token, a personal token (``Bearer pst_...``) or the
+login session's cookie. Only the admin token is verified here; a user's token or session is
+let through to the handler, which decides what that user may do (and checks a session's
+CSRF header, :mod:`portside.web.csrf`). A request with no credential at all is answered 401
+at once. Then the body is read up to ``api.max_body`` (counted while streaming: a lying
+``Content-Length`` does not help) and handed on. The registry's
 webhook has its own token check and bound (:mod:`portside.api.notifications`) and is not seen here.
 
 DNS rebinding: a page on another site can make a browser send requests to 127.0.0.1 under the
@@ -21,9 +25,11 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from portside.accounts.store import TOKEN_PREFIX
 from portside.errors import PortsideError
 from portside.settings import Settings
 from portside.web.access import admin_tokens, loopback_only, reads_open, token_matches
+from portside.web.sessions import COOKIE
 
 BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 ANY = None  # allowed_hosts: no restriction
@@ -70,6 +76,19 @@ def host_allowed(header: str | None, allowed: frozenset[str] | None) -> bool:
 def has_nul(scope: Scope) -> bool:
     query: bytes = scope.get("query_string", b"")
     return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query
+
+
+def has_credential(authorization: str | None, cookie: str | None, admin: list[str]) -> bool:
+    """Whether a mutation may reach its handler: an admin token (checked here, in constant
+    time), or what may be a user's personal token or login session (checked by the handler)."""
+    if token_matches(authorization, admin):
+        return True
+    if authorization is not None:
+        offered = authorization.strip()
+        return offered[:7].lower() == "bearer " and offered[7:].strip().startswith(TOKEN_PREFIX)
+    return cookie is not None and any(
+        part.strip().startswith(COOKIE + "=") for part in cookie.split(";")
+    )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -141,12 +160,15 @@ class Admission:
         if not scope["path"].startswith("/api/") or scope["method"] in BODYLESS:
             await self.app(scope, receive, send)
             return
-        if not token_matches(_header(scope, b"authorization"), self.tokens):
+        if not has_credential(
+            _header(scope, b"authorization"), _header(scope, b"cookie"), self.tokens
+        ):
             await _answer(
                 send,
                 401,
                 "unauthorized",
-                "this call needs an admin token: Authorization: Bearer <api.admin_tokens>",
+                "this call needs a credential: Authorization: Bearer <api.admin_tokens or a "
+                "personal token>, or a login session",
                 [(b"www-authenticate", b'Bearer realm="portside"')],
             )
             return

@@ -15,6 +15,7 @@ from portside.deletion import DeletionRefused
 from portside.errors import InvalidName, PortsideError, RegistryError, StorageError
 from portside.security.analysis.limits import LayerRejected
 from portside.web.access import Unauthorized
+from portside.web.csrf import CsrfRefused
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ _PLAIN: dict[type[Exception], tuple[int, str]] = {
     NotConfigured: (503, "not_configured"),
     LayerRejected: (422, "layer_rejected"),
     NotFound: (404, "not_found"),
+    CsrfRefused: (403, "csrf"),
 }
 
 

@@ -39,6 +39,15 @@ async def ensure_registry(session: AsyncSession, url: str, now: datetime) -> int
     return registry.id
 
 
+async def registry_id(session: AsyncSession, url: str | None, now: datetime) -> int:
+    """The registry's id: :func:`ensure_registry` with a URL; without one (a server whose
+    settings name no registry), the one recorded already, or a new one without a URL."""
+    if url:
+        return await ensure_registry(session, url, now)
+    found = await session.scalar(select(Registry.id).where(Registry.name == DEFAULT_REGISTRY))
+    return found if found is not None else await ensure_registry(session, "", now)
+
+
 async def repositories_by_name(
     session: AsyncSession, registry_id: int, names: Iterable[str], *, with_tags: bool = True
 ) -> dict[str, Repository]:

@@ -8,7 +8,9 @@ only, so even a slip could not run an inline script or load anything from the in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -29,6 +31,22 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who the page is for, as the layout shows it (the header's name and links, the forms'
+    CSRF token). ``csrf()`` makes the session's token when a form first needs one, so that
+    browsing without a form sets no cookie."""
+
+    name: str | None = None
+    admin: bool = False
+    csrf: Callable[[], str] = lambda: ""
+
+
+NOBODY = Viewer()
+# Set per request by the pages' router dependency (portside.ui.viewer), read by render().
+current_viewer: ContextVar[Viewer] = ContextVar("portside_viewer", default=NOBODY)
 
 
 def query(base: str, **params: Any) -> str:
@@ -80,7 +98,12 @@ class Pages:
     ) -> HTMLResponse:
         now = datetime.now(UTC)
         body = self.environment.get_template(name).render(
-            {"now": now, "ago": lambda when: fmt.ago(when, now), **context}
+            {
+                "now": now,
+                "ago": lambda when: fmt.ago(when, now),
+                "viewer": current_viewer.get(),
+                **context,
+            }
         )
         return HTMLResponse(
             body, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})}

@@ -1,9 +1,11 @@
 """The web UI's pages: thin handlers that read through :mod:`portside.reads` and render.
 
 Reads follow the API's rule (:func:`portside.web.access.reads_open`); when reads are closed
-the pages answer 401 with a short explanation (the UI has no login). The one mutation, the
-retry of failed events, is a plain form POST that carries the admin token in a password
-field, checked in constant time like the API's bearer token.
+the pages answer 401 with a short explanation and a login link, unless the reader is logged
+in. The one mutation here, the retry of failed events, is a plain form POST by an admin's
+login session (with the session's CSRF token), or, for a server without accounts, with the
+admin token typed into a password field, checked in constant time like the API's bearer
+token (a typed token is no ambient credential, so it needs no CSRF token).
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ from portside.security.severity import ORDER
 from portside.ui import findings
 from portside.ui.format import Pager, page_number, row_id
 from portside.ui.render import Pages, query
-from portside.web.access import Unauthorized, admin_tokens, reads_open, token_matches
+from portside.web import csrf
+from portside.web.access import (
+    Unauthorized,
+    admin_tokens,
+    current_principal,
+    reads_open,
+    token_matches,
+)
 from portside.web.deps import CountsCacheDep, ReadSession, ServicesDep
 
 log = logging.getLogger(__name__)
@@ -49,12 +58,15 @@ async def require_page_reader(request: Request, services: ServicesDep) -> None:
     settings = services.settings
     if reads_open(settings):
         return
-    if token_matches(request.headers.get("authorization"), admin_tokens(settings)):
-        return
+    try:
+        if (await current_principal(request, services)).authenticated:
+            return
+    except Unauthorized:
+        pass
     raise ReadsClosed(
         "Reading is closed on this server: it listens beyond loopback, or "
-        "api.anonymous_reads is off. The web UI has no login; use the JSON API with "
-        "Authorization: Bearer <admin token>, or ask the operator to open reads."
+        "api.anonymous_reads is off. Log in (/login), use the JSON API with "
+        "Authorization: Bearer <token>, or ask the operator to open reads."
     )
 
 
@@ -265,6 +277,8 @@ async def read_form(request: Request) -> dict[str, list[str]]:
 
 def refusal(tokens: list[str], offered: str) -> str | None:
     """Why a retry is refused, or None when the admin token matches (constant time)."""
+    if not offered and tokens:
+        return "Log in as an administrator, or give the admin token: nothing was retried."
     if not tokens:
         return "No admin token is configured (api.admin_tokens): retrying is disabled."
     if not token_matches(offered, tokens):
@@ -272,14 +286,30 @@ def refusal(tokens: list[str], offered: str) -> str | None:
     return None
 
 
+async def session_admin(request: Request, services: ServicesDep) -> bool:
+    """Whether the request comes from an admin user's login session."""
+    try:
+        principal = await current_principal(request, services)
+    except Unauthorized:
+        return False
+    return principal.admin and principal.user_id is not None
+
+
 @router.post("/events/retry")
 async def retry(request: Request, pages: PagesDep, services: ServicesDep) -> Response:
     """Replay failed events (``id`` fields, or ``all=1``), as ``POST /api/v1/events/retry``
-    does; the form's ``token`` must be an admin token. Answers 303 back to the events."""
+    does, for an admin's login session (with its CSRF token), or with the admin token in the
+    form's ``token``. Answers 303 back to the events."""
     form = await read_form(request)
     status = (form.get("status") or [""])[0]
     settings = services.settings
-    refused, code = refusal(admin_tokens(settings), (form.get("token") or [""])[0]), 403
+    typed = (form.get("token") or [""])[0]
+    if not typed and await session_admin(request, services):
+        csrf.check_form(request, form)
+        refused: str | None = None
+    else:
+        refused = refusal(admin_tokens(settings), typed)
+    code = 403
     ids: list[int] | None = None
     if refused is None and (form.get("all") or [""])[0] != "1":
         ids = [int(v) for v in form.get("id", []) if v.isdigit() and len(v) <= 15]

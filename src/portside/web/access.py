@@ -16,6 +16,7 @@ from portside.accounts import store as accounts
 from portside.accounts.policy import ANONYMOUS, EVERYONE, Principal
 from portside.errors import PortsideError
 from portside.settings import Settings
+from portside.web import csrf
 from portside.web.deps import ServicesDep
 
 
@@ -76,7 +77,9 @@ def _bearer(header: str | None) -> str | None:
 async def current_principal(request: Request, services: ServicesDep) -> Principal:
     """The request's principal, resolved once per request: an admin token, then a personal
     token (``Authorization: Bearer pst_...``), then the login session's user; anonymous
-    otherwise. A token that matches nothing is a 401, not an anonymous read."""
+    otherwise. A token that matches nothing is a 401, not an anonymous read. A
+    state-changing API call by session needs the session's ``X-CSRF-Token``
+    (:class:`~portside.web.csrf.CsrfRefused`, 403)."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
@@ -104,6 +107,8 @@ async def _resolve(request: Request, services: ServicesDep) -> Principal:
         async with services.db.read() as session:
             user = await accounts.user_by_id(session, user_id)
             if user is not None and user.enabled:
+                if request.url.path.startswith("/api/"):
+                    csrf.check_api_call(request)  # the cookie comes by itself: the header not
                 return await accounts.principal_for(session, user)
         session_data.pop(SESSION_USER, None)  # type: ignore[union-attr]
     return EVERYONE if reads_open(settings) else ANONYMOUS

@@ -1,0 +1,138 @@
+"""Logging in and out of the pages: ``GET/POST /login`` (``next=`` limited to this server's
+paths), ``POST /logout``. A login is a user name and password (a bot or a personal token
+does not log in here: tokens are for ``docker login`` and the API). Failed logins are
+throttled per user name and per client address (:mod:`portside.accounts.throttle`): over the
+limit the form answers 429 with ``Retry-After``, whether the password is right or not.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import RedirectResponse, Response
+
+from portside.accounts import store as accounts
+from portside.accounts import throttle
+from portside.index.names import is_valid_namespace
+from portside.settings import Settings
+from portside.ui.render import Pages
+from portside.ui.viewer import field, read_form, safe_next
+from portside.web import csrf
+from portside.web.access import SESSION_USER
+from portside.web.deps import ServicesDep
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+
+
+async def get_pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.portside_pages
+    return pages
+
+
+PagesDep = Annotated[Pages, Depends(get_pages)]
+
+
+def limits(settings: Settings) -> throttle.Limits:
+    session = settings.auth.session
+    return throttle.Limits(max_failures=session.max_failures, window=session.throttle_window)
+
+
+def login_page(
+    pages: Pages,
+    request: Request,
+    *,
+    next_path: str,
+    name: str = "",
+    message: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return pages.render(
+        "login.html",
+        {
+            "nav": "login",
+            "next": next_path,
+            "name": name,
+            "message": message,
+            "notice": notice,
+            "login_csrf": csrf.token_for(request),
+        },
+        status=status,
+        headers=headers,
+    )
+
+
+@router.get("/login")
+async def login_form(
+    request: Request, pages: PagesDep, next: str | None = None, out: str | None = None
+) -> Response:
+    target = safe_next(next)
+    if isinstance(request.session.get(SESSION_USER), int) and out is None:
+        return RedirectResponse(target, status_code=303)
+    notice = "You are logged out." if out is not None else None
+    return login_page(pages, request, next_path=target, notice=notice)
+
+
+@router.post("/login")
+async def login(request: Request, pages: PagesDep, services: ServicesDep) -> Response:
+    form = await read_form(request)
+    csrf.check_form(request, form)
+    name, password = field(form, "name").strip()[: accounts.MAX_NAME], field(form, "password")
+    target = safe_next(field(form, "next"))
+    now = datetime.now(UTC)
+    bounds = limits(services.settings)
+    keys = [throttle.address_key(request.client.host if request.client else None)]
+    if is_valid_namespace(name):
+        keys.append(throttle.user_key(name))
+    async with services.db.read() as session:
+        wait = await throttle.blocked_for(session, keys, now, bounds)
+    if wait is not None:
+        log.warning("login throttled for %r", name, extra={"user": name, "keys": keys})
+        seconds = throttle.retry_after_header(wait)
+        return login_page(
+            pages,
+            request,
+            next_path=target,
+            name=name,
+            message=f"Too many failed logins: try again in {seconds} seconds.",
+            status=429,
+            headers={"Retry-After": seconds},
+        )
+    user_id: int | None = None
+    async with services.db.write() as session:
+        user = None
+        if name and password and not password.startswith(accounts.TOKEN_PREFIX):
+            user = await accounts.authenticate(session, name, password, now)
+        if user is None:
+            await throttle.note_failure(session, keys, now, bounds)
+        else:
+            user_id = user.id
+            await throttle.clear(session, throttle.user_key(name))
+    if user_id is None:
+        log.warning("login failed for %r", name, extra={"user": name})
+        return login_page(
+            pages,
+            request,
+            next_path=target,
+            name=name,
+            message="Wrong user name or password.",
+            status=401,
+        )
+    request.session.clear()  # nothing from before the login is carried into it
+    request.session[SESSION_USER] = user_id
+    csrf.renew(request)
+    log.info("login of %r", name, extra={"user": name})
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    form = await read_form(request)
+    csrf.check_form(request, form)
+    request.session.clear()
+    return RedirectResponse("/login?out=1", status_code=303)
