@@ -52,7 +52,8 @@ async def seed(db: Database) -> tuple[str, str]:
 
 @asynccontextmanager
 async def running(database_url: str, **overrides: Any) -> AsyncIterator[Site]:
-    settings = make_settings(database_url, api={"admin_tokens": [ADMIN_TOKEN]}, **overrides)
+    api = {"admin_tokens": [ADMIN_TOKEN], **overrides.pop("api", {})}
+    settings = make_settings(database_url, api=api, **overrides)
     async with Database(database_url) as db:
         plain, admin_plain = await seed(db)
         async with serving(create_app(settings), settings.server.port) as base:
@@ -330,3 +331,16 @@ async def test_admin_pages_are_for_admins_and_team_owners(database_url: str) -> 
             assert rule is not None and rule.visibility.value == "public"
             roles = {m.user: m.role.value for m in await accounts.members(session, "Shop")}
             assert roles == {"alice": "owner", "bob": "viewer"}
+
+
+@pytest.mark.asyncio
+async def test_a_login_opens_closed_reads(database_url: str) -> None:
+    closed = {"anonymous_reads": False}
+    async with running(database_url, api=closed) as site, browser() as client:
+        async with client.get(f"{site.base}/", allow_redirects=False) as resp:
+            assert resp.status == 401
+            body = await resp.text()
+            assert "Log in (/login)" in body and 'id="login-link"' in body
+        await log_in(client, site.base, "alice", ALICE_PASSWORD)
+        async with client.get(f"{site.base}/", allow_redirects=False) as resp:
+            assert resp.status == 200 and ">alice</a>" in await resp.text()
