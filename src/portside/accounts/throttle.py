@@ -90,7 +90,9 @@ async def note_failure(
     session: AsyncSession, keys: Iterable[str], now: datetime, limits: Limits
 ) -> None:
     """One more failure for each key (in a write session; the rows are locked on PostgreSQL
-    so that concurrent failures all count)."""
+    so that concurrent failures all count). Rows whose window is over go at the same time, so
+    the table holds at most one window's worth of keys."""
+    await forget_old(session, now, limits)
     dialect = session.get_bind().dialect.name
     for key in sorted(set(keys)):
         await session.execute(
