@@ -344,3 +344,20 @@ async def test_a_login_opens_closed_reads(database_url: str) -> None:
         await log_in(client, site.base, "alice", ALICE_PASSWORD)
         async with client.get(f"{site.base}/", allow_redirects=False) as resp:
             assert resp.status == 200 and ">alice</a>" in await resp.text()
+
+
+@pytest.mark.asyncio
+async def test_guessing_the_current_password_is_throttled(database_url: str) -> None:
+    session_settings = {"session": {"max_failures": 2, "throttle_window": 600}}
+    async with running(database_url, auth=session_settings) as site, browser() as client:
+        await log_in(client, site.base, "alice", ALICE_PASSWORD)
+        token = await csrf_of(client, f"{site.base}/account")
+        guess = {"csrf": token, "current": "guess", "password": "new-pass-1", "again": "new-pass-1"}
+        for _ in range(2):
+            async with client.post(f"{site.base}/account/password", data=guess) as resp:
+                assert "The current password is wrong" in await resp.text()
+        right = {**guess, "current": ALICE_PASSWORD}
+        async with client.post(f"{site.base}/account/password", data=right) as resp:
+            assert resp.status == 400 and "Too many wrong passwords" in await resp.text()
+        async with site.db.write() as session:
+            assert await accounts.authenticate(session, "alice", ALICE_PASSWORD, NOW) is not None

@@ -1,6 +1,6 @@
 """My account (``/account``): my teams and roles, my personal tokens (a new one is shown
-once, then only its name), revoking them, changing my password. Every form carries the
-session's CSRF token."""
+once, then only its name), revoking them, changing my password (wrong current passwords
+count against the user's login throttle). Every form carries the session's CSRF token."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
-from portside.accounts import passwords
+from portside.accounts import passwords, throttle
 from portside.accounts import store as accounts
 from portside.accounts.errors import AccountError, AccountNotFound
 from portside.accounts.policy import Principal
-from portside.ui.login import PagesDep
+from portside.ui.login import PagesDep, limits
 from portside.ui.render import Pages, query
 from portside.ui.viewer import User, field, read_form
 from portside.web import csrf
@@ -141,16 +141,21 @@ async def my_password(
     assert user.name is not None
     new, again = field(form, "password"), field(form, "again")
     message: str | None = None
+    now, bounds, keys = datetime.now(UTC), limits(services.settings), [throttle.user_key(user.name)]
     try:
         async with services.db.write() as session:
             found = await accounts.require_user(session, user.name)
-            ok, _ = passwords.verify(field(form, "current"), found.password_hash)
-            if not ok:
+            wait = await throttle.blocked_for(session, keys, now, bounds)
+            ok = wait is None and passwords.verify(field(form, "current"), found.password_hash)[0]
+            if wait is not None:
+                message = "Too many wrong passwords: try again later."
+            elif not ok:
+                await throttle.note_failure(session, keys, now, bounds)
                 message = "The current password is wrong: nothing was changed."
             elif new != again:
                 message = "The two new passwords differ: nothing was changed."
             else:
-                await accounts.set_password(session, user.name, new, datetime.now(UTC))
+                await accounts.set_password(session, user.name, new, now)
     except AccountError as exc:
         message = str(exc)
     if message is None:
