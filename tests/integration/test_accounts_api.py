@@ -63,6 +63,10 @@ async def test_admins_manage_users(api: Api) -> None:
     status, body = await api.call("POST", "/users", json={"name": "eve", "password": "short"})
     assert status == 422 and "at least 8" in body["error"]["message"]
 
+    # JSON may carry a lone surrogate, which no hash or database takes: refused (pydantic), not a 500.
+    status, body = await api.call("POST", "/users", json={"name": "eve", "password": "\ud800" * 9})
+    assert (status, body["error"]["code"]) == (422, "invalid_request")
+
     status, users = await api.call("GET", "/users")
     assert status == 200
     assert [(u["name"], u["bot"]) for u in users] == [("ann", False), ("ci", True)]

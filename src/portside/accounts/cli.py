@@ -125,7 +125,10 @@ def _read_password() -> str:
         import getpass
 
         return getpass.getpass("password: ")
-    line = sys.stdin.readline(MAX_PASSWORD + 2)  # bounded: a longer one is refused anyway
+    try:
+        line = sys.stdin.readline(MAX_PASSWORD + 2)  # bounded: a longer one is refused anyway
+    except UnicodeDecodeError:
+        _fail("--password-stdin: the password is not text in the terminal's encoding")
     password = line.removesuffix("\n").removesuffix("\r")
     if not password:
         _fail("--password-stdin: no password on stdin (give it as one line)")
