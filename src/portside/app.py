@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from portside import __version__, ui
 from portside.api import (
+    accounts_api,
     activities,
     admission,
     errors,
@@ -57,6 +58,7 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
     app.include_router(activities.router)
     app.include_router(events.router)
     app.include_router(webhooks_api.router)
+    app.include_router(accounts_api.router)
     app.include_router(status.router)
     ui.install(app)
     return app

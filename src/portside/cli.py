@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from portside import __version__, cyclegc
+from portside.accounts.cli import namespace_app, team_app, token_app, user_app
 from portside.errors import ConfigError, InvalidName, PortsideError
 from portside.logconfig import configure
 from portside.settings import Settings, SyncStrategy, load_settings
@@ -47,6 +48,10 @@ vulndb_app = _typer("Vulnerability data (OSV).")
 app.add_typer(db_app, name="db")
 app.add_typer(vulndb_app, name="vulndb")
 app.add_typer(events_app, name="events")
+app.add_typer(user_app, name="user")
+app.add_typer(team_app, name="team")
+app.add_typer(namespace_app, name="namespace")
+app.add_typer(token_app, name="token")
 
 
 @functools.cache

@@ -33,6 +33,7 @@ the library and re-raised with the original as ``__cause__``::
     ├── ui.viewer.LoginNeeded       a page for logged-in users, without a login (to /login)
     ├── ui.viewer.PageForbidden     a page or form the user may not use (403)
     ├── api.errors.NotFound         an API resource that does not exist (404)
+    ├── api.errors.Forbidden        a known caller who may not do this (403)
     ├── api.errors.InvalidRequest   a well-formed request whose value cannot be used (422)
     ├── api.errors.NotConfigured    a call this server is not set up for (503)
     ├── api.admission.BodyTooLarge  a request body over its limit (413)

@@ -104,3 +104,8 @@ def may_manage(principal: Principal, rule: NamespaceRule | None) -> bool:
 def may_use_catalog(principal: Principal) -> bool:
     """``registry:catalog:*``: admins and Portside's own service account only."""
     return principal.admin
+
+
+def may_manage_team(principal: Principal, team_id: int) -> bool:
+    """May change the team's members and give it namespaces: admins and the team's owners."""
+    return principal.admin or principal.roles.get(team_id) is Role.OWNER

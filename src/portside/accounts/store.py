@@ -28,6 +28,7 @@ TOKEN_PREFIX = "pst_"  # noqa: S105 (a prefix, not a secret)
 MAX_TOKEN = 512
 MIN_PASSWORD = 8
 MAX_TOKEN_DAYS = 3650
+MAX_DESCRIPTION = 1024
 
 
 # -- names ------------------------------------------------------------------------------------
@@ -55,6 +56,16 @@ def check_password(password: str) -> str:
     if len(password.encode()) > passwords.MAX_PASSWORD:
         raise InvalidAccount(f"a password has at most {passwords.MAX_PASSWORD} bytes")
     return password
+
+
+def check_description(description: str) -> str:
+    """A namespace's or team's description: at most 1024 characters, no control characters
+    but newlines and tabs (it is shown in terminals and pages)."""
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidAccount(f"a description has at most {MAX_DESCRIPTION} characters")
+    if any(not char.isprintable() and char not in "\n\t" for char in description):
+        raise InvalidAccount("a description must not contain control characters")
+    return description
 
 
 def personal_team_name(user: str) -> str:
@@ -137,6 +148,13 @@ async def add_user(
 async def set_enabled(session: AsyncSession, name: str, enabled: bool, now: datetime) -> User:
     user = await require_user(session, name)
     user.enabled = enabled
+    user.updated_at = now
+    return user
+
+
+async def set_admin(session: AsyncSession, name: str, admin: bool, now: datetime) -> User:
+    user = await require_user(session, name)
+    user.admin = admin
     user.updated_at = now
     return user
 
@@ -253,6 +271,15 @@ async def add_token(
     return token, plain
 
 
+def token_state(token: PersonalToken, now: datetime) -> str:
+    """``active``, ``revoked`` or ``expired``."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and now >= token.expires_at:
+        return "expired"
+    return "active"
+
+
 async def tokens_of(session: AsyncSession, user_name: str) -> list[PersonalToken]:
     user = await require_user(session, user_name)
     found = await session.scalars(
@@ -296,6 +323,7 @@ async def add_team(
     session: AsyncSession, name: str, owner: str, now: datetime, *, description: str = ""
 ) -> Team:
     check_team_name(name)
+    check_description(description)
     user = await require_user(session, owner)
     if await team_by_name(session, name) is not None:
         raise AccountConflict(f"team {name!r} exists already")
@@ -416,6 +444,7 @@ async def add_namespace(
     is handed over to the team instead."""
     _namespace_name(name)
     _check_visibility(name, visibility)
+    check_description(description)
     team = await require_team(session, team_name)
     namespace = await namespace_by_name(session, name)
     if namespace is not None and namespace.team_id is not None:
@@ -447,9 +476,14 @@ async def set_namespace(
     if team_name is not None:
         namespace.team_id = (await require_team(session, team_name)).id
     if description is not None:
-        namespace.description = description
+        namespace.description = check_description(description)
     await session.flush()
     return namespace
+
+
+async def team_of(session: AsyncSession, namespace: Namespace) -> Team | None:
+    """The namespace's team (None: the admins)."""
+    return await session.get(Team, namespace.team_id) if namespace.team_id is not None else None
 
 
 async def namespaces(session: AsyncSession) -> list[tuple[Namespace, str | None]]:

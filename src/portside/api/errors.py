@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from portside.accounts.errors import AccountConflict, AccountNotFound, InvalidAccount
 from portside.deletion import DeletionRefused
 from portside.errors import InvalidName, PortsideError, RegistryError, StorageError
 from portside.security.analysis.limits import LayerRejected
@@ -26,6 +27,10 @@ class NotFound(PortsideError):
 
 class InvalidRequest(PortsideError):
     """A well-formed request whose value cannot be used (422)."""
+
+
+class Forbidden(PortsideError):
+    """A caller who is known but may not do this (403), e.g. a user managing another's tokens."""
 
 
 class NotConfigured(PortsideError):
@@ -51,6 +56,10 @@ _PLAIN: dict[type[Exception], tuple[int, str]] = {
     LayerRejected: (422, "layer_rejected"),
     NotFound: (404, "not_found"),
     CsrfRefused: (403, "csrf"),
+    Forbidden: (403, "forbidden"),
+    AccountNotFound: (404, "not_found"),
+    AccountConflict: (409, "conflict"),
+    InvalidAccount: (422, "invalid_account"),
 }
 
 
