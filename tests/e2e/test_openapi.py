@@ -20,6 +20,7 @@ SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 
 
 @pytest.mark.registry
+@pytest.mark.timeout(600)  # schemathesis fuzzes every operation (about 60 now)
 def test_no_input_makes_the_api_fail(tmp_path: Path) -> None:
     with running_registry(tmp_path / "registry") as registry:
         fuzz(tmp_path, registry.url)

@@ -182,6 +182,7 @@ async def test_a_user_sees_itself_its_tokens_and_what_it_may_read(api: Api) -> N
     status, listed = await api.call("GET", "/users/bob/tokens", token=bob)
     assert status == 200
     assert [(t["name"], t["state"]) for t in listed] == [("laptop", "active")]
+    assert listed[0]["last_used_at"] is not None  # the calls above noted its use
     assert not any("token" in key or "hash" in key for t in listed for key in t)
     assert (await api.call("GET", "/users/bob/tokens", token=cy))[0] == 403
     assert (await api.call("GET", "/users/bob/tokens", token=None))[0] == 401

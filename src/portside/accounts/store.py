@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.accounts import passwords
@@ -218,6 +218,21 @@ async def authenticate(
 async def user_for_token(session: AsyncSession, token: str, now: datetime) -> User | None:
     """The enabled user whose unexpired, unrevoked personal token this is (its last use
     noted in the session), else None."""
+    found = await token_owner(session, token, now)
+    if found is None:
+        return None
+    found[0].last_used_at = now
+    return found[1]
+
+
+# A token's last use is written at most this often by the API (a read needs no write).
+USE_NOTED_EVERY = timedelta(minutes=1)
+
+
+async def token_owner(
+    session: AsyncSession, token: str, now: datetime
+) -> tuple[PersonalToken, User] | None:
+    """The token's row and its enabled owner, when the token is unexpired and unrevoked."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN:
         return None
     row = (
@@ -234,8 +249,17 @@ async def user_for_token(session: AsyncSession, token: str, now: datetime) -> Us
         return None
     if found.expires_at is not None and now >= found.expires_at:
         return None
-    found.last_used_at = now
-    return user
+    return found, user
+
+
+def use_to_note(token: PersonalToken, now: datetime) -> bool:
+    return token.last_used_at is None or now - token.last_used_at >= USE_NOTED_EVERY
+
+
+async def note_token_use(session: AsyncSession, token_id: int, now: datetime) -> None:
+    await session.execute(
+        update(PersonalToken).where(PersonalToken.id == token_id).values(last_used_at=now)
+    )
 
 
 async def add_token(

@@ -96,10 +96,17 @@ async def _resolve(request: Request, services: ServicesDep) -> Principal:
             return ADMIN_TOKEN
         offered = _bearer(header)
         if offered is not None and offered.startswith(accounts.TOKEN_PREFIX):
+            now = datetime.now(UTC)
             async with services.db.read() as session:
-                user = await accounts.user_for_token(session, offered, datetime.now(UTC))
-                if user is not None:
-                    return await accounts.principal_for(session, user)
+                found = await accounts.token_owner(session, offered, now)
+                principal = (
+                    None if found is None else await accounts.principal_for(session, found[1])
+                )
+            if found is not None and principal is not None:
+                if accounts.use_to_note(found[0], now):
+                    async with services.db.write() as session:
+                        await accounts.note_token_use(session, found[0].id, now)
+                return principal
         raise Unauthorized("the token is not valid (wrong, revoked or expired)")
     session_data = request.scope.get("session")
     user_id = session_data.get(SESSION_USER) if isinstance(session_data, dict) else None
