@@ -26,8 +26,8 @@ the library and re-raised with the original as ``__cause__``::
     │   ├── InvalidAccount          a name, password or value that cannot be used
     │   ├── AccountNotFound         no such user, team, namespace or token
     │   └── AccountConflict         it exists already, or the change contradicts the model
-    ├── api.auth.Unauthorized       an API call or page without a valid token (401)
-    │   └── ui.routes.ReadsClosed   a page read while reads are closed (401)
+    ├── web.access.Unauthorized     an API call or page without a valid token (401)
+    ├── web.access.Forbidden        a logged-in caller asking for what it may not see or do (403)
     ├── api.errors.NotFound         an API resource that does not exist (404)
     ├── api.errors.InvalidRequest   a well-formed request whose value cannot be used (422)
     ├── api.errors.NotConfigured    a call this server is not set up for (503)

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from portside.deletion import DeletionRefused
 from portside.errors import InvalidName, PortsideError, RegistryError, StorageError
 from portside.security.analysis.limits import LayerRejected
-from portside.web.access import Unauthorized
+from portside.web.access import Forbidden, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ _PLAIN: dict[type[Exception], tuple[int, str]] = {
     NotConfigured: (503, "not_configured"),
     LayerRejected: (422, "layer_rejected"),
     NotFound: (404, "not_found"),
+    Forbidden: (403, "forbidden"),
 }
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from starlette.responses import Response
+from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from portside.ui import apidocs
 from portside.ui.render import Pages
-from portside.ui.routes import ReadsClosed, router
+from portside.ui.routes import router
 
 STATIC = Path(__file__).parent / "static"
 
@@ -24,19 +23,12 @@ __all__ = ["install"]
 
 
 def install(app: FastAPI) -> None:
-    """Add the pages, their static files and their 401 page to ``app`` (once)."""
+    """Add the pages and their static files to ``app`` (once)."""
     if getattr(app.state, "portside_ui", False):
         return
     app.state.portside_ui = True
     pages = Pages()
     app.state.portside_pages = pages
-
-    async def reads_closed(_: Request, exc: Exception) -> Response:
-        return pages.render(
-            "error.html", {"title": "Reading is closed", "message": str(exc)}, status=401
-        )
-
-    app.add_exception_handler(ReadsClosed, reads_closed)
     app.include_router(router)
     app.include_router(apidocs.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
