@@ -72,18 +72,18 @@ def pager(found: Slice[Any], per_page: int) -> Pager:
     )
 
 
-def not_found(pages: Pages, what: str, viewer: Principal) -> Response:
+def not_found(pages: Pages, what: str, reader: Principal) -> Response:
     return pages.render(
-        "error.html", {"title": "Not found", "message": what, "viewer": viewer}, status=404
+        "error.html", {"title": "Not found", "message": what, "reader": reader}, status=404
     )
 
 
-def admins_only(pages: Pages, viewer: Principal) -> Response:
+def admins_only(pages: Pages, reader: Principal) -> Response:
     """The page of a global read refused: 401 anonymous, 403 logged in."""
-    status = 403 if viewer.authenticated else 401
+    status = 403 if reader.authenticated else 401
     return pages.render(
         "error.html",
-        {"title": "Admins only", "message": ADMINS_ONLY, "viewer": viewer},
+        {"title": "Admins only", "message": ADMINS_ONLY, "reader": reader},
         status=status,
     )
 
@@ -99,7 +99,7 @@ async def dashboard(
     data = await overview.dashboard(session, services.settings, cache, principal=principal)
     return pages.render(
         "dashboard.html",
-        {"nav": "dashboard", "d": data, "refresh": REFRESH_SECONDS, "viewer": principal},
+        {"nav": "dashboard", "d": data, "refresh": REFRESH_SECONDS, "reader": principal},
     )
 
 
@@ -120,7 +120,7 @@ async def repository_list(
         "repositories.html",
         {
             "nav": "repositories",
-            "viewer": principal,
+            "reader": principal,
             "q": text,
             "rows": found.rows,
             "pager": pager(found, REPOSITORIES_PER_PAGE),
@@ -154,7 +154,7 @@ async def repository_page(
         "tags": tags.rows,
         "pager": pager(tags, TAGS_PER_PAGE),
     }
-    return pages.render("repository.html", {"nav": "repositories", "r": shown, "viewer": principal})
+    return pages.render("repository.html", {"nav": "repositories", "r": shown, "reader": principal})
 
 
 @router.get("/tags/{tag_id}")
@@ -184,7 +184,7 @@ async def tag_page(
         "tag.html",
         {
             "nav": "repositories",
-            "viewer": principal,
+            "reader": principal,
             "t": found,
             "findings": findings.select_findings(raw, severity=chosen, sort=order),
             "total_findings": len(raw),
@@ -219,7 +219,7 @@ async def activity_list(
         "activities.html",
         {
             "nav": "activities",
-            "viewer": principal,
+            "reader": principal,
             "rows": found.rows,
             "pager": pager(found, ACTIVITIES_PER_PAGE),
         },
@@ -232,7 +232,7 @@ async def render_events(
     status: str | None,
     page: int,
     *,
-    viewer: Principal,
+    reader: Principal,
     after: str | None = None,
     message: str | None = None,
     notice: str | None = None,
@@ -251,7 +251,7 @@ async def render_events(
         "events.html",
         {
             "nav": "events",
-            "viewer": viewer,
+            "reader": reader,
             "status": chosen,
             "statuses": STATUS_NAMES,
             "e": shown,
@@ -289,7 +289,7 @@ async def event_list(
         session,
         status,
         page_number(page),
-        viewer=principal,
+        reader=principal,
         after=after,
         notice=retried_notice(retried),
     )
@@ -335,12 +335,12 @@ async def retry(
         if not principal.reads_everything:  # the events page is not for everyone to see
             return pages.render(
                 "error.html",
-                {"title": "Refused", "message": refused, "viewer": principal},
+                {"title": "Refused", "message": refused, "reader": principal},
                 status=code,
             )
         async with services.db.read() as session:
             return await render_events(
-                pages, session, status, 1, viewer=principal, message=refused, code=code
+                pages, session, status, 1, reader=principal, message=refused, code=code
             )
     async with services.db.write() as session:
         queued = await event_queue.replay(session, ids, datetime.now(UTC))
