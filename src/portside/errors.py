@@ -26,14 +26,13 @@ the library and re-raised with the original as ``__cause__``::
     │   ├── InvalidAccount          a name, password or value that cannot be used
     │   ├── AccountNotFound         no such user, team, namespace or token
     │   └── AccountConflict         it exists already, or the change contradicts the model
-    ├── api.auth.Unauthorized       an API call or page without a valid token (401)
-    │   └── ui.routes.ReadsClosed   a page read while reads are closed (401)
+    ├── web.access.Unauthorized     an API call or page without a valid token (401)
+    ├── web.access.Forbidden        a logged-in caller asking for what it may not see or do (403)
     ├── web.csrf.CsrfRefused        a change by login session without its CSRF token (403)
     │   └── FormRefused             a page's form without it (answered with a page)
     ├── ui.viewer.LoginNeeded       a page for logged-in users, without a login (to /login)
     ├── ui.viewer.PageForbidden     a page or form the user may not use (403)
     ├── api.errors.NotFound         an API resource that does not exist (404)
-    ├── api.errors.Forbidden        a known caller who may not do this (403)
     ├── api.errors.InvalidRequest   a well-formed request whose value cannot be used (422)
     ├── api.errors.NotConfigured    a call this server is not set up for (503)
     ├── api.admission.BodyTooLarge  a request body over its limit (413)

@@ -23,6 +23,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select
 
 from portside import ui
+from portside.accounts.policy import EVERYONE
 from portside.app import create_app
 from portside.db.engine import Database
 from portside.db.models import Namespace, RegistryEvent, Repository
@@ -452,16 +453,25 @@ async def test_http_answers_headers_and_closed_reads(site: Site) -> None:
             assert resp.status == 400
             assert "Choose an event to retry." in await resp.text()
 
-    # The same index served beyond loopback: reads are closed, the UI explains it.
+    # The same index served beyond loopback: anonymous readers see the public namespaces
+    # only (none here: the registry's namespaces are private), and no global numbers.
     app, settings = app_for(site.database_url, anonymous_reads=False)
     async with (
         serving(app, settings.server.port) as base,
         aiohttp.ClientSession() as http,
     ):
-        for path in ("/", "/repositories", f"/tags/{site.ids.debian_12}", "/events"):
+        for path in ("/", "/repositories", "/activities"):
             async with http.get(base + path) as resp:
-                assert resp.status == 401, path
-                assert "Reading is closed" in await resp.text()
+                assert resp.status == 200, path
+                body = await resp.text()
+                assert "you see the public namespaces only" in body, path
+                assert "library/debian" not in body and 'id="queues"' not in body, path
+                assert 'href="/events"' not in body, path
+        async with http.get(f"{base}/tags/{site.ids.debian_12}") as resp:
+            assert resp.status == 404
+        async with http.get(base + "/events") as resp:
+            assert resp.status == 401
+            assert "shown to admins only" in await resp.text()
         async with http.get(base + "/", headers={"Authorization": f"Bearer {ADMIN}"}) as resp:
             assert resp.status == 200
         async with http.post(
@@ -509,17 +519,23 @@ async def test_a_repository_page_is_one_query_on_10000_repositories(
         )
         async with db.read() as session:
             started = time.perf_counter()
-            found = await repository_reads.repositories(session, Window(50, page=150))
+            found = await repository_reads.repositories(
+                session, Window(50, page=150), principal=EVERYONE
+            )
             took = time.perf_counter() - started
             assert len(statements) == 2  # the page (tag counts included) and its count
             assert found.total == 10_000
             assert [r.name for r in found.rows][:2] == ["team/app-07450", "team/app-07451"]
             assert took < 0.5, took  # ~10 ms here
-            found = await repository_reads.repositories(session, Window(50), q="app-0999")
+            found = await repository_reads.repositories(
+                session, Window(50), principal=EVERYONE, q="app-0999"
+            )
             assert [r.name for r in found.rows][-1] == "team/app-09999"
             assert found.total == 10
             assert len(statements) == 4
-            past = await repository_reads.repositories(session, Window(50, page=999))
+            past = await repository_reads.repositories(
+                session, Window(50, page=999), principal=EVERYONE
+            )
             assert (past.rows, past.total) == ([], 10_000)  # counted apart when empty
 
 

@@ -374,9 +374,19 @@ class Tab:
         assert self.csp == [], f"content security policy violations: {self.csp}"
 
 
-async def new_tab(browser: Browser, base: str, *, javascript: bool = True) -> Tab:
+async def new_tab(
+    browser: Browser,
+    base: str,
+    *,
+    javascript: bool = True,
+    headers: dict[str, str] | None = None,
+) -> Tab:
+    """A fresh browser context; ``headers`` go with every request (e.g. a personal token as
+    ``Authorization: Bearer``)."""
     context = await browser.new_context(
-        viewport={"width": 1366, "height": 860}, java_script_enabled=javascript
+        viewport={"width": 1366, "height": 860},
+        java_script_enabled=javascript,
+        extra_http_headers=headers,
     )
     context.set_default_timeout(10_000)
     return Tab(await context.new_page(), base)

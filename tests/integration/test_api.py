@@ -151,18 +151,30 @@ async def test_mutations_need_the_admin_token(api: tuple[str, aiohttp.ClientSess
         assert resp.status == 202
 
 
-async def test_reads_need_a_token_when_not_on_loopback(database_url: str) -> None:
+async def test_anonymous_reads_beyond_loopback_see_the_public_namespaces(
+    database_url: str,
+) -> None:
+    """Reads closed to trusted anonymous readers: anonymous sees the public namespaces only
+    (``ns``, created by a push, is private), never the global numbers."""
     settings = make_settings(database_url, api={"admin_tokens": [ADMIN], "anonymous_reads": False})
+    async with Database(database_url) as db:
+        tag_id = await seed(db)
+    admin = {"Authorization": f"Bearer {ADMIN}"}
     async with (
         serving(create_app(settings), settings.server.port) as base,
         aiohttp.ClientSession() as http,
     ):
         async with http.get(f"{base}/api/v1/repositories") as resp:
-            assert resp.status == 401
-        async with http.get(
-            f"{base}/api/v1/repositories", headers={"Authorization": f"Bearer {ADMIN}"}
-        ) as resp:
             assert resp.status == 200
+            assert (await resp.json())["items"] == []
+        async with http.get(f"{base}/api/v1/tags/{tag_id}") as resp:
+            assert resp.status == 404
+        for path in ("/api/v1/status", "/api/v1/events", "/metrics"):
+            async with http.get(base + path) as resp:
+                assert resp.status == 401, path
+        async with http.get(f"{base}/api/v1/repositories", headers=admin) as resp:
+            assert resp.status == 200
+            assert [r["name"] for r in (await resp.json())["items"]] == ["ns/app"]
         async with http.get(f"{base}/healthz") as resp:
             assert resp.status == 200
 

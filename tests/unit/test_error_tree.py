@@ -45,7 +45,7 @@ def _drawn_parents() -> dict[str, str]:
 
 def test_the_walk_finds_the_classes_outside_errors_py() -> None:
     names = {cls.__name__ for cls in _exception_classes()}
-    assert {"LayerRejected", "BodyTooLarge", "Refused", "_Refused", "ReadsClosed"} <= names
+    assert {"LayerRejected", "BodyTooLarge", "Refused", "_Refused", "Forbidden"} <= names
 
 
 def test_every_exception_derives_from_portside_error() -> None:

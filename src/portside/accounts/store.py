@@ -68,6 +68,18 @@ def check_description(description: str) -> str:
     return description
 
 
+def _findable(name: str) -> bool:
+    """Whether a name could be stored at all: a lookup of one that could not (NUL, a lone
+    surrogate, too long) finds nothing without asking the database, which would refuse it."""
+    if len(name) > MAX_NAME or "\x00" in name:
+        return False
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def personal_team_name(user: str) -> str:
     """The hidden team that owns a user's personal namespace (a name no one can type as a
     team name, since team names do not contain ":")."""
@@ -76,6 +88,8 @@ def personal_team_name(user: str) -> str:
 
 # -- users ------------------------------------------------------------------------------------
 async def user_by_name(session: AsyncSession, name: str) -> User | None:
+    if not _findable(name):
+        return None
     return await session.scalar(select(User).where(User.name == name))
 
 
@@ -333,6 +347,8 @@ async def revoke_token(
 
 # -- teams ------------------------------------------------------------------------------------
 async def team_by_name(session: AsyncSession, name: str) -> Team | None:
+    if not _findable(name):
+        return None
     return await session.scalar(select(Team).where(Team.name == name))
 
 
@@ -423,6 +439,8 @@ async def teams(session: AsyncSession) -> list[Team]:
 
 # -- namespaces -------------------------------------------------------------------------------
 async def namespace_by_name(session: AsyncSession, name: str) -> Namespace | None:
+    if not _findable(name):
+        return None
     return await session.scalar(select(Namespace).where(Namespace.name == name))
 
 

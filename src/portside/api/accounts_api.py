@@ -36,10 +36,10 @@ from portside.api.accounts_schemas import (
     UserUpdate,
 )
 from portside.api.deps import ReadSession, ServicesDep
-from portside.api.errors import Forbidden, NotConfigured
+from portside.api.errors import NotConfigured
 from portside.db.models import Namespace, PersonalToken, Team, User
 from portside.index import store as index_store
-from portside.web.access import Admin, PrincipalDep, Reader, Unauthorized
+from portside.web.access import Admin, Forbidden, PrincipalDep, Reader, Unauthorized
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

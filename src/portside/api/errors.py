@@ -15,7 +15,7 @@ from portside.accounts.errors import AccountConflict, AccountNotFound, InvalidAc
 from portside.deletion import DeletionRefused
 from portside.errors import InvalidName, PortsideError, RegistryError, StorageError
 from portside.security.analysis.limits import LayerRejected
-from portside.web.access import Unauthorized
+from portside.web.access import Forbidden, Unauthorized
 from portside.web.csrf import CsrfRefused
 
 log = logging.getLogger(__name__)
@@ -27,10 +27,6 @@ class NotFound(PortsideError):
 
 class InvalidRequest(PortsideError):
     """A well-formed request whose value cannot be used (422)."""
-
-
-class Forbidden(PortsideError):
-    """A caller who is known but may not do this (403), e.g. a user managing another's tokens."""
 
 
 class NotConfigured(PortsideError):

@@ -1,4 +1,5 @@
-"""The registry events Portside received, by status."""
+"""The registry events Portside received, by status (for who reads everything: admins, the
+admin tokens, trusted anonymous readers)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from portside.api.deps import PagingDep, ReadSession, ServicesDep, page_of
 from portside.api.schemas import Accepted, EventPublic, Page, RetryRequest
 from portside.events import queue
 from portside.reads import history
-from portside.web.access import Admin, Reader
+from portside.web.access import Admin, Everything
 
-router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=Reader)
+router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=Everything)
 
 
 class EventStatus(StrEnum):

@@ -1,4 +1,5 @@
-"""``GET /api/v1/status`` (each background task, the queues) and ``GET /healthz``."""
+"""``GET /api/v1/status`` (each background task, the queues), ``GET /metrics`` (global
+numbers: for who reads everything) and ``GET /healthz`` (anyone)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from portside.events import queue
 from portside.reads import overview
 from portside.redact import redact_url
 from portside.security.scanning import queue as scan_queue
-from portside.web.access import Reader
+from portside.web.access import Everything
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["status"])
 
 
-@router.get("/api/v1/status", response_model=Status, dependencies=Reader)
+@router.get("/api/v1/status", response_model=Status, dependencies=Everything)
 async def status(services: ServicesDep, session: ReadSession) -> Status:
     settings = services.settings
     found = await overview.health(session, settings)
@@ -72,7 +73,7 @@ async def healthz(session: ReadSession) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/metrics", dependencies=Reader, response_class=Response)
+@router.get("/metrics", dependencies=Everything, response_class=Response)
 async def metrics(services: ServicesDep, session: ReadSession) -> Response:
     """Prometheus metrics of this process, and the shared queues' depths."""
     services.metrics.set_queues(await queue.counts(session), await scan_queue.depth(session))

@@ -26,7 +26,7 @@ from portside.security.scanning import queue as scan_queue
 from portside.security.scanning import sbom
 from portside.security.severity import ORDER
 from portside.services import Services
-from portside.web.access import Admin, Reader
+from portside.web.access import Admin, PrincipalDep, Reader
 
 router = APIRouter(prefix="/api/v1", tags=["tags"])
 
@@ -47,8 +47,8 @@ def tag_public(tag: Tag, counts: dict[str, int]) -> TagPublic:
 
 
 @router.get("/tags/{tag_id}", response_model=TagPublic, dependencies=Reader)
-async def get_tag(tag_id: RowId, session: ReadSession) -> TagPublic:
-    found = await reads.tag(session, tag_id)
+async def get_tag(tag_id: RowId, session: ReadSession, principal: PrincipalDep) -> TagPublic:
+    found = await reads.tag(session, tag_id, principal=principal)
     if found is None:
         raise NotFound(f"no tag with id {tag_id}")
     return tag_public(found.tag, found.counts)
@@ -58,10 +58,10 @@ async def get_tag(tag_id: RowId, session: ReadSession) -> TagPublic:
     "/tags/{tag_id}/vulnerabilities", response_model=TagVulnerabilities, dependencies=Reader
 )
 async def tag_vulnerabilities(
-    tag_id: RowId, session: ReadSession, severity: Severity | None = None
+    tag_id: RowId, session: ReadSession, principal: PrincipalDep, severity: Severity | None = None
 ) -> TagVulnerabilities:
     """The tag's findings, worst first; ``severity`` keeps one level."""
-    found = await reads.tag(session, tag_id)
+    found = await reads.tag(session, tag_id, principal=principal)
     if found is None:
         raise NotFound(f"no tag with id {tag_id}")
     tag, repository, target = found.tag, found.repository.name, found.target
@@ -101,14 +101,16 @@ async def rescan(body: RescanRequest, services: ServicesDep, _: Admin) -> Accept
     dependencies=Reader,
     responses={200: {"content": {"application/vnd.cyclonedx+json": {}}}},
 )
-async def manifest_sbom(digest: str, session: ReadSession) -> Response:
+async def manifest_sbom(digest: str, session: ReadSession, principal: PrincipalDep) -> Response:
     """The image's packages and findings as a CycloneDX 1.6 JSON BOM (an invalid digest is
-    refused with 422)."""
+    refused with 422), named by a repository the caller may see with a tag on it (none: not
+    found)."""
     check_digest(digest)
-    target = await reads.scan_of(session, digest)
-    if target is None or target.packages is None:
+    found = await reads.scan_of(session, digest, principal=principal)
+    packages = found.target.packages if found is not None else None
+    if found is None or packages is None:
         raise NotFound(f"no scan of {digest} yet")
-    body = sbom.render(f"{target.repository}@{digest}", target.packages, target.findings or [])
+    body = sbom.render(f"{found.repository}@{digest}", packages, found.target.findings or [])
     return Response(
         body,
         media_type="application/vnd.cyclonedx+json",

@@ -9,4 +9,6 @@ tables are estimated on PostgreSQL and say so (:mod:`.counting`).
 - :mod:`.repositories`: the repository list, one repository and its tags.
 - :mod:`.tags`: one tag, its scan, the names a deletion needs.
 - :mod:`.history`: the activity timeline and the registry events.
+- :mod:`.visible`: what the request's principal may see, as the SQL conditions every read
+  adds (a repository, tag or scan it may not see is not found).
 """

@@ -1,4 +1,5 @@
-"""The activity timeline and the registry events, newest first, paged by id."""
+"""The activity timeline (what the principal may see of it) and the registry events (for who
+reads everything: the callers check), newest first, paged by id."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside.accounts.policy import Principal
 from portside.db.models import Activity, RegistryEvent
 from portside.events import queue as event_queue
+from portside.reads import visible
 from portside.reads.counting import bounded_count, table_count
 from portside.reads.paging import Key, Slice, Window, finish, keyset
 
@@ -29,15 +32,18 @@ async def activities(
     session: AsyncSession,
     window: Window,
     *,
+    principal: Principal,
     repository: str | None = None,
     kind: str | None = None,
     count: bool = True,
     by_time: bool = False,
 ) -> Slice[Activity]:
     """Newest first: by id (the order they were recorded), or ``by_time`` by when they
-    happened (then id); ``count=False`` leaves the total out (the timeline only grows)."""
-    query = select(Activity)
-    matching = select(Activity.id)
+    happened (then id); ``count=False`` leaves the total out (the timeline only grows). Only
+    the activities of the namespaces the principal may see (:func:`.visible.activities`)."""
+    seen = visible.activities(principal)
+    query = visible.only(select(Activity), seen)
+    matching = visible.only(select(Activity.id), seen)
     if repository:
         query, matching = (
             query.where(Activity.repository == repository),
@@ -56,7 +62,7 @@ async def activities(
         rows = list((await session.scalars(limited)).all())
         done = finish(rows, lambda a: (a.id,), window, cursor)
     total, estimated = None, False
-    if count and (repository or kind):
+    if count and (repository or kind or seen is not None):
         total, estimated = await bounded_count(session, matching)
     elif count:
         total, estimated = await table_count(session, Activity)
@@ -70,7 +76,8 @@ class EventList:
 
 
 async def events(session: AsyncSession, window: Window, *, status: str | None) -> EventList:
-    """Registry events newest first, ``status`` one of :data:`event_queue.STATUSES`."""
+    """Registry events newest first, ``status`` one of :data:`event_queue.STATUSES`. Not
+    filtered: only a principal who reads everything may see them (the callers check)."""
     query = select(RegistryEvent)
     if status:
         query = query.where(RegistryEvent.status == status)

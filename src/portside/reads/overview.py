@@ -1,5 +1,6 @@
-"""The overview the dashboard, ``/api/v1/summary`` and ``/api/v1/status`` show: counts,
-findings by severity, each background task's state and the queues."""
+"""The overview the dashboard, ``/api/v1/summary`` and ``/api/v1/status`` show: counts and
+findings by severity over what the principal may see; each background task's state and the
+queues (global: for who reads everything)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from typing import Any
 from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside.accounts.policy import Principal
 from portside.background import state
 from portside.db.models import Repository, ScanTarget, Tag, TaskState
 from portside.events import queue as event_queue
-from portside.reads.counting import table_count
+from portside.reads import visible
+from portside.reads.counting import bounded_count, table_count
 from portside.redact import redact_text
 from portside.security.scanning import queue as scan_queue
 from portside.security.severity import ORDER
@@ -57,32 +60,49 @@ def severity_totals(counts: Iterable[Mapping[str, Any] | None]) -> list[Severity
     return [SeverityTotal(level, findings[level], images[level]) for level in ORDER]
 
 
+ViewKey = tuple[bool, tuple[int, ...]] | None  # visible.cache_key: None, everything
+
+
 class CountsCache:
     """A large index's counts, kept ``ttl`` seconds: they are estimates already, and summing
     the findings of every scanned digest on each view would not scale. A small index (exact
-    counts) is always counted afresh. One per application (``app.state``)."""
+    counts) is always counted afresh. Kept per view (``key``: what a principal's counts
+    depend on, :func:`portside.reads.visible.cache_key`), at most :attr:`views` of them. One
+    per application (``app.state``)."""
+
+    views = 256
 
     def __init__(self, ttl: float = 10.0) -> None:
         self.ttl = ttl
-        self._kept: tuple[float, Counts] | None = None
+        self._kept: dict[ViewKey, tuple[float, Counts]] = {}
 
-    def get(self, now: float) -> Counts | None:
-        if self._kept is None or now - self._kept[0] >= self.ttl:
+    def get(self, now: float, key: ViewKey = None) -> Counts | None:
+        kept = self._kept.get(key)
+        if kept is None or now - kept[0] >= self.ttl:
             return None
-        return self._kept[1]
+        return kept[1]
 
-    def keep(self, counts: Counts, now: float) -> None:
-        self._kept = (now, counts) if counts.estimated else None
+    def keep(self, counts: Counts, now: float, key: ViewKey = None) -> None:
+        self._kept.pop(key, None)
+        if not counts.estimated:
+            return
+        if len(self._kept) >= self.views:  # the oldest first (dicts keep insertion order)
+            self._kept.pop(next(iter(self._kept)))
+        self._kept[key] = (now, counts)
 
 
-async def counts(session: AsyncSession, cache: CountsCache | None = None) -> Counts:
-    """The index's counts (from ``cache`` when it holds a large index's recent ones)."""
+async def counts(
+    session: AsyncSession, cache: CountsCache | None = None, *, principal: Principal
+) -> Counts:
+    """The counts of what the principal may see (from ``cache`` when it holds a large
+    view's recent ones)."""
     now = time.monotonic()
-    if cache is not None and (kept := cache.get(now)) is not None:
+    key = visible.cache_key(principal)
+    if cache is not None and (kept := cache.get(now, key)) is not None:
         return kept
-    found = await _count(session)
+    found = await (_count(session) if key is None else _count_seen(session, principal))
     if cache is not None:
-        cache.keep(found, now)
+        cache.keep(found, now, key)
     return found
 
 
@@ -103,6 +123,39 @@ async def _count(session: AsyncSession) -> Counts:
         severities=severity_totals(scanned),
         estimated=repositories_estimated or tags_estimated,
     )
+
+
+async def _count_seen(session: AsyncSession, principal: Principal) -> Counts:
+    """As :func:`_count`, over the repositories the principal may see: the repositories and
+    tags counted up to :data:`~portside.reads.counting.BOUND` ("about" beyond), the scanned
+    digests those tags point at."""
+    repositories, repositories_bounded = await bounded_count(
+        session, visible.only(select(Repository.id), visible.repositories(principal))
+    )
+    tags, tags_bounded = await bounded_count(
+        session,
+        select(Tag.id)
+        .join(Repository, Repository.id == Tag.repository_id)
+        .where(*_conditions(visible.repositories(principal))),
+    )
+    scanned = (
+        await session.scalars(
+            select(ScanTarget.counts).where(
+                ScanTarget.scanned_at.is_not(None), *_conditions(visible.digests(principal))
+            )
+        )
+    ).all()
+    return Counts(
+        repositories=repositories,
+        tags=tags,
+        scanned=len(scanned),
+        severities=severity_totals(scanned),
+        estimated=repositories_bounded or tags_bounded,
+    )
+
+
+def _conditions(condition: Any) -> list[Any]:
+    return [] if condition is None else [condition]
 
 
 @dataclass(frozen=True)
@@ -197,13 +250,21 @@ async def health(session: AsyncSession, settings: Settings) -> Health:
 @dataclass(frozen=True)
 class Dashboard:
     counts: Counts
-    health: Health
+    health: Health | None  # None: the principal does not read everything (global numbers)
 
 
 async def dashboard(
-    session: AsyncSession, settings: Settings, cache: CountsCache | None = None
+    session: AsyncSession,
+    settings: Settings,
+    cache: CountsCache | None = None,
+    *,
+    principal: Principal,
 ) -> Dashboard:
-    return Dashboard(await counts(session, cache), await health(session, settings))
+    """The principal's counts; the tasks and the queues for who reads everything."""
+    found = await counts(session, cache, principal=principal)
+    if not principal.reads_everything:
+        return Dashboard(found, None)
+    return Dashboard(found, await health(session, settings))
 
 
 async def ping(session: AsyncSession) -> None:

@@ -1,5 +1,6 @@
-"""One tag with its repository and its digest's scan; the lookups a deletion and an SBOM
-need."""
+"""One tag with its repository and its digest's scan, and an SBOM's scan, as the principal
+may see them (a tag in a repository it may not see is not found, nor named as sharing a
+digest); the lookups a deletion and a rescan need (admins: unfiltered)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside.accounts.policy import Principal
 from portside.db.models import Repository, ScanTarget, Tag
+from portside.reads import visible
 
 MAX_OTHERS = 20
 
@@ -25,15 +28,21 @@ class TagDetail:
         return dict(self.target.counts or {}) if self.target and self.target.counts else {}
 
 
-async def tag(session: AsyncSession, tag_id: int, *, others: bool = False) -> TagDetail | None:
-    """The tag, its repository and its scan; with ``others``, up to :data:`MAX_OTHERS` tags
-    elsewhere on the same digest."""
+async def tag(
+    session: AsyncSession, tag_id: int, *, principal: Principal, others: bool = False
+) -> TagDetail | None:
+    """The tag, its repository and its scan (None when the principal may not see it); with
+    ``others``, up to :data:`MAX_OTHERS` tags it may see elsewhere on the same digest."""
+    seen = visible.repositories(principal)
     found = (
         await session.execute(
-            select(Tag, Repository, ScanTarget)
-            .join(Repository, Repository.id == Tag.repository_id)
-            .outerjoin(ScanTarget, ScanTarget.digest == Tag.digest)
-            .where(Tag.id == tag_id)
+            visible.only(
+                select(Tag, Repository, ScanTarget)
+                .join(Repository, Repository.id == Tag.repository_id)
+                .outerjoin(ScanTarget, ScanTarget.digest == Tag.digest)
+                .where(Tag.id == tag_id),
+                seen,
+            )
         )
     ).first()
     if found is None:
@@ -43,9 +52,12 @@ async def tag(session: AsyncSession, tag_id: int, *, others: bool = False) -> Ta
         return TagDetail(tag_row, repo, target)
     rows = (
         await session.execute(
-            select(Tag.id, Repository.name, Tag.name)
-            .join(Repository, Repository.id == Tag.repository_id)
-            .where(Tag.digest == tag_row.digest, Tag.id != tag_row.id)
+            visible.only(
+                select(Tag.id, Repository.name, Tag.name)
+                .join(Repository, Repository.id == Tag.repository_id)
+                .where(Tag.digest == tag_row.digest, Tag.id != tag_row.id),
+                seen,
+            )
             .order_by(Repository.name, Tag.name)
             .limit(MAX_OTHERS)
         )
@@ -53,11 +65,31 @@ async def tag(session: AsyncSession, tag_id: int, *, others: bool = False) -> Ta
     return TagDetail(tag_row, repo, target, [(i, r, t) for i, r, t in rows])
 
 
-async def scan_of(session: AsyncSession, digest: str) -> ScanTarget | None:
-    found: ScanTarget | None = await session.scalar(
+@dataclass(frozen=True)
+class ScanOf:
+    target: ScanTarget
+    repository: str  # a repository the principal may see with a tag on the digest
+
+
+async def scan_of(session: AsyncSession, digest: str, *, principal: Principal) -> ScanOf | None:
+    """The digest's scan, named by a repository the principal may see that has a tag on it
+    (the scanner's own repository for who reads everything); None when it may see none."""
+    target: ScanTarget | None = await session.scalar(
         select(ScanTarget).where(ScanTarget.digest == digest)
     )
-    return found
+    if target is None:
+        return None
+    seen = visible.repositories(principal)
+    if seen is None:
+        return ScanOf(target, target.repository)
+    name: str | None = await session.scalar(
+        select(Repository.name)
+        .join(Tag, Tag.repository_id == Repository.id)
+        .where(Tag.digest == digest, seen)
+        .order_by(Repository.name)
+        .limit(1)
+    )
+    return None if name is None else ScanOf(target, name)
 
 
 async def tag_names(session: AsyncSession, tag_id: int) -> tuple[str, str] | None:

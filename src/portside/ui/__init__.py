@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from portside.ui import account, admin, apidocs, login
 from portside.ui.render import Pages
-from portside.ui.routes import ReadsClosed, router
+from portside.ui.routes import router
 from portside.ui.viewer import LoginNeeded, PageForbidden, page_viewer
 from portside.web.csrf import FormRefused
 
@@ -36,11 +36,6 @@ def install(app: FastAPI) -> None:
     pages = Pages()
     app.state.portside_pages = pages
 
-    async def reads_closed(_: Request, exc: Exception) -> Response:
-        return pages.render(
-            "error.html", {"title": "Reading is closed", "message": str(exc)}, status=401
-        )
-
     async def login_needed(request: Request, _: Exception) -> Response:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
@@ -53,7 +48,6 @@ def install(app: FastAPI) -> None:
             "error.html", {"title": "Form refused", "message": str(exc)}, status=403
         )
 
-    app.add_exception_handler(ReadsClosed, reads_closed)
     app.add_exception_handler(LoginNeeded, login_needed)
     app.add_exception_handler(PageForbidden, forbidden)
     app.add_exception_handler(FormRefused, form_refused)

@@ -1,11 +1,12 @@
 """The web UI's pages: thin handlers that read through :mod:`portside.reads` and render.
 
-Reads follow the API's rule (:func:`portside.web.access.reads_open`); when reads are closed
-the pages answer 401 with a short explanation and a login link, unless the reader is logged
-in. The one mutation here, the retry of failed events, is a plain form POST by an admin's
-login session (with the session's CSRF token), or, for a server without accounts, with the
-admin token typed into a password field, checked in constant time like the API's bearer
-token (a typed token is no ambient credential, so it needs no CSRF token).
+Every page shows what the request's principal may see (:mod:`portside.web.access`), as the
+API does: anonymous readers on a bind that does not trust them see the public namespaces;
+the registry events and the tasks and queues are for who reads everything. The one
+mutation, the retry of failed events, is a plain form POST by an admin's login session (with
+the session's CSRF token), or, for a server without accounts, with the admin token typed into
+a password field, checked in constant time like the API's bearer token (a typed token is no
+ambient credential, so it needs no CSRF token).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
+from portside.accounts.policy import Principal
 from portside.events import queue as event_queue
 from portside.reads import history, overview
 from portside.reads import repositories as repository_reads
@@ -29,13 +31,7 @@ from portside.ui import findings
 from portside.ui.format import Pager, page_number, row_id
 from portside.ui.render import Pages, query
 from portside.web import csrf
-from portside.web.access import (
-    Unauthorized,
-    admin_tokens,
-    current_principal,
-    reads_open,
-    token_matches,
-)
+from portside.web.access import PrincipalDep, admin_tokens, token_matches
 from portside.web.deps import CountsCacheDep, ReadSession, ServicesDep
 
 log = logging.getLogger(__name__)
@@ -50,24 +46,7 @@ MAX_QUERY = 200
 STATUS_NAMES = {"fresh": "Waiting", "progress": "In progress", "done": "Done", "failed": "Failed"}
 
 
-class ReadsClosed(Unauthorized):
-    """A page read while reads are closed and no admin token came with it (401)."""
-
-
-async def require_page_reader(request: Request, services: ServicesDep) -> None:
-    settings = services.settings
-    if reads_open(settings):
-        return
-    try:
-        if (await current_principal(request, services)).authenticated:
-            return
-    except Unauthorized:
-        pass
-    raise ReadsClosed(
-        "Reading is closed on this server: it listens beyond loopback, or "
-        "api.anonymous_reads is off. Log in (/login), use the JSON API with "
-        "Authorization: Bearer <token>, or ask the operator to open reads."
-    )
+ADMINS_ONLY = "The registry events are shown to admins only."
 
 
 async def get_pages(request: Request) -> Pages:
@@ -77,7 +56,6 @@ async def get_pages(request: Request) -> Pages:
 
 PagesDep = Annotated[Pages, Depends(get_pages)]
 router = APIRouter(include_in_schema=False)
-reader = [Depends(require_page_reader)]
 
 
 def window(per_page: int, after: str | None, page: str | None) -> Window:
@@ -97,36 +75,55 @@ def pager(found: Slice[Any], per_page: int) -> Pager:
     )
 
 
-def not_found(pages: Pages, what: str) -> Response:
-    return pages.render("error.html", {"title": "Not found", "message": what}, status=404)
-
-
-@router.get("/", dependencies=reader)
-async def dashboard(
-    pages: PagesDep, services: ServicesDep, session: ReadSession, cache: CountsCacheDep
-) -> Response:
-    data = await overview.dashboard(session, services.settings, cache)
+def not_found(pages: Pages, what: str, reader: Principal) -> Response:
     return pages.render(
-        "dashboard.html", {"nav": "dashboard", "d": data, "refresh": REFRESH_SECONDS}
+        "error.html", {"title": "Not found", "message": what, "reader": reader}, status=404
     )
 
 
-@router.get("/repositories", dependencies=reader)
+def admins_only(pages: Pages, reader: Principal) -> Response:
+    """The page of a global read refused: 401 anonymous, 403 logged in."""
+    status = 403 if reader.authenticated else 401
+    return pages.render(
+        "error.html",
+        {"title": "Admins only", "message": ADMINS_ONLY, "reader": reader},
+        status=status,
+    )
+
+
+@router.get("/")
+async def dashboard(
+    pages: PagesDep,
+    services: ServicesDep,
+    session: ReadSession,
+    cache: CountsCacheDep,
+    principal: PrincipalDep,
+) -> Response:
+    data = await overview.dashboard(session, services.settings, cache, principal=principal)
+    return pages.render(
+        "dashboard.html",
+        {"nav": "dashboard", "d": data, "refresh": REFRESH_SECONDS, "reader": principal},
+    )
+
+
+@router.get("/repositories")
 async def repository_list(
     pages: PagesDep,
     session: ReadSession,
+    principal: PrincipalDep,
     q: str | None = None,
     page: str | None = None,
     after: str | None = None,
 ) -> Response:
     text = (q or "").strip()[:MAX_QUERY]
     found = await repository_reads.repositories(
-        session, window(REPOSITORIES_PER_PAGE, after, page), q=text
+        session, window(REPOSITORIES_PER_PAGE, after, page), principal=principal, q=text
     )
     return pages.render(
         "repositories.html",
         {
             "nav": "repositories",
+            "reader": principal,
             "q": text,
             "rows": found.rows,
             "pager": pager(found, REPOSITORIES_PER_PAGE),
@@ -134,41 +131,53 @@ async def repository_list(
     )
 
 
-@router.get("/repositories/{repository_id}", dependencies=reader)
+@router.get("/repositories/{repository_id}")
 async def repository_page(
     repository_id: str,
     pages: PagesDep,
     session: ReadSession,
+    principal: PrincipalDep,
     page: str | None = None,
     after: str | None = None,
 ) -> Response:
     number = row_id(repository_id)
-    found = await repository_reads.repository(session, number) if number is not None else None
+    found = (
+        await repository_reads.repository(session, number, principal=principal)
+        if number is not None
+        else None
+    )
     if found is None or number is None:
-        return not_found(pages, f"There is no repository with id {repository_id}.")
-    tags = await repository_reads.tags(session, number, window(TAGS_PER_PAGE, after, page))
+        return not_found(pages, f"There is no repository with id {repository_id}.", principal)
+    tags = await repository_reads.tags(
+        session, number, window(TAGS_PER_PAGE, after, page), principal=principal
+    )
     shown = {
         "repository": found,
         "namespace": found.namespace,
         "tags": tags.rows,
         "pager": pager(tags, TAGS_PER_PAGE),
     }
-    return pages.render("repository.html", {"nav": "repositories", "r": shown})
+    return pages.render("repository.html", {"nav": "repositories", "r": shown, "reader": principal})
 
 
-@router.get("/tags/{tag_id}", dependencies=reader)
+@router.get("/tags/{tag_id}")
 async def tag_page(
     tag_id: str,
     pages: PagesDep,
     session: ReadSession,
+    principal: PrincipalDep,
     severity: str | None = None,
     sort: str | None = None,
     pkg: str | None = None,
 ) -> Response:
     number = row_id(tag_id)
-    found = await tag_reads.tag(session, number, others=True) if number is not None else None
+    found = (
+        await tag_reads.tag(session, number, principal=principal, others=True)
+        if number is not None
+        else None
+    )
     if found is None:
-        return not_found(pages, f"There is no tag with id {tag_id}.")
+        return not_found(pages, f"There is no tag with id {tag_id}.", principal)
     raw = list(found.target.findings or []) if found.target else []
     packages = found.target.packages if found.target else None
     os = found.target.os if found.target else None
@@ -178,6 +187,7 @@ async def tag_page(
         "tag.html",
         {
             "nav": "repositories",
+            "reader": principal,
             "t": found,
             "findings": findings.select_findings(raw, severity=chosen, sort=order),
             "total_findings": len(raw),
@@ -193,16 +203,29 @@ async def tag_page(
     )
 
 
-@router.get("/activities", dependencies=reader)
+@router.get("/activities")
 async def activity_list(
-    pages: PagesDep, session: ReadSession, page: str | None = None, after: str | None = None
+    pages: PagesDep,
+    session: ReadSession,
+    principal: PrincipalDep,
+    page: str | None = None,
+    after: str | None = None,
 ) -> Response:
     found = await history.activities(
-        session, window(ACTIVITIES_PER_PAGE, after, page), count=False, by_time=True
+        session,
+        window(ACTIVITIES_PER_PAGE, after, page),
+        principal=principal,
+        count=False,
+        by_time=True,
     )
     return pages.render(
         "activities.html",
-        {"nav": "activities", "rows": found.rows, "pager": pager(found, ACTIVITIES_PER_PAGE)},
+        {
+            "nav": "activities",
+            "reader": principal,
+            "rows": found.rows,
+            "pager": pager(found, ACTIVITIES_PER_PAGE),
+        },
     )
 
 
@@ -212,6 +235,7 @@ async def render_events(
     status: str | None,
     page: int,
     *,
+    reader: Principal,
     after: str | None = None,
     message: str | None = None,
     notice: str | None = None,
@@ -230,6 +254,7 @@ async def render_events(
         "events.html",
         {
             "nav": "events",
+            "reader": reader,
             "status": chosen,
             "statuses": STATUS_NAMES,
             "e": shown,
@@ -250,17 +275,26 @@ def retried_notice(raw: str | None) -> str | None:
     return f"{n} event{'s' if n != 1 else ''} queued again."
 
 
-@router.get("/events", dependencies=reader)
+@router.get("/events")
 async def event_list(
     pages: PagesDep,
     session: ReadSession,
+    principal: PrincipalDep,
     status: str | None = None,
     page: str | None = None,
     retried: str | None = None,
     after: str | None = None,
 ) -> Response:
+    if not principal.reads_everything:
+        return admins_only(pages, principal)
     return await render_events(
-        pages, session, status, page_number(page), after=after, notice=retried_notice(retried)
+        pages,
+        session,
+        status,
+        page_number(page),
+        reader=principal,
+        after=after,
+        notice=retried_notice(retried),
     )
 
 
@@ -286,17 +320,10 @@ def refusal(tokens: list[str], offered: str) -> str | None:
     return None
 
 
-async def session_admin(request: Request, services: ServicesDep) -> bool:
-    """Whether the request comes from an admin user's login session."""
-    try:
-        principal = await current_principal(request, services)
-    except Unauthorized:
-        return False
-    return principal.admin and principal.user_id is not None
-
-
 @router.post("/events/retry")
-async def retry(request: Request, pages: PagesDep, services: ServicesDep) -> Response:
+async def retry(
+    request: Request, pages: PagesDep, services: ServicesDep, principal: PrincipalDep
+) -> Response:
     """Replay failed events (``id`` fields, or ``all=1``), as ``POST /api/v1/events/retry``
     does, for an admin's login session (with its CSRF token), or with the admin token in the
     form's ``token``. Answers 303 back to the events."""
@@ -304,7 +331,7 @@ async def retry(request: Request, pages: PagesDep, services: ServicesDep) -> Res
     status = (form.get("status") or [""])[0]
     settings = services.settings
     typed = (form.get("token") or [""])[0]
-    if not typed and await session_admin(request, services):
+    if not typed and principal.admin and principal.user_id is not None:  # an admin's login
         csrf.check_form(request, form)
         refused: str | None = None
     else:
@@ -317,10 +344,16 @@ async def retry(request: Request, pages: PagesDep, services: ServicesDep) -> Res
             refused, code = "Choose an event to retry.", 400
     if refused is not None:
         log.warning("web UI retry refused: %s", refused)
-        if not reads_open(settings):  # the events page is not for everyone to see
-            return pages.render("error.html", {"title": "Refused", "message": refused}, status=code)
+        if not principal.reads_everything:  # the events page is not for everyone to see
+            return pages.render(
+                "error.html",
+                {"title": "Refused", "message": refused, "reader": principal},
+                status=code,
+            )
         async with services.db.read() as session:
-            return await render_events(pages, session, status, 1, message=refused, code=code)
+            return await render_events(
+                pages, session, status, 1, reader=principal, message=refused, code=code
+            )
     async with services.db.write() as session:
         queued = await event_queue.replay(session, ids, datetime.now(UTC))
     log.info("web UI retry: %d event(s) queued again", queued)

@@ -24,6 +24,10 @@ class Unauthorized(PortsideError):
     """No valid token for an API call that needs one (401)."""
 
 
+class Forbidden(PortsideError):
+    """A logged-in principal asking for what it may not see or do (403)."""
+
+
 def token_matches(header: str | None, tokens: list[str]) -> bool:
     """``Authorization: Bearer <token>`` (or the bare token) against every token, in constant
     time whichever matches."""
@@ -125,6 +129,9 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 async def require_admin(principal: PrincipalDep) -> None:
+    """Admins only: 401 without a credential, 403 for a user who is no admin."""
+    if principal.authenticated and not principal.admin:
+        raise Forbidden("this call needs an admin; this user is none")
     if not principal.admin:
         raise Unauthorized(
             "this call needs an admin: Authorization: Bearer <api.admin_tokens>, or an "
@@ -133,13 +140,28 @@ async def require_admin(principal: PrincipalDep) -> None:
 
 
 async def require_reader(principal: PrincipalDep) -> None:
-    """Readers: trusted anonymous readers, admins and users (the reads filter by what each
-    may see). A bad token is refused by :func:`current_principal`."""
-    # TODO(accounts-reads): anonymous readers see the public namespaces once every read
-    # filters by the principal; until then closed reads stay closed to them.
-    if not principal.authenticated and not principal.sees_all:
-        raise Unauthorized("reading needs a token here: Authorization: Bearer <api.admin_tokens>")
+    """Readers: everyone, anonymous included; every read filters by what the principal may
+    see (anonymous on a closed bind: the public namespaces). Resolving the principal refuses
+    a bad token (:func:`current_principal`)."""
+
+
+def require_everything_of(principal: Principal, what: str) -> None:
+    """Global numbers (the registry events, the tasks and queues, the metrics) are for who
+    reads everything: admins, the admin tokens, trusted anonymous readers (``sees_all``)."""
+    if principal.reads_everything:
+        return
+    if not principal.authenticated:
+        raise Unauthorized(
+            f"{what} needs an admin here: Authorization: Bearer <api.admin_tokens>, or an "
+            "admin user's personal token or login"
+        )
+    raise Forbidden(f"{what} is shown to admins only")
+
+
+async def require_everything(principal: PrincipalDep) -> None:
+    require_everything_of(principal, "this call")
 
 
 Admin = Annotated[None, Depends(require_admin)]
 Reader = [Depends(require_reader)]
+Everything = [Depends(require_everything)]
