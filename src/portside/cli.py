@@ -589,6 +589,7 @@ def delete(
     from portside.db.engine import Database
     from portside.deletion import DeletionRefused, delete_repository, delete_tag
     from portside.registry.client import RegistryClient
+    from portside.tokenserver.own import own_tokens
 
     settings = _with_registry(ctx)
     name, colon, tag = ref.rpartition(":") if not repository else (ref, "", "")
@@ -603,7 +604,7 @@ def delete(
     async def main() -> Any:
         async with (
             Database(settings.database_url) as db,
-            RegistryClient(settings.registry) as client,
+            RegistryClient(settings.registry, token_source=own_tokens(settings, db)) as client,
         ):
             if repository:
                 return await delete_repository(db, client, name, actor="cli")
@@ -692,6 +693,7 @@ def gc(
     from portside.gc.policy import describe
     from portside.gc.task import collect, rules_of, verdicts
     from portside.registry.client import RegistryClient
+    from portside.tokenserver.own import own_tokens
 
     settings = _settings(ctx)
     rules = rules_of(settings.background.gc)
@@ -716,7 +718,7 @@ def gc(
     async def main() -> list[str]:
         async with (
             Database(settings.database_url) as db,
-            RegistryClient(settings.registry) as client,
+            RegistryClient(settings.registry, token_source=own_tokens(settings, db)) as client,
         ):
             return await collect(db, client, rules, datetime.now(UTC))
 
