@@ -26,6 +26,8 @@ the library and re-raised with the original as ``__cause__``::
     │   ├── InvalidAccount          a name, password or value that cannot be used
     │   ├── AccountNotFound         no such user, team, namespace or token
     │   └── AccountConflict         it exists already, or the change contradicts the model
+    ├── tokenserver.server.Refusal  a registry token request answered with an error (4xx)
+    ├── tokenserver.claims.ScopeError   too many scopes in one token request (400)
     ├── api.auth.Unauthorized       an API call or page without a valid token (401)
     │   └── ui.routes.ReadsClosed   a page read while reads are closed (401)
     ├── api.errors.NotFound         an API resource that does not exist (404)

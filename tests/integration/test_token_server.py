@@ -200,6 +200,18 @@ async def test_bad_requests(server: Server) -> None:
     }
 
 
+async def test_any_host_name_reaches_the_token_server(server: Server) -> None:
+    # Reads are open on this loopback bind, so the pages answer loopback names only (DNS
+    # rebinding); registry clients reach /v2/token by the realm's name, whatever it is.
+    headers = {"Host": "registry-clients.example"}
+    async with server.http.get(f"{server.base}/api/v1/status", headers=headers) as resp:
+        assert resp.status == 421
+    async with server.http.get(
+        f"{server.base}/v2/token", params={"service": SERVICE}, headers=headers
+    ) as resp:
+        assert resp.status == 200
+
+
 async def test_the_oauth2_form(server: Server) -> None:
     form = {
         "grant_type": "password",

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portside.accounts import store as accounts
 from portside.accounts import throttle
 from portside.accounts.policy import ANONYMOUS, NamespaceRule, Principal
+from portside.errors import PortsideError
 from portside.tokenserver import claims
 from portside.tokenserver.keys import TokenKeys
 
@@ -47,8 +48,9 @@ class Credentials:
     secret: str
 
 
-class Refusal(Exception):
-    """A token request answered with an error (not a PortsideError: answered here)."""
+class Refusal(PortsideError):
+    """A token request answered with an error (answered here, in the token server's own
+    shapes: distribution's ``errors`` for GET, OAuth2's ``error`` for POST)."""
 
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
