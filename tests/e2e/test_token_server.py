@@ -157,3 +157,45 @@ def test_the_registry_asks_portside_who_may_push_and_pull(setup: Setup) -> None:
     exported = portside("export", env=setup.env, cwd=setup.workdir)
     names = {r["name"] for r in json.loads(exported.stdout)["repositories"]}
     assert names == {"platform/app", "platform/tool", "shared/app", "open/app"}
+
+
+def test_registry_config_without_auth(tmp_path: Path) -> None:
+    env = portside_env(
+        PORTSIDE_DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
+        PORTSIDE_NOTIFICATIONS__TOKENS=json.dumps([WEBHOOK]),
+    )
+    # No registry.url nor auth.token.service: the service is unknown; said, and left out.
+    unknown = portside("registry-config", "--url", "http://p:8080", env=env, cwd=tmp_path)
+    assert unknown.returncode == 0, unknown.stderr
+    assert "auth" not in yaml.safe_load(unknown.stdout)
+    assert "auth.token.service" in unknown.stderr
+    env["PORTSIDE_REGISTRY__URL"] = "http://registry.example:5000"
+    # --no-auth: the notifications only, and no database is needed for it.
+    plain = portside(
+        "registry-config", "--no-auth", "--url", "http://p:8080", env=env, cwd=tmp_path
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert list(yaml.safe_load(plain.stdout)) == ["notifications"]
+    assert plain.stderr == ""
+    # With auth, the key is kept in the database: it must be migrated first.
+    before = portside("registry-config", "--url", "http://p:8080", env=env, cwd=tmp_path)
+    assert before.returncode == 1 and "portside db upgrade" in before.stderr
+    assert portside("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    cert = tmp_path / "certs" / "portside.crt"
+    printed = portside(
+        "registry-config", "--url", "http://p:8080", "--cert-file", str(cert), env=env, cwd=tmp_path
+    )
+    assert printed.returncode == 0, printed.stderr
+    auth = yaml.safe_load(printed.stdout)["auth"]["token"]
+    assert auth == {
+        "realm": "http://p:8080/v2/token",
+        "service": "registry.example:5000",
+        "issuer": "portside",
+        "rootcertbundle": str(cert),
+    }
+    # The same key every time: the certificate does not change.
+    first = cert.read_text()
+    again = portside(
+        "registry-config", "--url", "http://p:8080", "--cert-file", str(cert), env=env, cwd=tmp_path
+    )
+    assert again.returncode == 0 and cert.read_text() == first
