@@ -122,6 +122,8 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
             )
         finally:
             assert stop(server) == 0
+    for log in tmp_path.glob("serve-*.log"):
+        assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
 
 
 def test_the_registry_asks_portside_who_may_push_and_pull(setup: Setup) -> None:
