@@ -25,6 +25,7 @@ from portside.api import (
 from portside.reads.overview import CountsCache
 from portside.services import open_services
 from portside.settings import Settings
+from portside.tokenserver import server as tokenserver
 from portside.web.sessions import Sessions
 
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
     app.add_middleware(admission.Admission, settings=settings)  # inside the webhook's
     app.add_middleware(notifications.WebhookFastPath)
     app.include_router(notifications.router)
+    app.include_router(tokenserver.router)  # /v2/token, before anything else can match
     app.include_router(repositories.router)
     app.include_router(tags.router)
     app.include_router(scans.router)

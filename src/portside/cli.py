@@ -594,6 +594,7 @@ def delete(
     from portside.db.engine import Database
     from portside.deletion import DeletionRefused, delete_repository, delete_tag
     from portside.registry.client import RegistryClient
+    from portside.tokenserver.own import own_tokens
 
     settings = _with_registry(ctx)
     name, colon, tag = ref.rpartition(":") if not repository else (ref, "", "")
@@ -608,7 +609,7 @@ def delete(
     async def main() -> Any:
         async with (
             Database(settings.database_url) as db,
-            RegistryClient(settings.registry) as client,
+            RegistryClient(settings.registry, token_source=own_tokens(settings, db)) as client,
         ):
             if repository:
                 return await delete_repository(db, client, name, actor="cli")
@@ -697,6 +698,7 @@ def gc(
     from portside.gc.policy import describe
     from portside.gc.task import collect, rules_of, verdicts
     from portside.registry.client import RegistryClient
+    from portside.tokenserver.own import own_tokens
 
     settings = _settings(ctx)
     rules = rules_of(settings.background.gc)
@@ -721,7 +723,7 @@ def gc(
     async def main() -> list[str]:
         async with (
             Database(settings.database_url) as db,
-            RegistryClient(settings.registry) as client,
+            RegistryClient(settings.registry, token_source=own_tokens(settings, db)) as client,
         ):
             return await collect(db, client, rules, datetime.now(UTC))
 
@@ -867,12 +869,30 @@ def export(ctx: typer.Context) -> None:
 def registry_config(
     ctx: typer.Context,
     url: Annotated[
-        str | None, typer.Option(help="Portside's URL as the registry reaches it.")
+        str | None,
+        typer.Option(help="Portside's URL as the registry and its clients reach it."),
+    ] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="Leave the auth: section out (the registry keeps its own authentication).",
+        ),
+    ] = False,
+    cert_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the token server's certificate (auth.token.rootcertbundle); "
+            "default: data_dir/registry-auth.crt."
+        ),
     ] = None,
 ) -> None:
-    """Print the notifications: part of the registry's config.yml, token included."""
+    """Print the registry's config.yml fragment: auth: token: (Portside as the registry's token
+    server; its certificate written to a file) and notifications: (the webhook, token
+    included)."""
     from portside import embedded
-    from portside.registry.config import render
+    from portside.registry.config import render, token_auth
+    from portside.tokenserver import claims
 
     settings = _settings(ctx)
     scheme = "https" if settings.server.tls else "http"
@@ -890,7 +910,50 @@ def registry_config(
             "refuses notifications without one"
         )
         err().print(message, highlight=False, markup=False)
-    sys.stdout.write(render(base, token))
+    auth = None
+    service = None if no_auth else claims.service_name(settings)
+    if not no_auth and service is None:
+        err().print(
+            "no auth: section: the registry's service name is unknown; set registry.url (its "
+            "host:port is the service) or auth.token.service (--no-auth says this is meant)",
+            highlight=False,
+            markup=False,
+        )
+    elif service is not None:
+        target = cert_file or settings.data_dir / "registry-auth.crt"
+        _write_certificate(settings, target)
+        realm = (url.rstrip("/") if url else claims.public_url(settings)) + "/v2/token"
+        auth = token_auth(
+            realm=realm,
+            service=service,
+            issuer=settings.auth.token.issuer,
+            rootcertbundle=str(target.resolve()),
+        )
+        err().print(
+            f"the registry must read {target} (the token server's certificate)",
+            highlight=False,
+            markup=False,
+        )
+    sys.stdout.write(render(base, token, auth))
+
+
+def _write_certificate(settings: Settings, target: Path) -> None:
+    """The token server's certificate (its key made and kept now if it is not yet)."""
+    from portside.db import migrate
+    from portside.db.engine import Database
+    from portside.tokenserver.keys import TokenKeys
+
+    async def main() -> str:
+        async with Database(settings.database_url) as db:
+            await migrate.wait_until_ready(db, 0)
+            return (await TokenKeys(db, settings.auth.token).get()).certificate_pem
+
+    pem = _run(main())
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(pem)
+    except OSError as exc:
+        _fail(f"cannot write the certificate to {target}: {exc}", 1)
 
 
 @app.command()

@@ -32,6 +32,8 @@ the library and re-raised with the original as ``__cause__``::
     │   └── FormRefused             a page's form without it (answered with a page)
     ├── ui.viewer.LoginNeeded       a page for logged-in users, without a login (to /login)
     ├── ui.viewer.PageForbidden     a page or form the user may not use (403)
+    ├── tokenserver.server.Refusal  a registry token request answered with an error (4xx)
+    ├── tokenserver.claims.ScopeError   too many scopes in one token request (400)
     ├── api.errors.NotFound         an API resource that does not exist (404)
     ├── api.errors.InvalidRequest   a well-formed request whose value cannot be used (422)
     ├── api.errors.NotConfigured    a call this server is not set up for (503)

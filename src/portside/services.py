@@ -27,6 +27,8 @@ from portside.registry.client import RegistryClient
 from portside.security.scanning.task import ScanTask
 from portside.settings import Settings
 from portside.sync.task import SyncTask
+from portside.tokenserver.keys import TokenKeys
+from portside.tokenserver.own import SelfSigned
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class Services:
     db: Database
     worker: str
     registry: RegistryClient | None = None
+    token_keys: TokenKeys | None = None  # the token server's signing key, read once
     ingestor: EventIngestor | None = None
     runtime: Runtime | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -95,9 +98,14 @@ async def open_services(
         db = await stack.enter_async_context(Database(settings.database_url))
         await migrate.wait_until_ready(db, settings.background.schema_wait)
         services = Services(settings=settings, db=db, worker=worker_id())
+        services.token_keys = TokenKeys(db, settings.auth.token)
         if settings.registry.url:
             services.registry = await stack.enter_async_context(
-                RegistryClient(settings.registry, on_request=services.metrics.registry_request)
+                RegistryClient(
+                    settings.registry,
+                    on_request=services.metrics.registry_request,
+                    token_source=SelfSigned(services.token_keys, settings),
+                )
             )
         if background:
             services.runtime = Runtime(

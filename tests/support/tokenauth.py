@@ -31,8 +31,16 @@ def _b64(data: bytes) -> str:
 
 
 class TokenIssuer:
-    def __init__(self, directory: Path, users: dict[str, str], *, expires_in: int = 300):
+    def __init__(
+        self,
+        directory: Path,
+        users: dict[str, str],
+        *,
+        expires_in: int = 300,
+        anonymous: bool = False,
+    ):
         self.users = users
+        self.anonymous = anonymous  # no credentials: a token granting what is asked
         self.expires_in = expires_in
         self.requests: Counter[str] = Counter()  # scope -> token requests
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -81,12 +89,16 @@ class TokenIssuer:
 
     async def _token(self, request: web.Request) -> web.Response:
         header = request.headers.get("Authorization", "")
-        try:
-            auth = BasicAuth.decode(header)
-        except ValueError:
-            return web.json_response({"errors": [{"code": "UNAUTHORIZED"}]}, status=401)
-        if self.users.get(auth.login) != auth.password:
-            return web.json_response({"errors": [{"code": "UNAUTHORIZED"}]}, status=401)
+        if not header and self.anonymous:
+            subject = ""
+        else:
+            try:
+                auth = BasicAuth.decode(header)
+            except ValueError:
+                return web.json_response({"errors": [{"code": "UNAUTHORIZED"}]}, status=401)
+            if self.users.get(auth.login) != auth.password:
+                return web.json_response({"errors": [{"code": "UNAUTHORIZED"}]}, status=401)
+            subject = auth.login
         access = []
         for scope in request.query.getall("scope", []):
             self.requests[scope] += 1
@@ -96,7 +108,7 @@ class TokenIssuer:
             access.append({"type": kind, "name": name, "actions": granted})
         return web.json_response(
             {
-                "token": self.sign(auth.login, access),
+                "token": self.sign(subject, access),
                 "expires_in": self.expires_in,
                 "issued_at": datetime.now(UTC).isoformat(),
             }

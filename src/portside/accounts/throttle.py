@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.db.conflict import conflict_insert
 from portside.db.models import LoginThrottle
+from portside.settings import SessionSettings
 
 MAX_KEY = 320  # login_throttle.key
 
@@ -28,6 +29,10 @@ MAX_KEY = 320  # login_throttle.key
 class Limits:
     max_failures: int
     window: float  # seconds
+
+    @classmethod
+    def of(cls, settings: SessionSettings) -> Limits:
+        return cls(max_failures=settings.max_failures, window=settings.throttle_window)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,11 @@ def user_key(name: str) -> str:
 
 def address_key(address: str | None) -> str:
     return ("addr:" + (address or "unknown"))[:MAX_KEY]
+
+
+def keys(user: str | None, address: str | None) -> list[str]:
+    """The throttle keys of a login attempt: its client address and its user name."""
+    return [address_key(address)] + ([user_key(user)] if user else [])
 
 
 # -- SQL ---------------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ webhook has its own token check and bound (:mod:`portside.api.notifications`) an
 DNS rebinding: a page on another site can make a browser send requests to 127.0.0.1 under the
 site's own name and read the answers. When reads are open because the server listens on
 loopback, only the loopback names answer (``server.allowed_hosts`` widens or narrows that).
+The registry's token server (``/v2/token``) answers any name, as the webhook does: registry
+clients reach it by whatever name the registry's realm gives, and a rebinding page could only
+get what anyone gets there (an anonymous token, or a throttled password guess).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from portside.web.sessions import COOKIE
 BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 ANY = None  # allowed_hosts: no restriction
 LOOPBACK = frozenset({"localhost"})  # and every loopback address
+REGISTRY_AUTH_PATH = "/v2/token"  # the registry's token server: any host name
 
 
 def host_name(header: str) -> str:
@@ -146,7 +150,9 @@ class Admission:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if not host_allowed(_header(scope, b"host"), self.hosts):
+        if scope["path"] != REGISTRY_AUTH_PATH and not host_allowed(
+            _header(scope, b"host"), self.hosts
+        ):
             await _answer(
                 send,
                 421,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 _PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
@@ -100,3 +101,11 @@ class TokenCache:
 
     def __len__(self) -> int:
         return len(self._tokens)
+
+
+class TokenSource(Protocol):
+    """Where the client gets its Bearer tokens when it has no registry password: Portside
+    signing its own (:class:`portside.tokenserver.own.SelfSigned`) for the challenge's
+    ``service`` and a ``scope`` (empty: none)."""
+
+    async def token(self, service: str | None, scope: str) -> Token: ...

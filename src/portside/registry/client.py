@@ -47,6 +47,7 @@ from portside.registry.auth import (
     CATALOG_SCOPE,
     Challenge,
     TokenCache,
+    TokenSource,
     parse_challenge,
     repository_scope,
     token_from_response,
@@ -111,6 +112,7 @@ class RegistryClient(Resource):
         *,
         user_agent: str = USER_AGENT,
         on_request: Callable[[str, int | str, float], None] | None = None,
+        token_source: TokenSource | None = None,
     ):
         if not settings.url:
             raise RegistryError("registry.url is not set")
@@ -126,6 +128,9 @@ class RegistryClient(Resource):
         self._basic = False  # learnt from the first Basic challenge
         password = settings.password.get_secret_value()
         self._credentials = (settings.username, password) if settings.username else None
+        # Without a password, Bearer tokens are Portside's own (signed with the token
+        # server's key) until the registry refuses one; then the realm's anonymous tokens.
+        self._own_tokens = token_source if self._credentials is None else None
 
     # -- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
@@ -362,8 +367,10 @@ class RegistryClient(Resource):
         data: bytes | None = None,
     ) -> aiohttp.ClientResponse:
         url = self._url(path)
-        for attempt in range(2):
+        attempt = 0
+        while True:
             sent = dict(headers)
+            own = self._own_tokens is not None and self._bearer is not None
             auth = await self._authorization(scope)
             if auth:
                 sent["Authorization"] = auth
@@ -379,8 +386,13 @@ class RegistryClient(Resource):
                     f"{method} {path}: {type(exc).__name__}: {exc}", url=path
                 ) from exc
             self._observe(path, resp.status, started)
+            if resp.status == 401 and own:
+                resp.release()
+                self._refuse_own_tokens(method, path)
+                continue
             if resp.status != 401 or attempt == 1:
                 return resp
+            attempt += 1
             challenge = parse_challenge(resp.headers.get("WWW-Authenticate"))
             resp.release()
             if not self._learn(challenge):
@@ -389,7 +401,20 @@ class RegistryClient(Resource):
                     status=401,
                     url=path,
                 )
-        raise AssertionError("unreachable")
+
+    def _refuse_own_tokens(self, method: str, path: str) -> None:
+        """The registry refused a token Portside signed itself: from now on, the realm's."""
+        if self._own_tokens is None:
+            return
+        self._own_tokens = None
+        self._tokens.clear()
+        log.warning(
+            "%s %s: the registry refused Portside's own token (is its auth.token section the "
+            "one `portside registry-config` prints?); asking its token realm anonymously "
+            "from now on",
+            method,
+            path,
+        )
 
     def _credentials_hint(self) -> str:
         """What to check when the registry refuses us: the settings, by name."""
@@ -445,6 +470,8 @@ class RegistryClient(Resource):
     async def _fetch_token(self, scope: str) -> Any:
         assert self._bearer is not None
         assert self._bearer.realm
+        if self._own_tokens is not None:
+            return await self._own_tokens.token(self._bearer.params.get("service"), scope)
         params = {}
         if "service" in self._bearer.params:
             params["service"] = self._bearer.params["service"]

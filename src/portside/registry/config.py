@@ -1,4 +1,5 @@
-"""The ``notifications:`` part of the registry's config.yml that points it at Portside (pure)."""
+"""The parts of the registry's config.yml that point it at Portside (pure): ``notifications:``
+(the webhook) and ``auth: token:`` (Portside as its token server)."""
 
 from __future__ import annotations
 
@@ -26,5 +27,24 @@ def notifications(
     return {"notifications": {"events": {"includereferences": True}, "endpoints": [endpoint]}}
 
 
-def render(portside_url: str, token: str | None) -> str:
-    return yaml.safe_dump(notifications(portside_url, token), sort_keys=False)
+def token_auth(*, realm: str, service: str, issuer: str, rootcertbundle: str) -> dict[str, Any]:
+    """``auth: token:``: the registry sends clients to ``realm`` for tokens, and accepts the
+    tokens signed by the key of the certificate in ``rootcertbundle`` for ``service``."""
+    return {
+        "auth": {
+            "token": {
+                "realm": realm,
+                "service": service,
+                "issuer": issuer,
+                "rootcertbundle": rootcertbundle,
+            }
+        }
+    }
+
+
+def render(portside_url: str, token: str | None, auth: dict[str, Any] | None = None) -> str:
+    """The fragment: ``auth`` (from :func:`token_auth`; None: the registry keeps its own
+    authentication) and the notifications."""
+    config: dict[str, Any] = dict(auth or {})
+    config.update(notifications(portside_url, token))
+    return yaml.safe_dump(config, sort_keys=False)

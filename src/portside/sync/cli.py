@@ -16,6 +16,7 @@ from portside.settings import Settings, SyncStrategy
 from portside.sync import one_pass as sync_run
 from portside.sync.reconcile import Observed, RepositoryPlan
 from portside.sync.task import options_for, run_sync
+from portside.tokenserver.own import own_tokens
 
 
 def _plan_lines(plans: list[RepositoryPlan]) -> list[str]:
@@ -71,7 +72,9 @@ async def run_sync_command(
 
     async with Database(settings.database_url) as db:
         await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
-        async with RegistryClient(settings.registry) as client:
+        async with RegistryClient(
+            settings.registry, token_source=own_tokens(settings, db)
+        ) as client:
             with bar:
                 report = await run_sync(
                     db,

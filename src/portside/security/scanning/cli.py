@@ -17,6 +17,7 @@ from portside.security.scanning import advisory_store, oneshot
 from portside.security.scanning.analyze import limits_of
 from portside.security.scanning.render import finish
 from portside.settings import Settings
+from portside.tokenserver.own import own_tokens
 
 
 async def scan_command(
@@ -33,7 +34,9 @@ async def scan_command(
     and return the gate's exit code (:func:`portside.security.scanning.render.finish`)."""
     async with Database(settings.database_url) as db:
         await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
-        async with RegistryClient(settings.registry) as client:
+        async with RegistryClient(
+            settings.registry, token_source=own_tokens(settings, db)
+        ) as client:
             repository, reference, digest = await oneshot.resolve(client, ref)
             limits = limits_of(settings.background.scan)
             report = await oneshot.answer(
