@@ -7,6 +7,7 @@ come here at all (:mod:`portside.apiclient`).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from portside.registry.client import RegistryClient
 from portside.security.scanning import advisory_store, oneshot
 from portside.security.scanning.analyze import limits_of
 from portside.security.scanning.render import finish
+from portside.security.sources import state
 from portside.settings import Settings
 
 
@@ -51,7 +53,19 @@ async def import_command(settings: Settings, path: Path) -> int:
     async with Database(settings.database_url) as db:
         await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
         now = datetime.now(UTC)
-        result = await advisory_store.import_path(db, path, now)
+        # A hand import is a source too: its data's age and ecosystems are shown with the rest.
+        uri = (await asyncio.to_thread(path.resolve)).as_uri()
+        sid, _ = await state.source_id(db, uri)
+        result = await advisory_store.import_path(db, path, now, source_id=sid)
+        await state.record_success(
+            db,
+            sid,
+            now,
+            etag=None,
+            last_modified=None,
+            records=result.records,
+            ecosystems=result.ecosystems,
+        )
         rematched = await rematch(db, now, result.changed_keys)
     err.print(
         f"imported {result.records} records ({result.changed} new or changed, "
@@ -63,6 +77,67 @@ async def import_command(settings: Settings, path: Path) -> int:
     for problem in result.problems[:20]:
         err.print(f"refused: {problem}", highlight=False, markup=False)
     return 0
+
+
+async def update_command(settings: Settings) -> int:
+    """`portside vulndb update`: fetch every source now (due or not), with a progress bar;
+    1 when any source failed."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from portside.security.scanning.rematch import describe_new
+    from portside.security.sources.update import sources_now, update_round
+
+    err = Console(stderr=True)
+    async with Database(settings.database_url) as db:
+        await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
+        if not await sources_now(db, settings.vulndb):
+            err.print(
+                "no sources: set vulndb.sources, or scan images first (the default sources are "
+                "the OSV archives of the ecosystems found in scanned images)",
+                highlight=False,
+                markup=False,
+            )
+            return 1
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err
+        ) as bar:
+
+            def progress(url: str):  # type: ignore[no-untyped-def]
+                task = bar.add_task(url, total=None)
+
+                def advance(done: int, total: int | None) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                return advance
+
+            outcome = await update_round(
+                db,
+                settings.vulndb,
+                settings.data_dir / "vulndb",
+                lambda: datetime.now(UTC),
+                force=True,
+                progress=progress,
+            )
+    for source in outcome.sources:
+        if source.error is not None:
+            line = f"{source.url}: failed: {source.error}"
+        elif source.not_modified:
+            line = f"{source.url}: not modified ({source.records} records)"
+        else:
+            line = (
+                f"{source.url}: {source.records} records ({source.changed} new or changed, "
+                f"{source.withdrawn} withdrawn, {source.problems} refused)"
+            )
+        err.print(line, highlight=False, markup=False)
+    if outcome.rematched is not None:
+        new = describe_new(outcome.rematched.new_findings)
+        err.print(
+            f"re-matched {outcome.rematched.images} images, {outcome.rematched.changed} changed"
+            + (f": {new}" if new else ""),
+            highlight=False,
+        )
+    return 1 if outcome.failed else 0
 
 
 async def status_command(settings: Settings) -> int:
