@@ -105,6 +105,29 @@ class TaskStatus(BaseModel):
     details: dict[str, Any] = {}
 
 
+class EcosystemDataStatus(BaseModel):
+    ecosystem: str  # an OSV ecosystem as indexed: Debian:12, PyPI, ...
+    records: int  # advisories naming it
+    last_success: datetime | None  # newest successful update of a source holding it
+    age_seconds: float | None
+    stale: bool  # older than vulndb.stale_after (or of unknown age)
+
+
+class VulndbSourceStatus(BaseModel):
+    url: str
+    last_attempt: datetime | None
+    last_success: datetime | None
+    records: int
+    failures: int  # in a row; 0 after a success
+    last_error: str | None
+
+
+class VulndbStatus(BaseModel):
+    stale_after_days: float
+    ecosystems: list[EcosystemDataStatus]
+    sources: list[VulndbSourceStatus]
+
+
 class Status(BaseModel):
     version: str
     database: str
@@ -112,6 +135,7 @@ class Status(BaseModel):
     tasks: list[TaskStatus]
     events: dict[str, int]
     webhook: dict[str, Any]
+    vulndb: VulndbStatus
 
 
 class WebhookRefusal(BaseModel):

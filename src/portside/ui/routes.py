@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from portside.events import queue as event_queue
-from portside.reads import history, overview
+from portside.reads import history, overview, vulndata
 from portside.reads import repositories as repository_reads
 from portside.reads import tags as tag_reads
 from portside.reads.paging import Slice, Window
@@ -94,8 +94,10 @@ async def dashboard(
     pages: PagesDep, services: ServicesDep, session: ReadSession, cache: CountsCacheDep
 ) -> Response:
     data = await overview.dashboard(session, services.settings, cache)
+    vdata = await vulndata.vulndata(session, services.settings, datetime.now(UTC))
     return pages.render(
-        "dashboard.html", {"nav": "dashboard", "d": data, "refresh": REFRESH_SECONDS}
+        "dashboard.html",
+        {"nav": "dashboard", "d": data, "v": vdata, "refresh": REFRESH_SECONDS},
     )
 
 
@@ -127,6 +129,7 @@ async def repository_page(
     repository_id: str,
     pages: PagesDep,
     session: ReadSession,
+    services: ServicesDep,
     page: str | None = None,
     after: str | None = None,
 ) -> Response:
@@ -141,7 +144,10 @@ async def repository_page(
         "tags": tags.rows,
         "pager": pager(tags, TAGS_PER_PAGE),
     }
-    return pages.render("repository.html", {"nav": "repositories", "r": shown})
+    verdict_of = await vulndata.verdicts(session, services.settings, datetime.now(UTC))
+    return pages.render(
+        "repository.html", {"nav": "repositories", "r": shown, "verdict_of": verdict_of}
+    )
 
 
 @router.get("/tags/{tag_id}", dependencies=reader)
@@ -149,6 +155,7 @@ async def tag_page(
     tag_id: str,
     pages: PagesDep,
     session: ReadSession,
+    services: ServicesDep,
     severity: str | None = None,
     sort: str | None = None,
     pkg: str | None = None,
@@ -177,6 +184,7 @@ async def tag_page(
             ),
             "has_sbom": packages is not None,
             "max_pkg": findings.MAX_PACKAGE_QUERY,
+            "verdict_of": await vulndata.verdicts(session, services.settings, datetime.now(UTC)),
         },
     )
 

@@ -8,16 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.background.retry import backoff
 from portside.db.engine import Database
-from portside.db.models import ScanTarget, VulndbSource
+from portside.db.models import AdvisoryPackage, ScanTarget, VulndbSource
 from portside.index.vocabulary import ScanTargetStatus
 from portside.security.advisories.ecosystems import family, index_ecosystem
 from portside.security.scanning.matching import osv_packages
 from portside.security.scanning.records import os_of, packages_of
+from portside.security.scanning.verdict import EcosystemData
 from portside.settings import VulndbSettings
 
 MAX_ERROR = 1000  # characters of an error kept
@@ -55,14 +56,6 @@ def due(source: SourceView | None, now: datetime, settings: VulndbSettings) -> b
         wait = backoff(source.failures, settings.backoff_base, settings.backoff_max)
         return now >= source.last_attempt + min(wait, timedelta(seconds=settings.interval))
     return now >= source.last_attempt + timedelta(seconds=settings.interval)
-
-
-@dataclass(frozen=True)
-class EcosystemData:
-    """The vulnerability data loaded for one ecosystem (an index key such as ``Debian:12``)."""
-
-    records: int
-    last_success: datetime | None  # newest successful update of a source holding it
 
 
 def ecosystem_data(
@@ -149,3 +142,14 @@ async def image_ecosystems(session: AsyncSession) -> set[str]:
             for p in osv_packages(os_of(os_record), packages_of(packages or []))
         )
     return found
+
+
+async def data_state(session: AsyncSession) -> dict[str, EcosystemData]:
+    """Per ecosystem (index key): its advisories and when a source holding it last updated."""
+    rows = await session.execute(
+        select(
+            AdvisoryPackage.ecosystem, func.count(func.distinct(AdvisoryPackage.advisory_id))
+        ).group_by(AdvisoryPackage.ecosystem)
+    )
+    records = {str(e): int(n) for e, n in rows.all()}
+    return ecosystem_data(records, await load_all(session))
