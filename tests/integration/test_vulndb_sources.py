@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
@@ -227,3 +228,39 @@ async def test_a_hand_import_is_never_withdrawn_by_a_source(
     clock.now += timedelta(hours=2)
     await update_round(db, settings_for(url), work, clock)
     assert sorted(await stored(db)) == sorted(r["id"] for r in records[:4])
+
+
+async def test_status_metrics_and_dashboard_show_the_data_and_a_failing_source(
+    database_url: str, server: ArchiveServer, records: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    from portside.app import create_app
+    from tests.integration.conftest import make_settings, serving
+
+    good = server.put(PATH, build_zip(records))
+    broken = f"{server.url}/npm/all.zip"  # not served: a 404
+    settings = make_settings(database_url, vulndb={"sources": [good, broken]})
+    async with Database(database_url) as db:
+        await update_round(db, settings.vulndb, tmp_path / "work", lambda: datetime.now(UTC))
+    async with (
+        serving(create_app(settings), settings.server.port) as base,
+        aiohttp.ClientSession() as http,
+    ):
+        async with http.get(f"{base}/api/v1/status") as resp:
+            status = await resp.json()
+        async with http.get(f"{base}/metrics") as resp:
+            metrics = await resp.text()
+        async with http.get(f"{base}/") as resp:
+            page = await resp.text()
+    vulndb = status["vulndb"]
+    assert vulndb["stale_after_days"] == 7
+    [pypi] = [e for e in vulndb["ecosystems"] if e["ecosystem"] == "PyPI"]
+    assert pypi["records"] == 12 and pypi["last_success"] and not pypi["stale"]
+    assert 0 <= pypi["age_seconds"] < 600
+    sources = {s["url"]: s for s in vulndb["sources"]}
+    assert sources[good]["records"] == 12 and sources[good]["failures"] == 0
+    assert sources[broken]["failures"] == 1 and "HTTP 404" in sources[broken]["last_error"]
+    assert any(t["name"] == "vulndb" for t in status["tasks"])
+    assert 'portside_vulndb_records{ecosystem="PyPI"} 12.0' in metrics
+    assert 'portside_vulndb_age_seconds{ecosystem="PyPI"}' in metrics
+    assert f'portside_vulndb_source_failures{{source="{broken}"}} 1.0' in metrics
+    assert 'data-ecosystem="PyPI"' in page and "HTTP 404" in page

@@ -163,6 +163,13 @@ class Finding(BaseModel):
     links: list[str] = []
 
 
+class ScanVerdict(BaseModel):
+    label: str  # "Passed", the worst severity found, or "Incomplete"
+    complete: bool  # every ecosystem of the image checked against fresh data
+    summary: str  # "no known vulnerabilities", or what is missing
+    gaps: list[str]  # e.g. "no advisories loaded for Debian 12", "PyPI: data 9 days old"
+
+
 class TagVulnerabilities(BaseModel):
     tag_id: int
     repository: str
@@ -173,6 +180,7 @@ class TagVulnerabilities(BaseModel):
     error: str | None
     severity_counts: dict[str, int]
     vulnerabilities: list[Finding]
+    verdict: ScanVerdict | None = None  # None until the scan is done
 
 
 class ScanRequest(BaseModel):
