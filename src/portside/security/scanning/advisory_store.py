@@ -296,7 +296,7 @@ async def import_path(
     log.info(
         "vulndb: imported %d records from %s (%d new or changed, %d refused)",
         result.records,
-        path,
+        label or path,
         result.changed,
         len(result.problems),
     )
