@@ -55,6 +55,7 @@ def test_sources_fetch_import_and_change_the_verdict(tmp_path: Path) -> None:
             PORTSIDE_DATA_DIR=str(tmp_path / "data"),
             PORTSIDE_BACKGROUND__SYNC__INTERVAL="1",
             PORTSIDE_BACKGROUND__SCAN__INTERVAL="1",
+            PORTSIDE_VULNDB__ENABLED="true",
             PORTSIDE_VULNDB__SOURCES=json.dumps([source]),
             PORTSIDE_VULNDB__INTERVAL="1",
             PORTSIDE_VULNDB__BACKOFF_BASE="1",
@@ -100,3 +101,35 @@ def test_sources_fetch_import_and_change_the_verdict(tmp_path: Path) -> None:
         finally:
             assert stop(worker) == 0
             stop(server)
+
+
+def test_vulndb_update_now_from_a_file_source(tmp_path: Path) -> None:
+    """`portside vulndb update`: every source fetched now (a mirror on disk, file://), exit 0;
+    a source that fails makes it exit 1 and says why; the others are still imported."""
+    from tests.support.archive_server import write_archive
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    archive = write_archive(mirror / "all.zip", [real_record(i) for i in REQUESTS + JINJA])
+    missing = (mirror / "npm.zip").as_uri()
+    env = portside_env(
+        PORTSIDE_DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
+        PORTSIDE_DATA_DIR=str(tmp_path / "data"),
+        PORTSIDE_VULNDB__SOURCES=json.dumps([archive.as_uri()]),
+    )
+    assert portside("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    done = portside("vulndb", "update", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"{archive.as_uri()}: 3 records (3 new or changed, 0 withdrawn, 0 refused)" in done.stderr
+    )
+    again = portside("vulndb", "update", env=env, cwd=tmp_path)
+    assert again.returncode == 0 and "not modified (3 records)" in again.stderr
+
+    env["PORTSIDE_VULNDB__SOURCES"] = json.dumps([archive.as_uri(), missing])
+    failed = portside("vulndb", "update", env=env, cwd=tmp_path)
+    assert failed.returncode == 1
+    assert f"{missing}: failed:" in failed.stderr and "No such file" in failed.stderr
+    status = portside("vulndb", "status", env=env, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "PyPI" in status.stdout and "fresh" in status.stdout

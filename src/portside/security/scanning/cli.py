@@ -13,6 +13,7 @@ from pathlib import Path
 
 from portside.db import migrate
 from portside.db.engine import Database
+from portside.reads import vulndata
 from portside.registry.client import RegistryClient
 from portside.security.scanning import advisory_store, oneshot
 from portside.security.scanning.analyze import limits_of
@@ -129,7 +130,7 @@ async def update_command(settings: Settings) -> int:
                 f"{source.url}: {source.records} records ({source.changed} new or changed, "
                 f"{source.withdrawn} withdrawn, {source.problems} refused)"
             )
-        err.print(line, highlight=False, markup=False)
+        err.print(line, highlight=False, markup=False, soft_wrap=True)
     if outcome.rematched is not None:
         new = describe_new(outcome.rematched.new_findings)
         err.print(
@@ -145,6 +146,7 @@ async def status_command(settings: Settings) -> int:
         await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
         async with db.read() as session:
             state = await advisory_store.status(session)
+            data = await vulndata.vulndata(session, settings, datetime.now(UTC))
     from rich.console import Console
     from rich.table import Table
 
@@ -162,8 +164,20 @@ async def status_command(settings: Settings) -> int:
     console.print(f"advisories: {state.advisories} ({state.withdrawn} withdrawn)")
     console.print(f"newest record modified: {state.newest_modified or 'never'}")
     console.print(f"last import: {state.last_import or 'never'} from {state.last_source or '-'}")
-    table = Table("ecosystem", "advisories")
-    for ecosystem, n in state.by_ecosystem.items():
-        table.add_row(ecosystem, str(n))
+    table = Table("ecosystem", "advisories", "last update", "state")
+    for row in data.ecosystems:
+        fresh = "age unknown" if row.last_success is None else "stale" if row.stale else "fresh"
+        table.add_row(row.ecosystem, str(row.records), str(row.last_success or "-"), fresh)
     console.print(table)
+    sources = Table("source", "records", "last success", "failures", "last error")
+    for source in data.sources:
+        sources.add_row(
+            source.url,
+            str(source.records),
+            str(source.last_success or "-"),
+            str(source.failures),
+            source.last_error or "",
+        )
+    if data.sources:
+        console.print(sources)
     return 0 if state.advisories else 1
