@@ -264,3 +264,51 @@ async def test_status_metrics_and_dashboard_show_the_data_and_a_failing_source(
     assert 'portside_vulndb_age_seconds{ecosystem="PyPI"}' in metrics
     assert f'portside_vulndb_source_failures{{source="{broken}"}} 1.0' in metrics
     assert 'data-ecosystem="PyPI"' in page and "HTTP 404" in page
+
+
+async def test_default_sources_follow_the_ecosystems_of_scanned_images(
+    db: Database, server: ArchiveServer, records: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    from portside.db.models import ScanTarget
+    from portside.security.sources.task import VulndbTask
+    from portside.security.sources.update import sources_now
+
+    settings = VulndbSettings(base_url=server.url + "/osv", interval=3600)
+    assert await sources_now(db, settings) == []
+    now = datetime.now(UTC)
+    async with db.write() as session:
+        session.add(
+            ScanTarget(
+                digest="sha256:" + "a" * 64,
+                repository="ns/app",
+                status="done",
+                priority=0,
+                attempts=1,
+                available_at=now,
+                created_at=now,
+                os={"id": "debian", "version_id": "12"},
+                packages=[
+                    {"name": "bash", "version": "5.2-1", "ecosystem": "deb"},
+                    {"name": "requests", "version": "2.2.0", "ecosystem": "pypi"},
+                ],
+            )
+        )
+    assert await sources_now(db, settings) == [
+        f"{server.url}/osv/Debian/all.zip",
+        f"{server.url}/osv/PyPI/all.zip",
+    ]
+    # The task: PyPI is served, Debian is not (a 404 in its state); one task at a time.
+    server.put("/osv/PyPI/all.zip", build_zip(records[:3]))
+    first = VulndbTask(db, settings, tmp_path / "work", worker="one")
+    other = VulndbTask(db, settings, tmp_path / "work", worker="two")
+    from portside.db import leases
+
+    assert await leases.acquire(db, "vulndb", "two", now, timedelta(minutes=5))
+    skipped = await first.run_once()
+    assert "skipped" in skipped.details
+    await leases.release(db, "vulndb", "two")
+    run = await first.run_once()
+    by_url = {s["url"]: s for s in run.details["sources"]}
+    assert by_url[f"{server.url}/osv/PyPI/all.zip"]["records"] == 3
+    assert "HTTP 404" in by_url[f"{server.url}/osv/Debian/all.zip"]["error"]
+    assert (await other.run_once()).details["sources"] == []  # nothing due yet

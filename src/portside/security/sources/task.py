@@ -14,7 +14,7 @@ from pathlib import Path
 from portside.background.runtime import TaskRun
 from portside.db import leases
 from portside.db.engine import Database
-from portside.security.sources.update import update_round
+from portside.security.sources.update import sources_now, update_round
 from portside.settings import VulndbSettings
 
 log = logging.getLogger(__name__)
@@ -41,13 +41,27 @@ class VulndbTask:
         self.worker = worker
         self.clock = clock
         self.interval = min(settings.interval, settings.backoff_base, TASK_INTERVAL)
+        self._sources: list[str] = []
+        self._sources_at: datetime | None = None
+
+    async def sources(self) -> list[str]:
+        """The sources, derived from the scanned images' ecosystems at most once an interval
+        (reading every stored package list each minute would cost more than it tells)."""
+        now = self.clock()
+        refresh = timedelta(seconds=self.settings.interval)
+        if self._sources_at is None or not self._sources or now - self._sources_at >= refresh:
+            self._sources = await sources_now(self.db, self.settings)
+            self._sources_at = now
+        return self._sources
 
     async def run_once(self) -> TaskRun:
         ttl = timedelta(seconds=self.settings.timeout * 2 + 60)
         if not await leases.acquire(self.db, LEASE, self.worker, self.clock(), ttl):
             return TaskRun(details={"skipped": "another process holds the vulndb lease"})
         try:
-            outcome = await update_round(self.db, self.settings, self.work_dir, self.clock)
+            outcome = await update_round(
+                self.db, self.settings, self.work_dir, self.clock, urls=await self.sources()
+            )
         finally:
             await leases.release(self.db, LEASE, self.worker)
         details = {

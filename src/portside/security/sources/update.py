@@ -162,10 +162,13 @@ async def update_round(
     *,
     force: bool = False,
     progress: Callable[[str], Progress] | None = None,
+    urls: list[str] | None = None,
 ) -> RoundResult:
-    """Update every due source (every source with ``force``), then re-match once."""
+    """Update every due source of ``urls`` (default: :func:`sources_now`; every one with
+    ``force``), then re-match once."""
     outcome = RoundResult()
-    urls = await sources_now(db, settings)
+    if urls is None:
+        urls = await sources_now(db, settings)
     async with db.read() as session:
         known = {row.url: row for row in await state.load_all(session)}
     keys: set[tuple[str, str]] = set()
