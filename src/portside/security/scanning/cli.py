@@ -8,12 +8,11 @@ come here at all (:mod:`portside.apiclient`).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from portside.db import migrate
 from portside.db.engine import Database
-from portside.reads import vulndata
 from portside.registry.client import RegistryClient
 from portside.security.scanning import advisory_store, oneshot
 from portside.security.scanning.analyze import limits_of
@@ -40,7 +39,14 @@ async def scan_command(
             repository, reference, digest = await oneshot.resolve(client, ref)
             limits = limits_of(settings.background.scan)
             report = await oneshot.answer(
-                db, client, limits, repository, reference, digest, reuse=reuse
+                db,
+                client,
+                limits,
+                repository,
+                reference,
+                digest,
+                reuse=reuse,
+                stale_after=timedelta(days=settings.vulndb.stale_after),
             )
     return finish(report, output, fail_on=fail_on, ignore_unfixed=ignore_unfixed)
 
@@ -142,6 +148,8 @@ async def update_command(settings: Settings) -> int:
 
 
 async def status_command(settings: Settings) -> int:
+    from portside.reads import vulndata  # not needed by `scan`
+
     async with Database(settings.database_url) as db:
         await migrate.wait_until_ready(db, 0)  # a command says at once what is wrong
         async with db.read() as session:
