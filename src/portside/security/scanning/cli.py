@@ -161,10 +161,12 @@ async def status_command(settings: Settings) -> int:
     console = Console()
     if not state.advisories:
         Console(stderr=True).print(
-            "no advisories are loaded, so scans find packages but no vulnerabilities. Download "
-            "osv.dev's archives for your images' ecosystems (e.g. "
-            "https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip, PyPI, npm) and "
-            "run `portside vulndb import FILE.zip` (a folder of OSV JSON files works too)",
+            "no advisories are loaded, so scans find packages but no vulnerabilities. Run "
+            "`portside vulndb update` (it fetches vulndb.sources: by default osv.dev's archives "
+            "for the ecosystems of your scanned images; the background process does it on its "
+            "own), or download archives (e.g. "
+            "https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip) and run "
+            "`portside vulndb import FILE.zip` (a folder of OSV JSON files works too)",
             highlight=False,
             markup=False,
         )
