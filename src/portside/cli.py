@@ -551,6 +551,15 @@ def vulndb_import(
     raise typer.Exit(_run(import_command(_settings(ctx), path)))
 
 
+@vulndb_app.command("update")
+def vulndb_update(ctx: typer.Context) -> None:
+    """Fetch every vulnerability data source now (vulndb.sources), import what changed, then
+    match every scanned image again. Exits 1 when a source failed."""
+    from portside.security.scanning.cli import update_command
+
+    raise typer.Exit(_run(update_command(_settings(ctx))))
+
+
 @vulndb_app.command("status")
 def vulndb_status(ctx: typer.Context) -> None:
     """What vulnerability data is loaded, and how fresh it is."""

@@ -47,7 +47,9 @@ the library and re-raised with the original as ``__cause__``::
     └── security.advisories.errors.VulnDataError   vulnerability data cannot be used
         ├── InvalidAdvisory         one record is not a usable OSV advisory (the import goes on)
         ├── SourceUnreadable        the folder or archive cannot be read (the import stops)
-        └── security.advisories.load._Refused   one file is not imported (reported; goes on)
+        ├── security.advisories.load._Refused   one file is not imported (reported; goes on)
+        ├── security.sources.fetch.FetchFailed   an archive could not be downloaded (kept as was)
+        └── security.sources.update.ArchiveRefused   a downloaded archive is not a sound zip
 
 The classes drawn with a module path are defined in that module (``portside.`` left out), next
 to the code that raises them; the others here. ``tests/unit/test_error_tree.py`` checks that

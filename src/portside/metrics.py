@@ -7,7 +7,8 @@ at scrape time, so any process reports the shared queues.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -86,12 +87,54 @@ class Metrics:
             buckets=RUN_BUCKETS,
             registry=r,
         )
+        self.vulndb_records = Gauge(
+            "portside_vulndb_records",
+            "Advisories loaded, by OSV ecosystem.",
+            ["ecosystem"],
+            registry=r,
+        )
+        self.vulndb_updated = Gauge(
+            "portside_vulndb_last_success_timestamp_seconds",
+            "When a source holding the ecosystem's data last updated (Unix time).",
+            ["ecosystem"],
+            registry=r,
+        )
+        self.vulndb_age = Gauge(
+            "portside_vulndb_age_seconds",
+            "Age of the ecosystem's data: seconds since its last successful update.",
+            ["ecosystem"],
+            registry=r,
+        )
+        self.vulndb_failures = Gauge(
+            "portside_vulndb_source_failures",
+            "Failed fetches in a row, by vulnerability data source.",
+            ["source"],
+            registry=r,
+        )
         self.queue = Gauge(
             "portside_queue_depth",
             "Items waiting or in progress, by queue and status.",
             ["queue", "status"],
             registry=r,
         )
+
+    def set_vulndata(
+        self,
+        ecosystems: Iterable[tuple[str, int, datetime | None, float | None]],
+        sources: Iterable[tuple[str, int]],
+    ) -> None:
+        """The data loaded per ecosystem and each source's failures, as read at scrape time
+        (an ecosystem or source no longer there is dropped)."""
+        for gauge in (self.vulndb_records, self.vulndb_updated, self.vulndb_age):
+            gauge.clear()
+        self.vulndb_failures.clear()
+        for ecosystem, records, last_success, age in ecosystems:
+            self.vulndb_records.labels(ecosystem).set(records)
+            if last_success is not None and age is not None:
+                self.vulndb_updated.labels(ecosystem).set(last_success.timestamp())
+                self.vulndb_age.labels(ecosystem).set(age)
+        for url, failures in sources:
+            self.vulndb_failures.labels(url).set(failures)
 
     def watch_ingest(self, stats: IngestStats) -> None:
         self.registry.register(_IngestCollector(stats))

@@ -25,6 +25,7 @@ from portside.metrics import Metrics
 from portside.outgoing.task import WebhooksTask
 from portside.registry.client import RegistryClient
 from portside.security.scanning.task import ScanTask
+from portside.security.sources.task import VulndbTask
 from portside.settings import Settings
 from portside.sync.task import SyncTask
 from portside.tokenserver.keys import TokenKeys
@@ -81,6 +82,15 @@ def build_tasks(services: Services) -> list[Task]:
     if settings.scan.enabled and services.registry is not None:
         tasks.append(
             ScanTask(services.db, services.registry, settings.scan, worker=services.worker)
+        )
+    if services.settings.vulndb.enabled:
+        tasks.append(
+            VulndbTask(
+                services.db,
+                services.settings.vulndb,
+                services.settings.data_dir / "vulndb",
+                worker=services.worker,
+            )
         )
     return tasks
 

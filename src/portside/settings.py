@@ -416,6 +416,63 @@ class OutgoingTaskSettings(_Section):
     backoff_max: float = Field(default=3600.0, gt=0)
 
 
+OSV_BASE_URL = "https://osv-vulnerabilities.storage.googleapis.com"
+
+
+def _source_url(value: str) -> str:
+    if not value.startswith(("http://", "https://", "file://")):
+        raise ValueError(f"must start with http://, https:// or file:// (got {value!r})")
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in value) or len(value) > 2048:
+        raise ValueError(f"not a usable URL (got {value!r})")
+    return value
+
+
+class VulndbSettings(_Section):
+    """The vulnerability data that keeps itself current: OSV archives fetched on an interval."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Fetch the sources in the background (`portside vulndb update`"
+        " fetches them on demand either way).",
+    )
+    base_url: str = Field(
+        default=OSV_BASE_URL,
+        description="Where the default sources live: {base_url}/{Ecosystem}/all.zip for each "
+        "ecosystem found in scanned images. A mirror or an air-gapped file server (http(s):// "
+        "or file://) can replace it.",
+    )
+    sources: list[str] | None = Field(
+        default=None,
+        description="OSV archives (all.zip) by URL, http(s):// or file://. Unset: derived from "
+        "base_url and the ecosystems found in scanned images.",
+    )
+    interval: float = Field(default=3600.0, gt=0, description="Seconds between fetches.")
+    timeout: float = Field(default=600.0, gt=0, description="Seconds one download may take.")
+    max_archive_bytes: int = Field(
+        default=2 * 1024**3, ge=1024, description="Largest archive downloaded (compressed)."
+    )
+    stale_after: float = Field(
+        default=7.0,
+        gt=0,
+        description="Days after which loaded data is stale: a scan verdict then says how old "
+        "its data is instead of 'no known vulnerabilities'.",
+    )
+    backoff_base: float = Field(default=60.0, gt=0)
+    backoff_max: float = Field(default=6 * 3600.0, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return _source_url(value).rstrip("/")
+
+    @field_validator("sources")
+    @classmethod
+    def _sources(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        return list(dict.fromkeys(_source_url(url) for url in value))
+
+
 class BackgroundSettings(_Section):
     events: EventsTaskSettings = Field(default_factory=EventsTaskSettings)
     sync: SyncTaskSettings = Field(default_factory=SyncTaskSettings)
@@ -460,6 +517,7 @@ class Settings(BaseSettings):
         default_factory=list, description="Portside's own notifications to your systems."
     )
     background: BackgroundSettings = Field(default_factory=BackgroundSettings)
+    vulndb: VulndbSettings = Field(default_factory=VulndbSettings)
     log_level: str = "INFO"
     data_dir: Path = Field(
         default=Path(".portside"),

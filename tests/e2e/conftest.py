@@ -14,7 +14,11 @@ PORTSIDE = str(Path(sys.executable).parent / "portside")
 
 
 def portside_env(**settings: str) -> dict[str, str]:
+    """The environment of a `portside` process: this one's without its PORTSIDE_* variables,
+    with ``settings``. The vulnerability data sources are off unless a test turns them on: by
+    default they would fetch osv.dev's archives from the internet."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTSIDE_")}
+    env["PORTSIDE_VULNDB__ENABLED"] = "false"
     env.update(settings)
     return env
 

@@ -58,6 +58,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "notifications": {"tokens": [TOKEN]},
         "server": {"host": "127.0.0.1", "port": free_port()},
         "background": {"schema_wait": 5},
+        "vulndb": {"enabled": False},  # never osv.dev from a test (a test turns sources on)
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):

@@ -135,7 +135,7 @@ async def test_the_dashboard_and_the_api_show_the_same_numbers(
 
     tasks = re.findall(r'<tr data-task="([\w-]+)">', html)
     assert tasks == [t["name"] for t in status["tasks"]]
-    assert tasks == ["events", "sync", "scan", "gc", "webhooks", "describe"]
+    assert tasks == ["events", "sync", "scan", "gc", "webhooks", "vulndb", "describe"]
     runs = dict(
         re.findall(r'<tr data-task="([\w-]+)">.*?<td class="n">(\d+)</td>\s*<td>', html, re.S)
     )

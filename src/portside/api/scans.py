@@ -7,6 +7,7 @@ cache and vulnerability data, at most ``api.scan_slots`` at a time.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -53,6 +54,7 @@ async def scan(body: ScanRequest, services: ServicesDep, _: Admin) -> JSONRespon
         digest,
         reuse=body.reuse,
         slot=services.scan_slots,
+        stale_after=timedelta(days=services.settings.vulndb.stale_after),
     )
     services.metrics.scan_request(report["source"], time.perf_counter() - started)
     return JSONResponse(report)

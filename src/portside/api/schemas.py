@@ -105,6 +105,29 @@ class TaskStatus(BaseModel):
     details: dict[str, Any] = {}
 
 
+class EcosystemDataStatus(BaseModel):
+    ecosystem: str  # an OSV ecosystem as indexed: Debian:12, PyPI, ...
+    records: int  # advisories naming it
+    last_success: datetime | None  # newest successful update of a source holding it
+    age_seconds: float | None
+    stale: bool  # older than vulndb.stale_after (or of unknown age)
+
+
+class VulndbSourceStatus(BaseModel):
+    url: str
+    last_attempt: datetime | None
+    last_success: datetime | None
+    records: int
+    failures: int  # in a row; 0 after a success
+    last_error: str | None
+
+
+class VulndbStatus(BaseModel):
+    stale_after_days: float
+    ecosystems: list[EcosystemDataStatus]
+    sources: list[VulndbSourceStatus]
+
+
 class Status(BaseModel):
     version: str
     database: str
@@ -112,6 +135,7 @@ class Status(BaseModel):
     tasks: list[TaskStatus]
     events: dict[str, int]
     webhook: dict[str, Any]
+    vulndb: VulndbStatus
 
 
 class WebhookRefusal(BaseModel):
@@ -139,6 +163,13 @@ class Finding(BaseModel):
     links: list[str] = []
 
 
+class ScanVerdict(BaseModel):
+    label: str  # "Passed", the worst severity found, or "Incomplete"
+    complete: bool  # every ecosystem of the image checked against fresh data
+    summary: str  # "no known vulnerabilities", or what is missing
+    gaps: list[str]  # e.g. "no advisories loaded for Debian 12", "PyPI: data 9 days old"
+
+
 class TagVulnerabilities(BaseModel):
     tag_id: int
     repository: str
@@ -149,6 +180,7 @@ class TagVulnerabilities(BaseModel):
     error: str | None
     severity_counts: dict[str, int]
     vulnerabilities: list[Finding]
+    verdict: ScanVerdict | None = None  # None until the scan is done
 
 
 class ScanRequest(BaseModel):

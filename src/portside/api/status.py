@@ -4,6 +4,8 @@ numbers: for who reads everything) and ``GET /healthz`` (anyone)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -11,9 +13,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from portside import __version__
 from portside.api.deps import ReadSession, ServicesDep
-from portside.api.schemas import Status, TaskStatus
+from portside.api.schemas import Status, TaskStatus, VulndbStatus
 from portside.events import queue
-from portside.reads import overview
+from portside.reads import overview, vulndata
 from portside.redact import redact_url
 from portside.security.scanning import queue as scan_queue
 from portside.web.access import Everything
@@ -43,7 +45,13 @@ async def status(services: ServicesDep, session: ReadSession) -> Status:
         for task in found.tasks
     ]
     ingest = services.ingestor.stats if services.ingestor else None
+    data = await vulndata.vulndata(session, settings, datetime.now(UTC))
     return Status(
+        vulndb=VulndbStatus(
+            stale_after_days=data.stale_after_days,
+            ecosystems=[asdict(e) for e in data.ecosystems],
+            sources=[asdict(s) for s in data.sources],
+        ),
         version=__version__,
         database=services.db.dialect,
         registry=redact_url(settings.registry.url) if settings.registry.url else None,
@@ -77,4 +85,9 @@ async def healthz(session: ReadSession) -> JSONResponse:
 async def metrics(services: ServicesDep, session: ReadSession) -> Response:
     """Prometheus metrics of this process, and the shared queues' depths."""
     services.metrics.set_queues(await queue.counts(session), await scan_queue.depth(session))
+    data = await vulndata.vulndata(session, services.settings, datetime.now(UTC))
+    services.metrics.set_vulndata(
+        [(e.ecosystem, e.records, e.last_success, e.age_seconds) for e in data.ecosystems],
+        [(s.url, s.failures) for s in data.sources],
+    )
     return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -14,13 +14,16 @@ from portside.api.schemas import (
     DeletedPublic,
     Finding,
     RescanRequest,
+    ScanVerdict,
     TagPublic,
     TagVulnerabilities,
 )
 from portside.db.models import Tag
 from portside.deletion import DeletionRefused, delete_repository, delete_tag
 from portside.index.names import check_digest
+from portside.index.vocabulary import TagScanState
 from portside.reads import tags as reads
+from portside.reads import vulndata
 from portside.registry.client import RegistryClient
 from portside.security.scanning import queue as scan_queue
 from portside.security.scanning import sbom
@@ -58,7 +61,11 @@ async def get_tag(tag_id: RowId, session: ReadSession, principal: PrincipalDep) 
     "/tags/{tag_id}/vulnerabilities", response_model=TagVulnerabilities, dependencies=Reader
 )
 async def tag_vulnerabilities(
-    tag_id: RowId, session: ReadSession, principal: PrincipalDep, severity: Severity | None = None
+    tag_id: RowId,
+    session: ReadSession,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    severity: Severity | None = None,
 ) -> TagVulnerabilities:
     """The tag's findings, worst first; ``severity`` keeps one level."""
     found = await reads.tag(session, tag_id, principal=principal)
@@ -69,7 +76,19 @@ async def tag_vulnerabilities(
     if severity is not None:
         findings = [f for f in findings if f.severity == severity.value]
     findings.sort(key=lambda f: (ORDER.index(f.severity) if f.severity in ORDER else 99, f.id))
+    verdict = None
+    if target is not None and tag.scan_state == TagScanState.DONE:
+        found_verdict = (await vulndata.verdicts(session, services.settings, datetime.now(UTC)))(
+            target
+        )
+        verdict = ScanVerdict(
+            label=found_verdict.label,
+            complete=found_verdict.complete,
+            summary=found_verdict.summary,
+            gaps=list(found_verdict.gaps),
+        )
     return TagVulnerabilities(
+        verdict=verdict,
         tag_id=tag.id,
         repository=repository,
         tag=tag.name,

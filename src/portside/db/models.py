@@ -284,6 +284,39 @@ class VulndbImport(Base):
     errors: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
+class VulndbSource(Base):
+    """An OSV archive Portside keeps current (``vulndb.sources``), or a path imported by hand:
+    what its last fetch found, for conditional requests, back-off and the data's age."""
+
+    __tablename__ = "vulndb_sources"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    etag: Mapped[str | None] = mapped_column(String(1024))
+    last_modified: Mapped[str | None] = mapped_column(String(255))
+    last_attempt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # records by index ecosystem at the last successful import: which data it provides
+    ecosystems: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+
+class AdvisorySource(Base):
+    """Which source holds an advisory: a record that leaves a source leaves with it, unless
+    another source (or a hand import) still holds it."""
+
+    __tablename__ = "advisory_sources"
+
+    advisory_id: Mapped[str] = mapped_column(
+        ForeignKey("advisories.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("vulndb_sources.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class Webhook(Base):
     """An operator's endpoint for Portside's own notifications."""
 

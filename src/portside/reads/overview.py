@@ -181,6 +181,7 @@ def configured_tasks(settings: Settings) -> dict[str, bool]:
         enabled = getattr(section, "enabled", None)
         if isinstance(enabled, bool):
             found[name] = enabled
+    found["vulndb"] = settings.vulndb.enabled
     return found
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from portside.index.vocabulary import TagScanState
+from portside.security.scanning.verdict import INCOMPLETE, PASSED, Verdict
 from portside.security.severity import ORDER, worst
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
@@ -110,9 +111,14 @@ class ScanBadge:
     label: str
     css: str
     counts: list[tuple[str, int]]  # nonzero severities, worst first
+    gaps: tuple[str, ...] = ()  # what the scan could not check (its verdict's gaps)
 
 
-def scan_badge(state: str | None, counts: Mapping[str, int] | None) -> ScanBadge:
+def scan_badge(
+    state: str | None, counts: Mapping[str, int] | None, verdict: Verdict | None = None
+) -> ScanBadge:
+    """A tag's scan as shown. With its ``verdict``, "Passed" only when the verdict says so
+    (every ecosystem checked against fresh data), "Incomplete" with what is missing else."""
     if state == TagScanState.IN_PROGRESS:
         return ScanBadge("In progress", "state-progress", [])
     if state == TagScanState.FAILED:
@@ -120,10 +126,13 @@ def scan_badge(state: str | None, counts: Mapping[str, int] | None) -> ScanBadge
     if state != TagScanState.DONE:
         return ScanBadge("Pending", "state-pending", [])
     found = [(level, int(counts[level])) for level in ORDER if counts and counts.get(level)]
+    gaps = verdict.gaps if verdict is not None else ()
     if not found:
-        return ScanBadge("Passed", "state-passed", [])
+        if gaps:
+            return ScanBadge(INCOMPLETE, "state-incomplete", [], gaps)
+        return ScanBadge(PASSED, "state-passed", [])
     level = worst(dict(found)) or "Unknown"
-    return ScanBadge(level, severity_class(level), found)
+    return ScanBadge(level, severity_class(level), found, gaps)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 
 from portside.accounts.policy import Principal
 from portside.events import queue as event_queue
-from portside.reads import history, overview
+from portside.reads import history, overview, vulndata
 from portside.reads import repositories as repository_reads
 from portside.reads import tags as tag_reads
 from portside.reads.paging import Slice, Window
@@ -100,9 +100,16 @@ async def dashboard(
     principal: PrincipalDep,
 ) -> Response:
     data = await overview.dashboard(session, services.settings, cache, principal=principal)
+    vdata = await vulndata.vulndata(session, services.settings, datetime.now(UTC))
     return pages.render(
         "dashboard.html",
-        {"nav": "dashboard", "d": data, "refresh": REFRESH_SECONDS, "reader": principal},
+        {
+            "nav": "dashboard",
+            "d": data,
+            "v": vdata,
+            "refresh": REFRESH_SECONDS,
+            "reader": principal,
+        },
     )
 
 
@@ -137,6 +144,7 @@ async def repository_page(
     pages: PagesDep,
     session: ReadSession,
     principal: PrincipalDep,
+    services: ServicesDep,
     page: str | None = None,
     after: str | None = None,
 ) -> Response:
@@ -157,7 +165,11 @@ async def repository_page(
         "tags": tags.rows,
         "pager": pager(tags, TAGS_PER_PAGE),
     }
-    return pages.render("repository.html", {"nav": "repositories", "r": shown, "reader": principal})
+    verdict_of = await vulndata.verdicts(session, services.settings, datetime.now(UTC))
+    return pages.render(
+        "repository.html",
+        {"nav": "repositories", "r": shown, "verdict_of": verdict_of, "reader": principal},
+    )
 
 
 @router.get("/tags/{tag_id}")
@@ -166,6 +178,7 @@ async def tag_page(
     pages: PagesDep,
     session: ReadSession,
     principal: PrincipalDep,
+    services: ServicesDep,
     severity: str | None = None,
     sort: str | None = None,
     pkg: str | None = None,
@@ -199,6 +212,7 @@ async def tag_page(
             ),
             "has_sbom": packages is not None,
             "max_pkg": findings.MAX_PACKAGE_QUERY,
+            "verdict_of": await vulndata.verdicts(session, services.settings, datetime.now(UTC)),
         },
     )
 

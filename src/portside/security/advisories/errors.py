@@ -6,7 +6,9 @@ They sit under Portside's one exception tree::
     └── VulnDataError               vulnerability data cannot be used
         ├── InvalidAdvisory         one record is not a usable OSV advisory (the import goes on)
         ├── SourceUnreadable        the folder or archive itself cannot be read (the import stops)
-        └── load._Refused           one file is not imported (reported; the import goes on)
+        ├── load._Refused           one file is not imported (reported; the import goes on)
+        ├── sources.fetch.FetchFailed        an archive could not be downloaded
+        └── sources.update.ArchiveRefused    a downloaded archive is not a sound zip
 """
 
 from __future__ import annotations

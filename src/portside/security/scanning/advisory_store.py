@@ -8,18 +8,19 @@ advisories of the packages at hand, and a re-match after an import needs no down
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.db.engine import Database
 from portside.db.models import Advisory as AdvisoryRow
-from portside.db.models import AdvisoryPackage, VulndbImport
+from portside.db.models import AdvisoryPackage, AdvisorySource, VulndbImport
 from portside.errors import StorageError
 from portside.security.advisories.ecosystems import index_ecosystem, normalize_name
 from portside.security.advisories.load import LoadReport, read_located
@@ -37,6 +38,8 @@ class ImportResult:
     changed: int = 0
     problems: list[str] = field(default_factory=list)
     changed_keys: set[tuple[str, str]] = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)  # every record stored (new, changed or not)
+    ecosystems: Counter[str] = field(default_factory=Counter)  # records by index ecosystem
 
 
 def keys_of(advisory: Advisory) -> set[tuple[str, str]]:
@@ -55,11 +58,16 @@ class _Stored:
     changed: int = 0
     keys: set[tuple[str, str]] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    ecosystems: Counter[str] = field(default_factory=Counter)
 
 
-async def _store_batch(session: AsyncSession, batch: list[Located], now: datetime) -> _Stored:
+async def _store_batch(
+    session: AsyncSession, batch: list[Located], now: datetime, source_id: int | None = None
+) -> _Stored:
     """Store a batch of records with distinct ids. A record whose id this import stored
-    already (``imported_at`` is this import's time: an earlier batch had it) is reported."""
+    already (``imported_at`` is this import's time: an earlier batch had it) is reported.
+    With ``source_id``, each record stored is recorded as held by that source."""
     stored = _Stored()
     ids = [advisory.id for _, _, advisory in batch]
     existing = {
@@ -79,10 +87,24 @@ async def _store_batch(session: AsyncSession, batch: list[Located], now: datetim
             stored.problems.append(_duplicate(where, advisory.id, "an earlier file"))
             continue
         stored.records += 1
+        stored.ids.append(advisory.id)
+        stored.ecosystems.update({index_ecosystem(a.ecosystem) for a in advisory.affected})
         if row is None or row.modified != advisory.modified or advisory.modified is None:
             fresh.append((where, raw, advisory))
-    if not fresh:
-        return stored
+    if fresh:
+        await _store_fresh(session, fresh, existing, now, stored)
+    if source_id is not None:  # after the records: a link names a stored record
+        await _link(session, stored.ids, source_id)
+    return stored
+
+
+async def _store_fresh(
+    session: AsyncSession,
+    fresh: list[Located],
+    existing: dict[str, Any],
+    now: datetime,
+    stored: _Stored,
+) -> None:
     changed_ids = [advisory.id for _, _, advisory in fresh]
     # Keys of the old versions too: a package an advisory no longer names must be re-matched.
     old_keys = await session.execute(
@@ -94,19 +116,23 @@ async def _store_batch(session: AsyncSession, batch: list[Located], now: datetim
     await session.execute(
         delete(AdvisoryPackage).where(AdvisoryPackage.advisory_id.in_(changed_ids))
     )
-    await session.execute(delete(AdvisoryRow).where(AdvisoryRow.id.in_(changed_ids)))
-    session.add_all(
-        AdvisoryRow(
-            id=advisory.id,
-            modified=advisory.modified,
-            withdrawn=advisory.is_withdrawn,
-            severity=str(advisory.severity),
-            summary=advisory.summary or None,
-            data=raw,
-            imported_at=now,
-        )
+    # Changed rows are updated in place, not replaced: the sources holding them stay linked.
+    values = [
+        {
+            "id": advisory.id,
+            "modified": advisory.modified,
+            "withdrawn": advisory.is_withdrawn,
+            "severity": str(advisory.severity),
+            "summary": advisory.summary or None,
+            "data": raw,
+            "imported_at": now,
+        }
         for _, raw, advisory in fresh
-    )
+    ]
+    known = [v for v in values if v["id"] in existing]
+    if known:
+        await session.execute(update(AdvisoryRow), known)
+    session.add_all(AdvisoryRow(**v) for v in values if v["id"] not in existing)
     await session.flush()
     rows: list[dict[str, str]] = []
     for _, _, advisory in fresh:
@@ -118,7 +144,76 @@ async def _store_batch(session: AsyncSession, batch: list[Located], now: datetim
     if rows:
         await session.execute(insert(AdvisoryPackage), rows)
     stored.changed = len(fresh)
-    return stored
+
+
+async def _link(session: AsyncSession, ids: list[str], source_id: int) -> None:
+    """Record ``ids`` as held by the source (those it held already are left alone)."""
+    if not ids:
+        return
+    linked = set(
+        (
+            await session.scalars(
+                select(AdvisorySource.advisory_id).where(
+                    AdvisorySource.source_id == source_id, AdvisorySource.advisory_id.in_(ids)
+                )
+            )
+        ).all()
+    )
+    new = [{"advisory_id": i, "source_id": source_id} for i in ids if i not in linked]
+    if new:
+        await session.execute(insert(AdvisorySource), new)
+
+
+async def withdraw_missing(
+    db: Database, source_id: int, present: set[str]
+) -> tuple[list[str], set[tuple[str, str]]]:
+    """Forget that the source holds the advisories not in ``present`` (its latest archive),
+    and delete those no other source (nor a hand import) holds. Returns the deleted ids and
+    the (ecosystem, name) keys they named, to re-match."""
+    async with db.write() as session:
+        held = set(
+            (
+                await session.scalars(
+                    select(AdvisorySource.advisory_id).where(AdvisorySource.source_id == source_id)
+                )
+            ).all()
+        )
+        gone = sorted(held - present)
+        deleted: list[str] = []
+        keys: set[tuple[str, str]] = set()
+        for start in range(0, len(gone), BATCH):
+            chunk = gone[start : start + BATCH]
+            await session.execute(
+                delete(AdvisorySource).where(
+                    AdvisorySource.source_id == source_id, AdvisorySource.advisory_id.in_(chunk)
+                )
+            )
+            still = set(
+                (
+                    await session.scalars(
+                        select(AdvisorySource.advisory_id).where(
+                            AdvisorySource.advisory_id.in_(chunk)
+                        )
+                    )
+                ).all()
+            )
+            orphans = [i for i in chunk if i not in still]
+            if not orphans:
+                continue
+            rows = await session.execute(
+                select(AdvisoryPackage.ecosystem, AdvisoryPackage.name).where(
+                    AdvisoryPackage.advisory_id.in_(orphans)
+                )
+            )
+            keys.update((e, n) for e, n in rows.all())
+            await session.execute(
+                delete(AdvisoryPackage).where(AdvisoryPackage.advisory_id.in_(orphans))
+            )
+            await session.execute(delete(AdvisoryRow).where(AdvisoryRow.id.in_(orphans)))
+            deleted.extend(orphans)
+    if deleted:
+        log.info("vulndb: %d advisories left source %d and were withdrawn", len(deleted), source_id)
+    return deleted, keys
 
 
 def _duplicate(where: str, advisory_id: str, first: str) -> str:
@@ -132,12 +227,18 @@ def _refusal(exc: StorageError) -> str:
     return str(reason).splitlines()[0][:200] if str(reason) else type(reason).__name__
 
 
-async def _store(db: Database, batch: list[Located], now: datetime, result: ImportResult) -> None:
+async def _store(
+    db: Database,
+    batch: list[Located],
+    now: datetime,
+    result: ImportResult,
+    source_id: int | None = None,
+) -> None:
     """One transaction for the batch; if the database refuses it, each record on its own, so
     only the culprit is left out (and reported)."""
     try:
         async with db.write() as session:
-            stored = await _store_batch(session, batch, now)
+            stored = await _store_batch(session, batch, now, source_id)
     except StorageError as exc:
         if len(batch) == 1:
             where, _, advisory = batch[0]
@@ -145,18 +246,28 @@ async def _store(db: Database, batch: list[Located], now: datetime, result: Impo
             result.problems.append(f"{where}: refused by the database: {_refusal(exc)}")
             return
         for one in batch:
-            await _store(db, [one], now, result)
+            await _store(db, [one], now, result, source_id)
         return
+    result.ids.update(stored.ids)
+    result.ecosystems.update(stored.ecosystems)
     result.records += stored.records
     result.changed += stored.changed
     result.changed_keys.update(stored.keys)
     result.problems.extend(stored.problems)
 
 
-async def import_path(db: Database, path: Path, now: datetime) -> ImportResult:
+async def import_path(
+    db: Database,
+    path: Path,
+    now: datetime,
+    *,
+    source_id: int | None = None,
+    label: str | None = None,
+) -> ImportResult:
     """Import a folder of OSV JSON files or an osv.dev ``all.zip``; bad records (unreadable,
     a NUL, an id seen before in the same source, refused by the database) are reported, every
-    other one imported. The first record of an id wins."""
+    other one imported. The first record of an id wins. With ``source_id`` every record stored
+    is recorded as held by that source (``label`` names it in the import's history)."""
     report = LoadReport()
     result = ImportResult()
     batch: dict[str, Located] = {}
@@ -167,16 +278,16 @@ async def import_path(db: Database, path: Path, now: datetime) -> ImportResult:
             continue
         batch[advisory.id] = (where, raw, advisory)
         if len(batch) >= BATCH:
-            await _store(db, list(batch.values()), now, result)
+            await _store(db, list(batch.values()), now, result, source_id)
             batch = {}
     if batch:
-        await _store(db, list(batch.values()), now, result)
+        await _store(db, list(batch.values()), now, result, source_id)
     result.problems = [f"{p.source}: {p.reason}" for p in report.problems] + result.problems
     async with db.write() as session:
         session.add(
             VulndbImport(
                 at=now,
-                source=str(path),
+                source=label or str(path),
                 records=result.records,
                 changed=result.changed,
                 errors=result.problems[:100],
@@ -185,7 +296,7 @@ async def import_path(db: Database, path: Path, now: datetime) -> ImportResult:
     log.info(
         "vulndb: imported %d records from %s (%d new or changed, %d refused)",
         result.records,
-        path,
+        label or path,
         result.changed,
         len(result.problems),
     )

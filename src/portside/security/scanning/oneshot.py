@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +31,8 @@ from portside.security.scanning.analyze import Analyzer
 from portside.security.scanning.layercache import LayerCacheStore
 from portside.security.scanning.matching import match
 from portside.security.scanning.records import os_record, package_record
+from portside.security.scanning.verdict import stored_verdict
+from portside.security.sources import state as source_state
 
 SCANNED, STORED = "scanned", "stored"
 
@@ -79,13 +82,33 @@ async def answer(
     *,
     reuse: bool,
     slot: AbstractAsyncContextManager[Any] | None = None,
+    stale_after: timedelta = timedelta(days=7),
 ) -> dict[str, Any]:
     """The report of ``digest``: with ``reuse``, the stored scan when there is one; otherwise
-    (or without one) an analysis now, inside ``slot`` when given (a bound on concurrent ones)."""
-    if reuse and (report := await stored(db, repository, reference, digest)) is not None:
-        return report
-    async with slot or contextlib.nullcontext():
-        return await scan_now(db, client, limits, repository, reference, digest)
+    (or without one) an analysis now, inside ``slot`` when given (a bound on concurrent ones).
+    Its ``verdict`` says whether it may claim "no known vulnerabilities" (data older than
+    ``stale_after`` may not)."""
+    report = await stored(db, repository, reference, digest) if reuse else None
+    if report is None:
+        async with slot or contextlib.nullcontext():
+            report = await scan_now(db, client, limits, repository, reference, digest)
+    async with db.read() as session:
+        data = await source_state.data_state(session)
+    found = stored_verdict(
+        report["severity_counts"],
+        report["os"],
+        report["packages"],
+        data,
+        datetime.now(UTC),
+        stale_after,
+    )
+    report["verdict"] = {
+        "label": found.label,
+        "complete": found.complete,
+        "summary": found.summary,
+        "gaps": list(found.gaps),
+    }
+    return report
 
 
 async def scan_now(

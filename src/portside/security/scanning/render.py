@@ -77,8 +77,16 @@ def print_table(report: dict[str, Any]) -> None:
         )
     console.print(vulns)
     counts = report["severity_counts"]
-    console.print(
-        ", ".join(f"{counts[k]} {k}" for k in ORDER if counts.get(k)) or "no known vulnerabilities"
-    )
+    verdict = report.get("verdict") or {}
+    found = ", ".join(f"{counts[k]} {k}" for k in ORDER if counts.get(k))
+    gaps = "; ".join(verdict.get("gaps") or [])
+    if found:
+        console.print(found + (f" (not checked: {gaps})" if gaps else ""), highlight=False)
+    elif gaps or "verdict" not in report:  # an older server's report carries no verdict
+        console.print(
+            f"incomplete: {gaps}" if gaps else "no vulnerabilities found", highlight=False
+        )
+    else:
+        console.print("no known vulnerabilities")
     for note in report["notes"]:
         console.print(f"note: {note}", highlight=False, markup=False)

@@ -69,11 +69,24 @@ def test_a_stored_scan_says_when_it_was_made(capsys: pytest.CaptureFixture[str])
         matched_at="2026-11-27T13:00:00+00:00",
         vulnerabilities=[],
         severity_counts={},
+        verdict={"label": "Passed", "complete": True, "gaps": []},
     )
     emit(stored, "table")
     out = capsys.readouterr().out
     assert "stored scan of 2026-11-27T12:00:00+00:00" in out
     assert "no known vulnerabilities" in out
+
+
+def test_a_scan_without_data_does_not_claim_no_known_vulnerabilities(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    gaps = ["no advisories loaded for Debian 12"]
+    emit(report(vulnerabilities=[], severity_counts={}, verdict={"gaps": gaps}), "table")
+    out = capsys.readouterr().out
+    assert "incomplete: no advisories loaded for Debian 12" in out
+    assert "no known vulnerabilities" not in out
+    emit(report(verdict={"gaps": gaps}), "table")
+    assert "1 High (not checked: no advisories loaded for Debian 12)" in capsys.readouterr().out
 
 
 def test_cyclonedx_has_a_component_per_package_and_the_finding(
