@@ -8,7 +8,7 @@ the library and re-raised with the original as ``__cause__``::
     ├── ConfigError                 a setting is missing or wrong (start-up stops)
     ├── StorageError                the database failed
     │   ├── SchemaNotReady          the schema is not migrated to this version's head
-    │   └── events.processor.LeaseLost   another worker took a batch over (our lease expired)
+    │   └── events.queue.LeaseLost  another worker took a batch over (our lease expired)
     ├── RegistryError               talking to the registry failed
     │   ├── RegistryUnavailable     connection refused/reset, timeout, 5xx: transient, retry
     │   ├── RegistryAuthError       401/403 after authenticating: fix the credentials

@@ -1,3 +1,5 @@
+import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from portside.background.retry import backoff
@@ -9,6 +11,8 @@ from portside.events.decide import (
     TouchPulled,
     Upsert,
     decide,
+    decide_pull,
+    fold_pulls,
 )
 from portside.index.facts import TagFacts
 from portside.registry.images import ImageInfo
@@ -175,3 +179,64 @@ def test_a_late_push_fills_only_what_is_missing_and_never_moves_the_tag() -> Non
     assert isinstance(
         decide(ev("push", tag="1.0", digest=A), moved, image(A), pull_resolution=MINUTE), Skip
     )
+
+
+def pulls_one_by_one(
+    events: list[EventFacts], tags: dict[str, TagFacts], resolution: timedelta
+) -> dict[str, datetime | None]:
+    """The reference: each pull decided and applied alone, as the ORM path does."""
+    current = dict(tags)
+    for event in events:
+        decision = decide_pull(event, current, resolution)
+        if isinstance(decision, TouchPulled):
+            for name in decision.tags:
+                current[name] = replace(current[name], pulled_at=event.at)
+    return {name: t.pulled_at for name, t in current.items()}
+
+
+def test_folded_pulls_keep_the_resolution_rule_not_the_latest_time() -> None:
+    tags = {"a": tag("a", A), "b": tag("b", A), "c": tag("c", B)}
+    events = [
+        ev("pull", digest=A, at=T0),  # a and b, by digest
+        ev("pull", tag="a", at=T0 + timedelta(seconds=30)),  # under a minute: no write
+        ev("pull", tag="a", at=T0 + timedelta(seconds=70)),
+        ev("pull", tag="a", at=T0 + timedelta(seconds=100)),  # 30 s after the last write
+        ev("pull", tag="c", at=T0 + timedelta(seconds=10)),
+        ev("pull", tag="gone", at=T0),
+    ]
+    pulled, touching = fold_pulls(events, tags, MINUTE)
+    # The latest pull of a is at +100 s, but one by one it is never written: +70 s stays.
+    assert pulled == {
+        "a": T0 + timedelta(seconds=70),
+        "b": T0,
+        "c": T0 + timedelta(seconds=10),
+    }
+    assert touching == 3
+    assert {**{n: t.pulled_at for n, t in tags.items()}, **pulled} == pulls_one_by_one(
+        events, tags, MINUTE
+    )
+
+
+def test_folded_pulls_equal_pulls_one_by_one_on_random_runs() -> None:
+    rng = random.Random(10)
+    for _ in range(300):
+        tags = {
+            f"t{n}": tag(
+                f"t{n}",
+                rng.choice((A, B)),
+                pulled=rng.choice((None, T0 - timedelta(seconds=rng.randrange(120)))),
+            )
+            for n in range(4)
+        }
+        events = [
+            ev("pull", digest=rng.choice((A, B)), at=T0 + timedelta(seconds=rng.randrange(300)))
+            if rng.random() < 0.2
+            else ev(
+                "pull", tag=f"t{rng.randrange(5)}", at=T0 + timedelta(seconds=rng.randrange(300))
+            )
+            for _ in range(rng.randrange(1, 12))
+        ]
+        resolution = timedelta(seconds=rng.choice((0, 30, 60)))
+        pulled, _ = fold_pulls(events, tags, resolution)
+        expected = pulls_one_by_one(events, tags, resolution)
+        assert {**{n: t.pulled_at for n, t in tags.items()}, **pulled} == expected

@@ -27,6 +27,7 @@ from portside.db.engine import Database
 log = logging.getLogger(__name__)
 
 STATE_HEARTBEAT = 15.0  # seconds between state writes when runs change nothing
+STATE_BUSY_GAP = 1.0  # seconds between state writes while a task runs back to back (``more``)
 
 
 def worker_id() -> str:
@@ -131,8 +132,17 @@ class TaskLoop:
                 self.task.name, elapsed, error is not None, outcome.details if outcome else {}
             )
         finished = started + timedelta(seconds=elapsed)
-        due = time.monotonic() - self._last_saved >= STATE_HEARTBEAT
-        if error or due or (outcome is not None and (outcome.changed or outcome.finished)):
+        since_saved = time.monotonic() - self._last_saved
+        # A task working through a backlog (``more``) records its state at most every
+        # STATE_BUSY_GAP: each record is a write transaction, and on SQLite the webhook waits
+        # behind it. The run that ends the backlog (or fails, or finishes) records at once.
+        busy = outcome is not None and outcome.more and since_saved < STATE_BUSY_GAP
+        if (
+            error
+            or since_saved >= STATE_HEARTBEAT
+            or (outcome is not None and outcome.finished)
+            or (outcome is not None and outcome.changed and not busy)
+        ):
             await self._save(started, finished, error, outcome)
         return outcome
 

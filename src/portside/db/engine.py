@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -97,6 +98,54 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+class WriteLock:
+    """SQLite's one writer at a time, queued in the process: a FIFO lock whose *urgent*
+    waiters (the webhook's group commit, which a registry waits on) go before the others
+    (background tasks), so a webhook batch waits at most for the transaction in progress."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def locked(self) -> bool:
+        return self._held
+
+    @asynccontextmanager
+    async def hold(self, *, urgent: bool = False) -> AsyncIterator[None]:
+        await self._acquire(urgent)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, urgent: bool) -> None:
+        if not self._held and not self._urgent and not self._normal:
+            self._held = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        (self._urgent if urgent else self._normal).append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # handed the lock as we were cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    (self._urgent if urgent else self._normal).remove(waiter)
+            raise
+
+    def _release(self) -> None:
+        for waiters in (self._urgent, self._normal):
+            while waiters:
+                waiter = waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # handed over: stays held
+                    return
+        self._held = False
+
+
 class Database(Resource):
     """An engine and its sessions. ``async with Database(url) as db: ...``"""
 
@@ -107,7 +156,7 @@ class Database(Resource):
         self._engine: AsyncEngine | None = None
         # SQLite has one writer at a time: queueing writers here is much cheaper than letting
         # them spin on SQLite's busy handler.
-        self._write_lock: asyncio.Lock | None = None
+        self._write_lock: WriteLock | None = None
         self._sync_engine: Engine | None = None  # SQLite only: batch writes in one thread hop
 
     @property
@@ -144,7 +193,7 @@ class Database(Resource):
             for target in (engine.sync_engine, sync_engine):
                 event.listen(target, "connect", _sqlite_on_connect)
                 event.listen(target, "begin", _sqlite_on_begin)
-            self._write_lock = asyncio.Lock()
+            self._write_lock = WriteLock()
             self._sync_engine = sync_engine
         else:
             engine = create_async_engine(url, **kwargs)
@@ -172,16 +221,18 @@ class Database(Resource):
         """A session in one write transaction, committed on success and rolled back on error."""
         async with contextlib.AsyncExitStack() as stack:
             if self._write_lock is not None:
-                await stack.enter_async_context(self._write_lock)
+                await stack.enter_async_context(self._write_lock.hold())
             async with self._write_session() as session:
                 yield session
 
-    async def run_write(self, fn: Callable[[Connection], T]) -> T:
+    async def run_write(self, fn: Callable[[Connection], T], *, urgent: bool = False) -> T:
         """Run ``fn`` on a connection in one write transaction.
 
-        For hot paths (the webhook's batches): on SQLite ``fn`` runs in a worker thread on the
-        plain sqlite3 driver, its statements and the commit in one hand-off instead of one per
-        statement; on PostgreSQL it runs on the async engine."""
+        For hot paths (the webhook's batches, the events task's claims and pulls): on SQLite
+        ``fn`` runs in a worker thread on the plain sqlite3 driver, its statements and the
+        commit in one hand-off instead of one per statement (the write lock is not held across
+        turns of a busy event loop); on PostgreSQL it runs on the async engine. ``urgent``
+        writers (the webhook) take SQLite's write lock before the waiting others."""
         try:
             if self._sync_engine is None:
                 async with self.engine.begin() as conn:
@@ -195,7 +246,7 @@ class Database(Resource):
                     with conn.begin():
                         return fn(conn)
 
-            async with self._write_lock:
+            async with self._write_lock.hold(urgent=urgent):
                 return await asyncio.to_thread(run)
         except SQLAlchemyError as exc:
             raise StorageError(f"database write failed: {exc}") from exc

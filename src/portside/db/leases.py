@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from portside.db.conflict import conflict_insert
 from portside.db.engine import Database
@@ -44,8 +45,8 @@ async def release(db: Database, name: str, holder: str) -> None:
         )
 
 
-async def reap_expired(
-    session: AsyncSession,
+def reap_expired_sync(
+    session: Session,
     model: Any,
     *,
     now: datetime,
@@ -58,7 +59,7 @@ async def reap_expired(
     ``waiting``, or ``failed`` with ``message`` once they were tried ``max_attempts`` times.
     The table needs ``status``, ``lease_until``, ``worker``, ``attempts`` and ``error``."""
     expired = and_(model.status == "progress", model.lease_until < now)
-    gave_up = await session.execute(
+    gave_up = session.execute(
         update(model)
         .where(expired, model.attempts >= max_attempts)
         .values(
@@ -69,10 +70,62 @@ async def reap_expired(
             **failed,
         )
     )
-    await session.execute(
+    session.execute(
         update(model).where(expired).values(status=waiting, worker=None, lease_until=None)
     )
     return int(getattr(gave_up, "rowcount", 0) or 0)
+
+
+async def reap_expired(
+    session: AsyncSession,
+    model: Any,
+    *,
+    now: datetime,
+    max_attempts: int,
+    waiting: str,
+    message: str,
+    **failed: Any,
+) -> int:
+    """:func:`reap_expired_sync` in an async session."""
+    return await session.run_sync(
+        lambda sync: reap_expired_sync(
+            sync,
+            model,
+            now=now,
+            max_attempts=max_attempts,
+            waiting=waiting,
+            message=message,
+            **failed,
+        )
+    )
+
+
+def take_sync(
+    session: Session,
+    model: Any,
+    ids: Sequence[int],
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    order_by: Sequence[Any],
+) -> list[Any]:
+    """Claim the rows ``ids`` of a work queue for ``worker`` until ``now + lease`` (one more
+    attempt each) and return them as the database now has them, in ``order_by`` order."""
+    session.execute(
+        update(model)
+        .where(model.id.in_(ids))
+        .values(
+            status="progress", worker=worker, lease_until=now + lease, attempts=model.attempts + 1
+        )
+    )
+    rows = session.scalars(
+        select(model)
+        .where(model.id.in_(ids))
+        .order_by(*order_by)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows.all())
 
 
 async def take(
@@ -85,19 +138,9 @@ async def take(
     lease: timedelta,
     order_by: Sequence[Any],
 ) -> list[Any]:
-    """Claim the rows ``ids`` of a work queue for ``worker`` until ``now + lease`` (one more
-    attempt each) and return them as the database now has them, in ``order_by`` order."""
-    await session.execute(
-        update(model)
-        .where(model.id.in_(ids))
-        .values(
-            status="progress", worker=worker, lease_until=now + lease, attempts=model.attempts + 1
+    """:func:`take_sync` in an async session."""
+    return await session.run_sync(
+        lambda sync: take_sync(
+            sync, model, ids, worker=worker, now=now, lease=lease, order_by=order_by
         )
     )
-    rows = await session.scalars(
-        select(model)
-        .where(model.id.in_(ids))
-        .order_by(*order_by)
-        .execution_options(populate_existing=True)
-    )
-    return list(rows.all())

@@ -14,7 +14,7 @@ minutes fast) can never make an event outrank what came after it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from portside.index.facts import TagFacts
@@ -144,3 +144,23 @@ def decide(
     if event.action == "pull":
         return decide_pull(event, tags, pull_resolution)
     return Skip(f"action {event.action} changes nothing")
+
+
+def fold_pulls(
+    events: list[EventFacts], tags: dict[str, TagFacts], resolution: timedelta
+) -> tuple[dict[str, datetime], int]:
+    """A run of pull events applied in order to ``tags`` (every tag they name, and every tag
+    on a digest pulled without a tag), as :func:`decide_pull` would one by one: returns each
+    touched tag's final ``pulled_at`` (one write per tag, however many pulls it had) and how
+    many of the events touched something."""
+    current = dict(tags)
+    pulled: dict[str, datetime] = {}
+    touching = 0
+    for event in events:
+        decision = decide_pull(event, current, resolution)
+        if isinstance(decision, TouchPulled):
+            touching += 1
+            for name in decision.tags:
+                current[name] = replace(current[name], pulled_at=event.at)
+                pulled[name] = event.at
+    return pulled, touching

@@ -139,7 +139,9 @@ class EventIngestor(Resource):
                 return
 
     async def _insert(self, rows: Sequence[dict[str, Any]]) -> set[str]:
-        new_ids = await self.db.run_write(lambda conn: queue.insert_events_sync(conn, rows))
+        new_ids = await self.db.run_write(
+            lambda conn: queue.insert_events_sync(conn, rows), urgent=True
+        )
         self.stats.batches += 1
         self.stats.stored += len(new_ids)
         return new_ids

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +36,6 @@ from portside.errors import (
     RegistryNotFound,
     RegistryProtocolError,
     RegistryRejected,
-    StorageError,
 )
 from portside.events import queue
 from portside.events.decide import (
@@ -49,6 +49,8 @@ from portside.events.decide import (
     decide,
     needs_image,
 )
+from portside.events.pulls import apply_pulls
+from portside.events.queue import LeaseLost
 from portside.index import store
 from portside.index.facts import TagFacts
 from portside.index.writes import IndexWrites, Origin, Pointing
@@ -62,6 +64,7 @@ log = logging.getLogger(__name__)
 APPLY_CHUNK = 100  # repositories per write transaction
 APPLY_EVENTS = 100  # events per write transaction (SQLite's writers, the webhook among them, wait)
 DESCRIBE_EVERY = 4  # batches: a saturated queue still gets its images described
+REAP_EVERY = 1.0  # seconds (at most half a lease) between frees of expired claims
 DESCRIBE_BACKLOG = 2000  # undescribed images remembered; beyond, the sync describes them
 
 
@@ -73,10 +76,6 @@ def _fields(event: RegistryEvent) -> dict[str, object]:
         "tag": event.tag,
         "digest": event.digest,
     }
-
-
-class LeaseLost(StorageError):
-    """Another worker took over this batch's events (our lease expired)."""
 
 
 @dataclass
@@ -153,6 +152,23 @@ def chunks(events: list[RegistryEvent]) -> list[list[RegistryEvent]]:
     return [chunk for chunk in found if chunk]
 
 
+def split_pulls(
+    chunk: list[RegistryEvent], stopped: set[str]
+) -> tuple[dict[str, list[RegistryEvent]], list[RegistryEvent]]:
+    """A chunk's events of the repositories that have only pulls in it (by repository, in
+    order: applied by events/pulls.py), and the rest (in order: applied through the ORM). A
+    repository stopped by a retry earlier in the batch goes with the rest (it is released)."""
+    by_repo: dict[str, list[RegistryEvent]] = {}
+    for event in chunk:
+        by_repo.setdefault(event.repository, []).append(event)
+    pulls = {
+        name: events
+        for name, events in by_repo.items()
+        if name not in stopped and all(e.action == "pull" for e in events)
+    }
+    return pulls, [e for e in chunk if e.repository not in pulls]
+
+
 def _by_digest(event: RegistryEvent) -> bool:
     """Whether the event touches every tag on its digest (a delete; a pull without a tag)."""
     return bool(event.digest) and (
@@ -207,6 +223,7 @@ class EventProcessor:
         self.configs: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.undescribed: dict[str, Where] = {}  # digest -> where to read it
         self._batches_since_describe = 0
+        self._last_reap: datetime | None = None
 
     async def run_batch(self, *, describe: bool = True) -> BatchResult:
         """Index one batch; then describe the new images if the queue is not saturated (or
@@ -236,8 +253,12 @@ class EventProcessor:
         # behind it) for long. A repository stopped by a retry stays stopped in later chunks.
         stopped: set[str] = set()
         for chunk in chunks(events):
-            async with self.db.write() as session:
-                await self._apply(session, chunk, images, result, stopped)
+            pulls, rest = split_pulls(chunk, stopped)
+            if pulls:
+                await self._apply_pulls(pulls, result)
+            if rest:
+                async with self.db.write() as session:
+                    await self._apply(session, rest, images, result, stopped)
         for (repository, digest), image in images.items():
             if (
                 isinstance(image, ImageInfo)
@@ -247,22 +268,46 @@ class EventProcessor:
                 self.undescribed.setdefault(digest, (repository, digest))
         return result
 
+    async def _apply_pulls(
+        self, by_repo: dict[str, list[RegistryEvent]], result: BatchResult
+    ) -> None:
+        """Repositories whose events in a chunk are all pulls: folded, off the ORM, in one
+        write transaction (events/pulls.py)."""
+        resolution = timedelta(seconds=self.settings.pull_resolution)
+        now = self.clock()
+        applied = await self.db.run_write(
+            lambda conn: apply_pulls(
+                conn, by_repo, resolution=resolution, worker=self.worker, now=now
+            )
+        )
+        result.done += applied.done
+        result.changes += applied.changes
+
     async def _claim(self, now: datetime) -> tuple[list[RegistryEvent], int]:
         """Up to ``batch_size`` events, claimed in write transactions of at most
         :data:`APPLY_EVENTS` (each short; one repository's events come in one of them, the
         next claims find it busy)."""
         events: list[RegistryEvent] = []
         expired_failed = 0
+        # Expired claims are freed every REAP_EVERY (two statements a claim saved: on SQLite
+        # the webhook waits behind every write), and always on an idle worker's first claim.
+        every = timedelta(seconds=min(REAP_EVERY, self.settings.lease / 2))
+        reap = self._last_reap is None or now - self._last_reap >= every or now < self._last_reap
+        if reap:
+            self._last_reap = now
         while len(events) < self.settings.batch_size:
-            async with self.db.write() as session:
-                claimed = await queue.claim(
-                    session,
+            claimed = await self.db.run_write(
+                partial(
+                    queue.claim_on,
                     worker=self.worker,
                     now=now,
                     limit=min(APPLY_EVENTS, self.settings.batch_size - len(events)),
                     lease=timedelta(seconds=self.settings.lease),
                     max_attempts=self.settings.max_attempts,
+                    reap=reap,
                 )
+            )
+            reap = False
             events.extend(claimed.events)
             expired_failed += claimed.expired_failed
             if len(claimed.events) < APPLY_EVENTS:
