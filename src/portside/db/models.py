@@ -273,6 +273,44 @@ class AdvisoryPackage(Base):
     name: Mapped[str] = mapped_column(String(512))
 
 
+class AdvisoryAlias(Base):
+    """The names an advisory is known by (its aliases, the CVE ids among its upstream and
+    related ids, and its own id), for the security hub's search: ``key`` is the name in lower
+    case (``cve-2021-44228``), so a search ignores case."""
+
+    __tablename__ = "advisory_aliases"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    advisory_id: Mapped[str] = mapped_column(
+        ForeignKey("advisories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    alias: Mapped[str] = mapped_column(String(255))
+
+
+class Finding(Base):
+    """One finding of one scanned digest, as in ``scan_targets.findings`` (kept in step with
+    it in the same transaction by :mod:`portside.security.findings_store`): the security hub
+    queries these rows instead of reading every digest's JSON."""
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        Index("ix_findings_advisory", "advisory_id", "scan_target_id"),
+        Index("ix_findings_package", "package", "scan_target_id"),
+        Index("ix_findings_target", "scan_target_id", "advisory_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    scan_target_id: Mapped[int] = mapped_column(ForeignKey("scan_targets.id", ondelete="CASCADE"))
+    advisory_id: Mapped[str] = mapped_column(String(255))
+    ecosystem: Mapped[str] = mapped_column(String(128))
+    package: Mapped[str] = mapped_column(String(512))
+    version: Mapped[str] = mapped_column(String(255))
+    fixed_version: Mapped[str | None] = mapped_column(String(255))
+    severity: Mapped[str] = mapped_column(String(16))
+    # When this digest first had this finding (kept while the finding stays).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class VulndbImport(Base):
     __tablename__ = "vulndb_imports"
 

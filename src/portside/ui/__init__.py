@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from portside.ui import apidocs
+from portside.ui import apidocs, vulnerabilities
 from portside.ui.render import Pages
 from portside.ui.routes import ReadsClosed, router
 
@@ -38,5 +38,6 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(ReadsClosed, reads_closed)
     app.include_router(router)
+    app.include_router(vulnerabilities.router)
     app.include_router(apidocs.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

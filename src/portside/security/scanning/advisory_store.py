@@ -21,6 +21,7 @@ from portside.db.engine import Database
 from portside.db.models import Advisory as AdvisoryRow
 from portside.db.models import AdvisoryPackage, VulndbImport
 from portside.errors import StorageError
+from portside.security import findings_store
 from portside.security.advisories.ecosystems import index_ecosystem, normalize_name
 from portside.security.advisories.load import LoadReport, read_located
 from portside.security.advisories.match import AdvisoryIndex, build_index
@@ -117,6 +118,8 @@ async def _store_batch(session: AsyncSession, batch: list[Located], now: datetim
         )
     if rows:
         await session.execute(insert(AdvisoryPackage), rows)
+    # The names the security hub searches by (findings_store owns that table's SQL).
+    await findings_store.replace_aliases(session, [advisory for _, _, advisory in fresh])
     stored.changed = len(fresh)
     return stored
 

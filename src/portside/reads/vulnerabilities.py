@@ -1,0 +1,386 @@
+"""The security hub's reads: vulnerabilities across the index, from the ``findings`` rows.
+
+Everything is seen through the principal: a digest counts only through its tags in
+repositories of namespaces the principal may read (:func:`accounts.readable_namespace_ids`),
+and only while it is tagged. A vulnerability is counted once however many findings it has
+(one per package and digest): its images are its distinct digests, its tags the distinct
+tags on them. An advisory id or any alias (``CVE-2021-44228``, any case) finds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portside.accounts import store as accounts
+from portside.accounts.policy import Principal
+from portside.db.models import (
+    Advisory,
+    AdvisoryAlias,
+    Finding,
+    Namespace,
+    Repository,
+    ScanTarget,
+    Tag,
+)
+from portside.security.severity import ORDER, Severity
+
+RANK = {level.value: level.rank for level in Severity}
+TOP = 10  # the page's "most exposed images"
+
+
+@dataclass(frozen=True)
+class HubFilter:
+    """What a reader narrows the hub to (each already validated at the edge)."""
+
+    q: str | None = None  # an advisory id or alias
+    package: str | None = None  # a package name, exactly (or in lower case)
+    severity: str | None = None  # this level or worse
+    fixable: bool | None = None  # a fixed version is known (True) or not (False)
+    namespace: str | None = None  # a namespace name ("" the global one)
+    repository: str | None = None  # a repository name
+
+
+@dataclass(frozen=True)
+class VulnerabilityRow:
+    id: str
+    aliases: list[str]
+    severity: str
+    summary: str | None
+    fix_available: bool
+    images: int
+    tags: int
+
+
+@dataclass(frozen=True)
+class AffectedRow:
+    repository: str
+    tag: str
+    tag_id: int
+    digest: str
+    advisory_id: str
+    package: str
+    version: str
+    fixed_version: str | None
+    severity: str
+
+
+@dataclass(frozen=True)
+class ExposedImage:
+    digest: str
+    vulnerabilities: int
+    worst: str
+    fixable: int  # vulnerabilities with a fix for at least one of its packages
+    tags: list[tuple[int, str, str]] = field(default_factory=list)  # tag id, repository, tag
+
+
+@dataclass(frozen=True)
+class Listing:
+    rows: list[VulnerabilityRow]
+    total: int
+    page: int
+    per_page: int
+
+
+def _rank() -> ColumnElement[int]:
+    return case(RANK, value=Finding.severity, else_=0)
+
+
+def _tag_conditions(principal: Principal, where: HubFilter) -> list[ColumnElement[bool]]:
+    """Conditions on (Tag, Repository) for the tags the principal may see, narrowed."""
+    conditions: list[ColumnElement[bool]] = [Repository.id == Tag.repository_id]
+    readable = accounts.readable_namespace_ids(principal)
+    if readable is not None:
+        conditions.append(Repository.namespace_id.in_(readable))
+    if where.namespace is not None:
+        conditions.append(
+            Repository.namespace_id.in_(
+                select(Namespace.id).where(Namespace.name == where.namespace)
+            )
+        )
+    if where.repository is not None:
+        conditions.append(Repository.name == where.repository)
+    return conditions
+
+
+def _visible_targets(principal: Principal, where: HubFilter) -> Select[int]:
+    """The scan targets with a tag the principal may see (in the namespace / repository)."""
+    tagged = (
+        exists()
+        .where(Tag.digest == ScanTarget.digest, *_tag_conditions(principal, where))
+        .correlate(ScanTarget)
+    )
+    return select(ScanTarget.id).where(tagged)
+
+
+def advisory_ids(q: str) -> Select[str]:
+    """The advisory ids an id or alias names (ignoring case)."""
+    return select(AdvisoryAlias.advisory_id).where(AdvisoryAlias.key == q.lower())
+
+
+def _finding_conditions(where: HubFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if where.q is not None:
+        # An advisory's names; an external scanner's id is matched as it is.
+        conditions.append(
+            or_(Finding.advisory_id.in_(advisory_ids(where.q)), Finding.advisory_id == where.q)
+        )
+    if where.package is not None:
+        conditions.append(Finding.package.in_(sorted({where.package, where.package.lower()})))
+    if where.severity is not None and where.severity in ORDER:
+        floor = RANK[where.severity]
+        conditions.append(Finding.severity.in_([s for s, r in RANK.items() if r >= floor]))
+    if where.fixable is True:
+        conditions.append(Finding.fixed_version.is_not(None))
+    elif where.fixable is False:
+        conditions.append(Finding.fixed_version.is_(None))
+    return conditions
+
+
+def _visible_findings(principal: Principal, where: HubFilter) -> list[ColumnElement[bool]]:
+    return [
+        Finding.scan_target_id.in_(_visible_targets(principal, where)),
+        *_finding_conditions(where),
+    ]
+
+
+async def vulnerabilities(
+    session: AsyncSession,
+    principal: Principal,
+    where: HubFilter,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    order: str = "images",
+) -> Listing:
+    """One page of vulnerabilities, the most widespread first (``order="severity"``: the
+    worst first), each once, with its image and tag counts."""
+    conditions = _visible_findings(principal, where)
+    images = func.count(distinct(Finding.scan_target_id))
+    worst = func.max(_rank())
+    fixable = func.max(case((Finding.fixed_version.is_not(None), 1), else_=0))
+    ordering = (
+        [worst.desc(), images.desc(), Finding.advisory_id]
+        if order == "severity"
+        else [images.desc(), worst.desc(), Finding.advisory_id]
+    )
+    found = (
+        await session.execute(
+            select(Finding.advisory_id, images, worst, fixable)
+            .where(*conditions)
+            .group_by(Finding.advisory_id)
+            .order_by(*ordering)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    ).all()
+    total = int(
+        await session.scalar(select(func.count(distinct(Finding.advisory_id))).where(*conditions))
+        or 0
+    )
+    ids = [row[0] for row in found]
+    aliases, summaries = await _names(session, ids)
+    tags = await _tag_counts(session, principal, where, ids)
+    level = {rank: word for word, rank in RANK.items()}
+    rows = [
+        VulnerabilityRow(
+            id=advisory,
+            aliases=aliases.get(advisory, []),
+            severity=level.get(int(rank or 0), "Unknown"),
+            summary=summaries.get(advisory),
+            fix_available=bool(fix),
+            images=int(count),
+            tags=tags.get(advisory, 0),
+        )
+        for advisory, count, rank, fix in found
+    ]
+    return Listing(rows, total, page, per_page)
+
+
+async def _names(
+    session: AsyncSession, ids: Sequence[str]
+) -> tuple[dict[str, list[str]], dict[str, str | None]]:
+    """The aliases (its own id left out) and summary of each advisory."""
+    if not ids:
+        return {}, {}
+    aliases: dict[str, list[str]] = {}
+    for advisory, alias in (
+        await session.execute(
+            select(AdvisoryAlias.advisory_id, AdvisoryAlias.alias)
+            .where(AdvisoryAlias.advisory_id.in_(ids))
+            .order_by(AdvisoryAlias.advisory_id, AdvisoryAlias.alias)
+        )
+    ).all():
+        if alias != advisory:
+            aliases.setdefault(advisory, []).append(alias)
+    summaries = {
+        advisory: summary
+        for advisory, summary in (
+            await session.execute(select(Advisory.id, Advisory.summary).where(Advisory.id.in_(ids)))
+        ).all()
+    }
+    return aliases, summaries
+
+
+def _affected(principal: Principal, where: HubFilter) -> Select[*tuple[Any, ...]]:
+    """Every (visible tag, finding) pair, in a stable order."""
+    return (
+        select(
+            Repository.name.label("repository"),
+            Tag.name.label("tag"),
+            Tag.id.label("tag_id"),
+            ScanTarget.digest,
+            Finding.advisory_id,
+            Finding.package,
+            Finding.version,
+            Finding.fixed_version,
+            Finding.severity,
+        )
+        .select_from(Finding)
+        .join(ScanTarget, ScanTarget.id == Finding.scan_target_id)
+        .join(Tag, Tag.digest == ScanTarget.digest)
+        .join(Repository, and_(*_tag_conditions(principal, where)))
+        .where(*_finding_conditions(where))
+    )
+
+
+async def _tag_counts(
+    session: AsyncSession, principal: Principal, where: HubFilter, ids: Sequence[str]
+) -> dict[str, int]:
+    if not ids:
+        return {}
+    pairs = _affected(principal, where).where(Finding.advisory_id.in_(ids)).subquery()
+    found = await session.execute(
+        select(pairs.c.advisory_id, func.count(distinct(pairs.c.tag_id))).group_by(
+            pairs.c.advisory_id
+        )
+    )
+    return {advisory: int(n) for advisory, n in found.all()}
+
+
+@dataclass(frozen=True)
+class Detail:
+    """A vulnerability by id or alias: the advisories it names and the tags they affect."""
+
+    query: str
+    advisories: list[VulnerabilityRow]
+    affected: list[AffectedRow]
+    total: int
+    page: int
+    per_page: int
+
+
+def for_name(name: str, where: HubFilter) -> HubFilter:
+    return HubFilter(
+        q=name,
+        package=where.package,
+        severity=where.severity,
+        fixable=where.fixable,
+        namespace=where.namespace,
+        repository=where.repository,
+    )
+
+
+def _affected_order(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    return query.order_by(
+        Repository.name, Tag.name, Finding.advisory_id, Finding.package, Finding.version
+    )
+
+
+async def vulnerability(
+    session: AsyncSession,
+    principal: Principal,
+    name: str,
+    where: HubFilter,
+    *,
+    page: int = 1,
+    per_page: int = 100,
+) -> Detail | None:
+    """The tags an advisory (by id or alias) affects, a page of them; None when the principal
+    sees no finding of it."""
+    narrowed = for_name(name, where)
+    listing = await vulnerabilities(session, principal, narrowed, per_page=100)
+    if not listing.rows:
+        return None
+    query = _affected(principal, narrowed)
+    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = (
+        await session.execute(_affected_order(query).limit(per_page).offset((page - 1) * per_page))
+    ).all()
+    return Detail(
+        query=name,
+        advisories=listing.rows,
+        affected=[AffectedRow(**row._mapping) for row in rows],
+        total=total,
+        page=page,
+        per_page=per_page,
+    )
+
+
+async def affected_stream(
+    session: AsyncSession, principal: Principal, where: HubFilter
+) -> AsyncIterator[AffectedRow]:
+    """Every affected (tag, finding) the filter selects, streamed from the database (for
+    the CSV export; ``where.q`` narrows it to one vulnerability)."""
+    result = await session.stream(
+        _affected_order(_affected(principal, where)).execution_options(yield_per=500)
+    )
+    async for row in result:
+        yield AffectedRow(**row._mapping)
+
+
+async def exposed_images(
+    session: AsyncSession, principal: Principal, where: HubFilter, *, limit: int = TOP
+) -> list[ExposedImage]:
+    """The digests with the most vulnerabilities (each counted once), with their tags."""
+    found = (
+        await session.execute(
+            select(
+                Finding.scan_target_id,
+                func.count(distinct(Finding.advisory_id)).label("n"),
+                func.max(_rank()),
+                func.count(
+                    distinct(case((Finding.fixed_version.is_not(None), Finding.advisory_id)))
+                ),
+            )
+            .where(*_visible_findings(principal, where))
+            .group_by(Finding.scan_target_id)
+            .order_by(func.count(distinct(Finding.advisory_id)).desc(), Finding.scan_target_id)
+            .limit(limit)
+        )
+    ).all()
+    if not found:
+        return []
+    ids = [row[0] for row in found]
+    digests = dict(
+        (
+            await session.execute(
+                select(ScanTarget.id, ScanTarget.digest).where(ScanTarget.id.in_(ids))
+            )
+        ).all()
+    )
+    tags: dict[str, list[tuple[int, str, str]]] = {}
+    for tag_id, repository, tag, digest in (
+        await session.execute(
+            select(Tag.id, Repository.name, Tag.name, Tag.digest)
+            .join(Repository, and_(*_tag_conditions(principal, where)))
+            .where(Tag.digest.in_(list(digests.values())))
+            .order_by(Repository.name, Tag.name)
+        )
+    ).all():
+        tags.setdefault(digest, []).append((tag_id, repository, tag))
+    level = {rank: word for word, rank in RANK.items()}
+    return [
+        ExposedImage(
+            digest=digests[target],
+            vulnerabilities=int(n),
+            worst=level.get(int(rank or 0), "Unknown"),
+            fixable=int(fixable),
+            tags=tags.get(digests[target], []),
+        )
+        for target, n, rank, fixable in found
+    ]
