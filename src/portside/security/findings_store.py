@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.db.models import AdvisoryAlias, Finding
@@ -24,6 +24,7 @@ from portside.security.advisories.osv import Advisory
 from portside.security.severity import ORDER
 
 CHUNK = 500  # ids per IN (...)
+_FINDINGS = cast(Table, Finding.__table__)
 MAX_ID = 255
 MAX_ECOSYSTEM = 128
 MAX_PACKAGE = 512
@@ -149,8 +150,8 @@ async def replace(
         await session.execute(delete(Finding).where(Finding.id.in_(gone[start : start + CHUNK])))
     if changed:
         await session.execute(update(Finding), changed)  # executemany by primary key
-    if new:
-        await session.execute(insert(Finding), new)
+    if new:  # Core executemany: the ORM's bulk insert costs more per row
+        await session.execute(insert(_FINDINGS), new)
 
 
 def aliases_of(advisory: Advisory) -> dict[str, str]:
