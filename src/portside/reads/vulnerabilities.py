@@ -10,10 +10,10 @@ tags on them. An advisory id or any alias (``CVE-2021-44228``, any case) finds i
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.accounts import store as accounts
@@ -43,6 +43,8 @@ class HubFilter:
     fixable: bool | None = None  # a fixed version is known (True) or not (False)
     namespace: str | None = None  # a namespace name ("" the global one)
     repository: str | None = None  # a repository name
+    # The advisory ids ``q`` names, once looked up (:func:`resolve`).
+    ids: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,18 +119,24 @@ def _visible_targets(principal: Principal, where: HubFilter) -> Select[int]:
     return select(ScanTarget.id).where(tagged)
 
 
-def advisory_ids(q: str) -> Select[str]:
-    """The advisory ids an id or alias names (ignoring case)."""
-    return select(AdvisoryAlias.advisory_id).where(AdvisoryAlias.key == q.lower())
+async def resolve(session: AsyncSession, where: HubFilter) -> HubFilter:
+    """``where`` with the advisory ids its ``q`` names (ignoring case), and ``q`` itself: an
+    external scanner's id is matched as it is. Looked up first, so that the findings are then
+    read through their index on the advisory id."""
+    if where.q is None or where.ids is not None:
+        return where
+    found = await session.scalars(
+        select(AdvisoryAlias.advisory_id).where(AdvisoryAlias.key == where.q.lower())
+    )
+    return replace(where, ids=tuple(sorted({*found.all(), where.q})))
 
 
 def _finding_conditions(where: HubFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if where.q is not None:
-        # An advisory's names; an external scanner's id is matched as it is.
-        conditions.append(
-            or_(Finding.advisory_id.in_(advisory_ids(where.q)), Finding.advisory_id == where.q)
-        )
+        if where.ids is None:
+            raise ValueError("resolve(session, where) first")
+        conditions.append(Finding.advisory_id.in_(where.ids))
     if where.package is not None:
         conditions.append(Finding.package.in_(sorted({where.package, where.package.lower()})))
     if where.severity is not None and where.severity in ORDER:
@@ -159,6 +167,7 @@ async def vulnerabilities(
 ) -> Listing:
     """One page of vulnerabilities, the most widespread first (``order="severity"``: the
     worst first), each once, with its image and tag counts."""
+    where = await resolve(session, where)
     conditions = _visible_findings(principal, where)
     images = func.count(distinct(Finding.scan_target_id))
     worst = func.max(_rank())
@@ -275,14 +284,8 @@ class Detail:
 
 
 def for_name(name: str, where: HubFilter) -> HubFilter:
-    return HubFilter(
-        q=name,
-        package=where.package,
-        severity=where.severity,
-        fixable=where.fixable,
-        namespace=where.namespace,
-        repository=where.repository,
-    )
+    """``where`` narrowed to one vulnerability by id or alias."""
+    return replace(where, q=name, ids=None)
 
 
 def _affected_order(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
@@ -302,7 +305,7 @@ async def vulnerability(
 ) -> Detail | None:
     """The tags an advisory (by id or alias) affects, a page of them; None when the principal
     sees no finding of it."""
-    narrowed = for_name(name, where)
+    narrowed = await resolve(session, for_name(name, where))
     listing = await vulnerabilities(session, principal, narrowed, per_page=100)
     if not listing.rows:
         return None
@@ -326,6 +329,7 @@ async def affected_stream(
 ) -> AsyncIterator[AffectedRow]:
     """Every affected (tag, finding) the filter selects, streamed from the database (for
     the CSV export; ``where.q`` narrows it to one vulnerability)."""
+    where = await resolve(session, where)
     result = await session.stream(
         _affected_order(_affected(principal, where)).execution_options(yield_per=500)
     )
@@ -337,6 +341,7 @@ async def exposed_images(
     session: AsyncSession, principal: Principal, where: HubFilter, *, limit: int = TOP
 ) -> list[ExposedImage]:
     """The digests with the most vulnerabilities (each counted once), with their tags."""
+    where = await resolve(session, where)
     found = (
         await session.execute(
             select(
