@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from tests.support.registry import running_registry
 
 module_loop = pytest.mark.asyncio(loop_scope="module")
 SEMVER = "GHSA-c2qf-rxjj-qqgw"  # real: semver 7.0.0 to 7.5.2, CVE-2022-25883
+SCREENSHOTS = os.environ.get("PORTSIDE_SCREENSHOTS")  # e.g. docs/screenshots
 HOSTILE_SUMMARY = "<img src=x onerror=alert('hub')><script>alert('hub')</script> minimist"
 
 
@@ -137,6 +139,8 @@ async def test_a_cve_alias_finds_the_image(base: str, tab: Tab) -> None:
     await expect(first).to_have_attribute("data-id", SEMVER)
     await expect(first.locator("td.n")).to_have_text(["2", "2"])
     await expect(page.locator("#exposed tbody tr").first).to_contain_text("shop/web:1.0")
+    if SCREENSHOTS:
+        await page.screenshot(path=Path(SCREENSHOTS) / "vulnerabilities.png", full_page=True)
 
     await page.get_by_label("Advisory id or alias").fill("cve-2022-25883")
     await page.get_by_role("button", name="Search").click()
@@ -150,6 +154,8 @@ async def test_a_cve_alias_finds_the_image(base: str, tab: Tab) -> None:
     affected = page.locator("table#affected-tags tbody tr")
     await expect(affected).to_have_count(2)
     await expect(affected.first).to_contain_text("7.5.2")  # the fixed version
+    if SCREENSHOTS:
+        await page.screenshot(path=Path(SCREENSHOTS) / "vulnerability.png", full_page=True)
     await page.get_by_role("link", name="shop/web:1.0").click()
     await expect(page.locator("h1")).to_have_text("shop/web:1.0")
 
