@@ -27,8 +27,9 @@ from sqlalchemy import delete, select
 from portside.accounts import store as accounts
 from portside.accounts.vocabulary import Role, Visibility
 from portside.app import create_app
+from portside.db import migrate
 from portside.db.engine import Database
-from portside.db.models import AdvisoryAlias, Finding, ScanTarget
+from portside.db.models import Advisory, AdvisoryAlias, Finding, ScanTarget
 from portside.index import store
 from portside.registry.client import RegistryClient
 from portside.security import findings_store
@@ -367,3 +368,52 @@ async def test_a_viewer_sees_only_the_images_it_may_read(served: Any) -> None:
     # A wrong token is refused, not read as anonymous.
     status, _ = await get("/api/v1/vulnerabilities", who="pst_not-a-token")
     assert status == 401
+
+
+async def test_the_migration_fills_the_rows_from_what_is_stored(db: Database) -> None:
+    """Down to 0008 (no rows), a scan result and an advisory stored as before, up again: the
+    rows are what the stored JSON says."""
+
+    def downgrade(connection: Any) -> None:
+        from alembic import command
+
+        command.downgrade(migrate.alembic_config(connection), "0008")
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(downgrade)
+    now = datetime.now(UTC)
+    record = json.loads(real_records(SEMVER)[0].read_text())
+    findings = [
+        {"id": SEMVER, "package": "semver", "version": "7.5.1", "ecosystem": "npm",
+         "severity": "High", "fixed_version": "7.5.2", "aliases": ["CVE-2022-25883"]},
+        {"id": SEMVER, "package": "semver", "version": "7.5.1", "ecosystem": "npm",
+         "severity": "High", "fixed_version": "7.5.2"},  # the same key twice: one row
+        {"id": "CLAIR-1", "package": "zlib", "version": "1", "severity": "Dire"},
+    ]  # fmt: skip
+    async with db.write() as session:
+        session.add(Advisory(id=SEMVER, severity="High", summary="s", data=record, imported_at=now))
+        session.add(
+            ScanTarget(
+                digest="sha256:" + "1" * 64, repository="a/b", status="done", priority=0,
+                attempts=1, available_at=now, created_at=now, scanned_at=now,
+                findings=findings,
+            )
+        )  # fmt: skip
+        session.add(
+            ScanTarget(
+                digest="sha256:" + "2" * 64, repository="a/c", status="pending", priority=0,
+                attempts=0, available_at=now, created_at=now,
+            )
+        )  # fmt: skip
+    await migrate.upgrade(db)
+    rows = await rows_by_target(db)
+    (target_id,) = rows
+    assert set(rows[target_id]) == {
+        (SEMVER, "npm", "semver", "7.5.1"),
+        ("CLAIR-1", "", "zlib", "1"),
+    }
+    assert rows[target_id][("CLAIR-1", "", "zlib", "1")].severity == "Unknown"
+    await assert_in_step(db)
+    async with db.read() as session:
+        aliases = set((await session.execute(select(AdvisoryAlias.key, AdvisoryAlias.alias))).all())
+    assert aliases == {(SEMVER.lower(), SEMVER), ("cve-2022-25883", "CVE-2022-25883")}
