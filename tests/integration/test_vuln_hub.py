@@ -29,7 +29,7 @@ from portside.accounts.vocabulary import Role, Visibility
 from portside.app import create_app
 from portside.db import migrate
 from portside.db.engine import Database
-from portside.db.models import Advisory, AdvisoryAlias, Finding, ScanTarget
+from portside.db.models import Advisory, AdvisoryAlias, Finding, ImageFinding, ScanTarget
 from portside.index import store
 from portside.registry.client import RegistryClient
 from portside.security import findings_store
@@ -86,12 +86,20 @@ async def import_real(db: Database, tmp_path: Path, names: list[str]) -> set[tup
 
 
 async def rows_by_target(db: Database) -> dict[int, dict[tuple[str, str, str, str], Finding]]:
+    """Each digest's findings rows, through its links."""
     async with db.read() as session:
-        found = (await session.scalars(select(Finding))).all()
+        found = (
+            await session.execute(
+                select(ImageFinding.scan_target_id, Finding).join(
+                    Finding, Finding.id == ImageFinding.finding_id
+                )
+            )
+        ).all()
     out: dict[int, dict[tuple[str, str, str, str], Finding]] = {}
-    for row in found:
+    for target, row in found:
         key = (row.advisory_id, row.ecosystem, row.package, row.version)
-        out.setdefault(row.scan_target_id, {})[key] = row
+        assert key not in out.get(target, {}), key  # one link per finding and digest
+        out.setdefault(target, {})[key] = row
     return out
 
 
@@ -108,10 +116,7 @@ async def assert_in_step(db: Database) -> None:
         stored = rows.get(target.id, {})
         assert set(stored) == set(wanted), target.digest
         for key, row in stored.items():
-            assert (row.fixed_version, row.severity) == (
-                wanted[key].fixed_version,
-                wanted[key].severity,
-            )
+            assert (row.fixed_version, row.severity) == wanted[key]
 
 
 @dataclass
@@ -196,7 +201,7 @@ async def test_rows_follow_the_scan_the_rematch_and_a_delete(hub: Hub, tmp_path:
     assert row.fixed_version == "7.5.3"
     assert row.created_at == first_seen[(SEMVER, "npm", "semver", "7.5.1")]
 
-    # Deleting a scan target deletes its rows (in the same statement: a foreign key).
+    # Deleting a scan target deletes its links (in the same statement: a foreign key).
     async with db.write() as session:
         await session.execute(delete(ScanTarget).where(ScanTarget.id == by_digest[hub.digest_b]))
     assert set(await rows_by_target(db)) == {by_digest[hub.digest_a]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from portside.api.vulnerabilities import cell, csv_line
 from portside.security.advisories.osv import parse_advisory
-from portside.security.findings_store import Row, aliases_of, plan, rows_of
+from portside.security.findings_store import aliases_of, plan, rows_of
 from portside.ui.vulnerabilities import asked, csv_link
 
 
@@ -14,6 +14,7 @@ def finding(id: str, package: str = "semver", **more: object) -> dict[str, objec
 
 
 def test_rows_of_findings_one_per_key_sizes_and_severity() -> None:
+    shared = finding("GHSA-3", severity="Low")
     rows = rows_of(
         [
             finding("GHSA-1", severity="High", fixed_version="7.5.2"),
@@ -21,32 +22,30 @@ def test_rows_of_findings_one_per_key_sizes_and_severity() -> None:
             finding("GHSA-2", severity="Dire"),  # an unknown word
             finding("", severity="High"),  # no id: left out
             finding("X" * 300, package="p" * 600, severity="Low"),
+            shared,
         ]
     )
-    assert [r.advisory_id[:6] for r in rows.values()] == ["GHSA-1", "GHSA-2", "XXXXXX"]
-    first = rows[("GHSA-1", "npm", "semver", "7.5.1")]
-    assert (first.severity, first.fixed_version) == ("High", "7.5.2")
-    assert rows[("GHSA-2", "npm", "semver", "7.5.1")].severity == "Unknown"
-    long = next(r for r in rows.values() if r.advisory_id.startswith("X"))
-    assert (len(long.advisory_id), len(long.package)) == (255, 512)
+    assert [key[0][:6] for key in rows] == ["GHSA-1", "GHSA-2", "XXXXXX", "GHSA-3"]
+    assert rows[("GHSA-1", "npm", "semver", "7.5.1")] == ("7.5.2", "High")
+    assert rows[("GHSA-2", "npm", "semver", "7.5.1")] == (None, "Unknown")
+    long = next(key for key in rows if key[0].startswith("X"))
+    assert (len(long[0]), len(long[2])) == (255, 512)
+    # The same dicts in several lists (a re-match shares them): the same rows, worked out once.
+    memo: dict[int, object] = {}
+    assert (
+        rows_of([shared], memo)
+        == rows_of([shared], memo)
+        == {  # type: ignore[arg-type]
+            ("GHSA-3", "npm", "semver", "7.5.1"): (None, "Low")
+        }
+    )
+    assert list(memo) == [id(shared)]
 
 
-def test_plan_keeps_unchanged_rows_and_updates_in_place() -> None:
-    kept = Row("A", "npm", "x", "1", "2", "High")
-    changed = Row("B", "npm", "x", "1", "3", "High")  # a later fix
-    new = Row("C", "npm", "x", "1", None, "Low")
-    existing = {
-        kept.key: (1, "2", "High"),
-        changed.key: (2, "2", "High"),
-        ("D", "npm", "x", "1"): (3, None, "Low"),  # gone
-    }
-    writes = plan(existing, {r.key: r for r in (kept, changed, new)})
-    assert writes.delete == [3]
-    assert writes.insert == [new]
-    assert writes.update == [(2, changed)]
-    assert plan(existing, {}).delete == [1, 2, 3]
-    nothing = plan({kept.key: (1, "2", "High")}, {kept.key: kept})
-    assert (nothing.delete, nothing.insert, nothing.update) == ([], [], [])
+def test_plan_changes_only_the_links_that_differ() -> None:
+    assert plan({1, 2, 3}, {2, 3, 4}) == ([1], [4])
+    assert plan(set(), {5, 4}) == ([], [4, 5])
+    assert plan({1}, {1}) == ([], [])
 
 
 def test_an_advisory_is_found_by_its_id_aliases_and_upstream_cve_ids() -> None:

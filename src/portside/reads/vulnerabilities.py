@@ -22,6 +22,7 @@ from portside.db.models import (
     Advisory,
     AdvisoryAlias,
     Finding,
+    ImageFinding,
     Namespace,
     Repository,
     ScanTarget,
@@ -151,7 +152,7 @@ def _finding_conditions(where: HubFilter) -> list[ColumnElement[bool]]:
 
 def _visible_findings(principal: Principal, where: HubFilter) -> list[ColumnElement[bool]]:
     return [
-        Finding.scan_target_id.in_(_visible_targets(principal, where)),
+        ImageFinding.scan_target_id.in_(_visible_targets(principal, where)),
         *_finding_conditions(where),
     ]
 
@@ -169,7 +170,7 @@ async def vulnerabilities(
     worst first), each once, with its image and tag counts."""
     where = await resolve(session, where)
     conditions = _visible_findings(principal, where)
-    images = func.count(distinct(Finding.scan_target_id))
+    images = func.count(distinct(ImageFinding.scan_target_id))
     worst = func.max(_rank())
     fixable = func.max(case((Finding.fixed_version.is_not(None), 1), else_=0))
     ordering = (
@@ -180,6 +181,8 @@ async def vulnerabilities(
     found = (
         await session.execute(
             select(Finding.advisory_id, images, worst, fixable)
+            .select_from(ImageFinding)
+            .join(Finding, Finding.id == ImageFinding.finding_id)
             .where(*conditions)
             .group_by(Finding.advisory_id)
             .order_by(*ordering)
@@ -188,7 +191,12 @@ async def vulnerabilities(
         )
     ).all()
     total = int(
-        await session.scalar(select(func.count(distinct(Finding.advisory_id))).where(*conditions))
+        await session.scalar(
+            select(func.count(distinct(Finding.advisory_id)))
+            .select_from(ImageFinding)
+            .join(Finding, Finding.id == ImageFinding.finding_id)
+            .where(*conditions)
+        )
         or 0
     )
     ids = [row[0] for row in found]
@@ -249,8 +257,9 @@ def _affected(principal: Principal, where: HubFilter) -> Select[*tuple[Any, ...]
             Finding.fixed_version,
             Finding.severity,
         )
-        .select_from(Finding)
-        .join(ScanTarget, ScanTarget.id == Finding.scan_target_id)
+        .select_from(ImageFinding)
+        .join(Finding, Finding.id == ImageFinding.finding_id)
+        .join(ScanTarget, ScanTarget.id == ImageFinding.scan_target_id)
         .join(Tag, Tag.digest == ScanTarget.digest)
         .join(Repository, and_(*_tag_conditions(principal, where)))
         .where(*_finding_conditions(where))
@@ -345,7 +354,7 @@ async def exposed_images(
     found = (
         await session.execute(
             select(
-                Finding.scan_target_id,
+                ImageFinding.scan_target_id,
                 func.count(distinct(Finding.advisory_id)).label("n"),
                 func.max(_rank()),
                 func.count(
@@ -353,8 +362,10 @@ async def exposed_images(
                 ),
             )
             .where(*_visible_findings(principal, where))
-            .group_by(Finding.scan_target_id)
-            .order_by(func.count(distinct(Finding.advisory_id)).desc(), Finding.scan_target_id)
+            .select_from(ImageFinding)
+            .join(Finding, Finding.id == ImageFinding.finding_id)
+            .group_by(ImageFinding.scan_target_id)
+            .order_by(func.count(distinct(Finding.advisory_id)).desc(), ImageFinding.scan_target_id)
             .limit(limit)
         )
     ).all()

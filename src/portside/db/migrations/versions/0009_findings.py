@@ -1,4 +1,4 @@
-"""findings: scan targets' findings as rows, advisories' aliases (the security hub)
+"""findings: scan targets' findings as rows (findings, image_findings), advisories' aliases
 
 The tables are filled here from what is already stored (``scan_targets.findings`` and
 ``advisories.data``); from then on :mod:`portside.security.findings_store` keeps them in step
@@ -40,7 +40,7 @@ _targets = sa.table(
 _advisories = sa.table("advisories", sa.column("id", sa.String()), sa.column("data", sa.JSON()))
 _findings = sa.table(
     "findings",
-    sa.column("scan_target_id", BigId),
+    sa.column("id", BigId),
     sa.column("advisory_id", sa.String()),
     sa.column("ecosystem", sa.String()),
     sa.column("package", sa.String()),
@@ -48,6 +48,9 @@ _findings = sa.table(
     sa.column("fixed_version", sa.String()),
     sa.column("severity", sa.String()),
     sa.column("created_at", When),
+)
+_links = sa.table(
+    "image_findings", sa.column("scan_target_id", BigId), sa.column("finding_id", BigId)
 )
 _aliases = sa.table(
     "advisory_aliases",
@@ -76,7 +79,6 @@ def upgrade() -> None:
     op.create_table(
         "findings",
         sa.Column("id", BigId, nullable=False),
-        sa.Column("scan_target_id", BigId, nullable=False),
         sa.Column("advisory_id", sa.String(length=255), nullable=False),
         sa.Column("ecosystem", sa.String(length=128), nullable=False),
         sa.Column("package", sa.String(length=512), nullable=False),
@@ -84,17 +86,29 @@ def upgrade() -> None:
         sa.Column("fixed_version", sa.String(length=255), nullable=True),
         sa.Column("severity", sa.String(length=16), nullable=False),
         sa.Column("created_at", When, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_findings")),
+    )
+    op.create_index("ix_findings_advisory", "findings", ["advisory_id"])
+    op.create_index("ix_findings_package", "findings", ["package"])
+    op.create_table(
+        "image_findings",
+        sa.Column("scan_target_id", BigId, nullable=False),
+        sa.Column("finding_id", BigId, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["finding_id"],
+            ["findings.id"],
+            name=op.f("fk_image_findings_finding_id_findings"),
+            ondelete="CASCADE",
+        ),
         sa.ForeignKeyConstraint(
             ["scan_target_id"],
             ["scan_targets.id"],
-            name=op.f("fk_findings_scan_target_id_scan_targets"),
+            name=op.f("fk_image_findings_scan_target_id_scan_targets"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_findings")),
+        sa.PrimaryKeyConstraint("scan_target_id", "finding_id", name=op.f("pk_image_findings")),
     )
-    op.create_index("ix_findings_advisory", "findings", ["advisory_id", "scan_target_id"])
-    op.create_index("ix_findings_package", "findings", ["package", "scan_target_id"])
-    op.create_index("ix_findings_target", "findings", ["scan_target_id", "advisory_id"])
+    op.create_index("ix_image_findings_finding", "image_findings", ["finding_id", "scan_target_id"])
     _backfill(op.get_bind())
 
 
@@ -102,7 +116,7 @@ def _clip(value: Any, size: int) -> str:
     return str(value if value is not None else "")[:size]
 
 
-def _rows(target_id: int, findings: Any, at: datetime) -> list[dict[str, Any]]:
+def _rows(findings: Any, at: datetime) -> dict[tuple[Any, ...], dict[str, Any]]:
     if isinstance(findings, str):  # JSON text where the driver did not decode it
         findings = json.loads(findings)
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -110,7 +124,6 @@ def _rows(target_id: int, findings: Any, at: datetime) -> list[dict[str, Any]]:
         if not isinstance(finding, dict) or not finding.get("id"):
             continue
         row = {
-            "scan_target_id": target_id,
             "advisory_id": _clip(finding["id"], 255),
             "ecosystem": _clip(finding.get("ecosystem"), 128),
             "package": _clip(finding.get("package"), 512),
@@ -123,7 +136,7 @@ def _rows(target_id: int, findings: Any, at: datetime) -> list[dict[str, Any]]:
         }
         key = (row["advisory_id"], row["ecosystem"], row["package"], row["version"])
         rows.setdefault(key, row)
-    return list(rows.values())
+    return rows
 
 
 def _aliases_of(advisory_id: str, data: Any) -> list[dict[str, Any]]:
@@ -163,6 +176,8 @@ def _backfill(bind: sa.Connection) -> None:
         if rows:
             bind.execute(sa.insert(_aliases), rows)
         last = advisories[-1].id
+    # Each distinct finding once (the first seen wins), then which digest has which.
+    ids: dict[tuple[Any, ...], int] = {}
     after = 0
     while True:
         targets = bind.execute(
@@ -175,18 +190,25 @@ def _backfill(bind: sa.Connection) -> None:
         ).all()
         if not targets:
             break
-        rows = [
-            row
-            for t in targets
-            for row in _rows(t.id, t.findings, t.matched_at or t.scanned_at or now)
-        ]
-        if rows:
-            bind.execute(sa.insert(_findings), rows)
+        links = []
+        for t in targets:
+            for key, row in _rows(t.findings, t.matched_at or t.scanned_at or now).items():
+                if key not in ids:
+                    ids[key] = len(ids) + 1
+                    bind.execute(sa.insert(_findings).values(id=ids[key], **row))
+                links.append({"scan_target_id": t.id, "finding_id": ids[key]})
+        if links:
+            bind.execute(sa.insert(_links), links)
         after = targets[-1].id
+    if ids and bind.dialect.name == "postgresql":  # explicit ids: move the sequence past them
+        bind.execute(
+            sa.text("SELECT setval(pg_get_serial_sequence('findings', 'id'), :n)"), {"n": len(ids)}
+        )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_findings_target", table_name="findings")
+    op.drop_index("ix_image_findings_finding", table_name="image_findings")
+    op.drop_table("image_findings")
     op.drop_index("ix_findings_package", table_name="findings")
     op.drop_index("ix_findings_advisory", table_name="findings")
     op.drop_table("findings")
