@@ -98,15 +98,29 @@ def plan(existing: set[int], wanted: set[int]) -> tuple[list[int], list[int]]:
 
 async def replace(
     session: AsyncSession,
-    findings: Sequence[tuple[int, Iterable[Mapping[str, Any]]]],
+    findings: Sequence[tuple[int, Sequence[Sequence[Mapping[str, Any]]]]],
     now: datetime,
 ) -> None:
-    """Make the rows of these scan targets (target id, its findings list) what the lists say:
-    each distinct finding found or added (its fix and severity updated in place), then each
-    digest's links changed where they differ; findings no digest has any more are deleted."""
+    """Make the rows of these scan targets what their findings say: (target id, its findings
+    in sections) — a list of lists whose concatenation is the target's findings list; the
+    re-match's sections are shared between the images that have the same package, and each
+    is worked out once. Each distinct finding is found or added (its fix and severity
+    updated in place), then each digest's links are changed where they differ; findings no
+    digest has any more are deleted."""
     memo: dict[int, tuple[Key, Value] | None] = {}
-    wanted = {target: rows_of(items, memo) for target, items in findings}
-    ids = await _finding_ids(session, wanted.values(), now)
+    by_section: dict[int, dict[Key, Value]] = {}
+    sections_of: dict[int, list[int]] = {}
+    for target, sections in findings:
+        for section in sections:
+            if id(section) not in by_section:
+                by_section[id(section)] = rows_of(section, memo)
+        sections_of[target] = [id(section) for section in sections]
+    ids = await _finding_ids(session, by_section.values(), now)
+    section_ids = {sid: {ids[key] for key in rows} for sid, rows in by_section.items()}
+    wanted: dict[int, set[int]] = {
+        target: set().union(*(section_ids[sid] for sid in sids))
+        for target, sids in sections_of.items()
+    }
     targets = sorted(wanted)
     existing: dict[int, set[int]] = {t: set() for t in targets}
     for start in range(0, len(targets), CHUNK):
@@ -120,7 +134,7 @@ async def replace(
     gone: list[tuple[int, int]] = []
     new: list[tuple[int, int]] = []
     for target in targets:
-        removed, added = plan(existing[target], {ids[key] for key in wanted[target]})
+        removed, added = plan(existing[target], wanted[target])
         gone.extend((target, f) for f in removed)
         new.extend((target, f) for f in added)
     if gone:

@@ -170,7 +170,7 @@ async def complete(
     )
     digest = result.scalar_one_or_none()
     if digest is not None:
-        await findings_store.replace(session, [(target_id, findings)], now)
+        await findings_store.replace(session, [(target_id, [findings])], now)
         await set_tag_state(session, [digest], TagScanState.DONE)
         await _record_completed(session, digest, counts, now)
     return digest is not None

@@ -155,7 +155,7 @@ async def _write(db: Database, changes: list[Change], now: datetime, result: Rem
                 result.new_findings.update(added)
                 _record_new(session, tags.get(target.digest, []), target.digest, added, new, now)
         # The hub's rows, in the same transaction, for the changed targets only.
-        await findings_store.replace(session, [(c.target.id, c.findings) for c in changes], now)
+        await findings_store.replace(session, [(c.target.id, c.sections) for c in changes], now)
 
 
 Findings = list[dict[str, Any]]
