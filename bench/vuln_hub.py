@@ -34,6 +34,7 @@ TARGET_MS = 100.0
 NAMESPACES = 100
 ADVISORIES = 20_000
 PACKAGES = 5_000
+VERSIONS = 3  # installed versions of each advisory's package found across the images
 TEAM_NAMESPACES = 10  # the viewer's team owns ns001..ns010 (a tenth of the index)
 
 
@@ -123,31 +124,28 @@ async def fill(images: int, per_image: int, seed: int = 7) -> dict[str, Any]:
             "advisory_aliases", records=aliases, columns=["key", "advisory_id", "alias"]
         )
 
-        # Findings: each image has ``per_image`` advisories, popular ones far more often
-        # (r ** 3 skews to the low numbers); advisory n affects package n % PACKAGES.
-        def rows() -> Any:
-            for target in range(1, images + 1):
-                chosen: set[int] = set()
-                while len(chosen) < per_image:
-                    chosen.add(int(ADVISORIES * rng.random() ** 3))
-                for n in chosen:
-                    fixed = f"1.{n % 7}.9" if n % 10 < 7 else None
-                    yield (
-                        target,
-                        advisory_id(n),
-                        "npm",
-                        package(n % PACKAGES),
-                        f"1.{n % 7}.0",
-                        fixed,
-                        severities[n % len(severities)],
-                        now,
-                    )
-
+        # Findings: advisory n affects package n % PACKAGES; VERSIONS installed versions of
+        # it are found, each one ``findings`` row (id n * VERSIONS + v + 1). Each image has
+        # ``per_image`` advisories, popular ones far more often (r ** 3 skews to the low
+        # numbers), at one of the versions: one ``image_findings`` row each.
         await conn.copy_records_to_table(
             "findings",
-            records=rows(),
+            records=[
+                (
+                    n * VERSIONS + v + 1,
+                    advisory_id(n),
+                    "npm",
+                    package(n % PACKAGES),
+                    f"1.{n % 7}.{v}",
+                    f"1.{n % 7}.9" if n % 10 < 7 else None,
+                    severities[n % len(severities)],
+                    now,
+                )
+                for n in range(ADVISORIES)
+                for v in range(VERSIONS)
+            ],
             columns=[
-                "scan_target_id",
+                "id",
                 "advisory_id",
                 "ecosystem",
                 "package",
@@ -157,19 +155,32 @@ async def fill(images: int, per_image: int, seed: int = 7) -> dict[str, Any]:
                 "created_at",
             ],
         )
+
+        def links() -> Any:
+            for target in range(1, images + 1):
+                chosen: set[int] = set()
+                while len(chosen) < per_image:
+                    chosen.add(int(ADVISORIES * rng.random() ** 3))
+                for n in sorted(chosen):
+                    yield (target, n * VERSIONS + rng.randrange(VERSIONS) + 1)
+
+        await conn.copy_records_to_table(
+            "image_findings", records=links(), columns=["scan_target_id", "finding_id"]
+        )
         await conn.execute("ANALYZE")
-        counted = await conn.fetchval("SELECT count(*) FROM findings")
+        counted = await conn.fetchval("SELECT count(*) FROM image_findings")
+        joined = "image_findings AS l JOIN findings AS f ON f.id = l.finding_id"
         popular = await conn.fetchrow(
-            "SELECT advisory_id, count(*) AS n FROM findings GROUP BY advisory_id "
+            f"SELECT advisory_id, count(*) AS n FROM {joined} GROUP BY advisory_id "
             "ORDER BY n DESC LIMIT 1"
         )
         median_adv = await conn.fetchrow(
-            "SELECT advisory_id, n FROM (SELECT advisory_id, count(*) AS n FROM findings "
+            f"SELECT advisory_id, n FROM (SELECT advisory_id, count(*) AS n FROM {joined} "
             "GROUP BY advisory_id) AS c ORDER BY n LIMIT 1 OFFSET "
-            "(SELECT count(DISTINCT advisory_id) / 2 FROM findings)"
+            f"(SELECT count(DISTINCT advisory_id) / 2 FROM {joined})"
         )
         top_package = await conn.fetchrow(
-            "SELECT package, count(*) AS n FROM findings GROUP BY package ORDER BY n DESC LIMIT 1"
+            f"SELECT package, count(*) AS n FROM {joined} GROUP BY package ORDER BY n DESC LIMIT 1"
         )
     finally:
         await conn.close()
@@ -213,7 +224,8 @@ async def explain(db: Database, statements: Statements, call: Callable[[], Await
     statements.on = True
     await call()
     statements.on = False
-    sql, params = statements.seen[0]
+    # The main query: the first that reads the findings (the alias lookup comes before it).
+    sql, params = next((q, p) for q, p in statements.seen if "GROUP BY" in q)
     async with db.read() as session:
         conn = await session.connection()
         found = await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}", params)
@@ -309,8 +321,10 @@ def main() -> None:
         "",
         *machine(),
         f"- Data: {args.images:,} tagged, scanned images (one tag each, {NAMESPACES} private "
-        f"namespaces; a team owns {TEAM_NAMESPACES} of them), {data['findings']:,} `findings` "
-        f"rows ({args.findings} advisories per image, popular ones far more often), "
+        f"namespaces; a team owns {TEAM_NAMESPACES} of them), {data['findings']:,} findings "
+        f"(`image_findings` rows: {args.findings} advisories per image, popular ones far more "
+        f"often; {ADVISORIES * VERSIONS:,} distinct `findings` rows, {VERSIONS} installed "
+        "versions of each advisory's package), "
         f"{ADVISORIES:,} advisories with 2 aliases each ({ADVISORIES * 3:,} `advisory_aliases` "
         f"rows, their own ids included), loaded by COPY in {data['seconds']:.0f} s, then ANALYZE. "
         f"The most widespread CVE has {data['popular'][1]:,} findings, the median one "
