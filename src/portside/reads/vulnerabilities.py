@@ -169,8 +169,8 @@ async def vulnerabilities(
     """One page of vulnerabilities, the most widespread first (``order="severity"``: the
     worst first), each once, with its image and tag counts."""
     where = await resolve(session, where)
-    conditions = _visible_findings(principal, where)
     images = func.count(distinct(ImageFinding.scan_target_id))
+    tags = func.count(distinct(Tag.id))
     worst = func.max(_rank())
     fixable = func.max(case((Finding.fixed_version.is_not(None), 1), else_=0))
     ordering = (
@@ -178,30 +178,26 @@ async def vulnerabilities(
         if order == "severity"
         else [images.desc(), worst.desc(), Finding.advisory_id]
     )
+    # One pass over the (visible tag, finding) pairs: each vulnerability's digests and tags
+    # counted at once, and the number of vulnerabilities (a window over the groups).
+    grouped = (
+        _pairs(principal, where)
+        .with_only_columns(Finding.advisory_id, images, tags, worst, fixable, func.count().over())
+        .group_by(Finding.advisory_id)
+    )
     found = (
         await session.execute(
-            select(Finding.advisory_id, images, worst, fixable)
-            .select_from(ImageFinding)
-            .join(Finding, Finding.id == ImageFinding.finding_id)
-            .where(*conditions)
-            .group_by(Finding.advisory_id)
-            .order_by(*ordering)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
+            grouped.order_by(*ordering).limit(per_page).offset((page - 1) * per_page)
         )
     ).all()
-    total = int(
-        await session.scalar(
-            select(func.count(distinct(Finding.advisory_id)))
-            .select_from(ImageFinding)
-            .join(Finding, Finding.id == ImageFinding.finding_id)
-            .where(*conditions)
+    if found:
+        total = int(found[0][5])
+    else:  # past the last page (or nothing): counted apart
+        counted = _pairs(principal, where).with_only_columns(
+            func.count(distinct(Finding.advisory_id))
         )
-        or 0
-    )
-    ids = [row[0] for row in found]
-    aliases, summaries = await _names(session, ids)
-    tags = await _tag_counts(session, principal, where, ids)
+        total = int(await session.scalar(counted) or 0)
+    aliases, summaries = await _names(session, [row[0] for row in found])
     level = {rank: word for word, rank in RANK.items()}
     rows = [
         VulnerabilityRow(
@@ -211,9 +207,9 @@ async def vulnerabilities(
             summary=summaries.get(advisory),
             fix_available=bool(fix),
             images=int(count),
-            tags=tags.get(advisory, 0),
+            tags=int(tag_count),
         )
-        for advisory, count, rank, fix in found
+        for advisory, count, tag_count, rank, fix, _ in found
     ]
     return Listing(rows, total, page, per_page)
 
@@ -243,20 +239,10 @@ async def _names(
     return aliases, summaries
 
 
-def _affected(principal: Principal, where: HubFilter) -> Select[*tuple[Any, ...]]:
-    """Every (visible tag, finding) pair, in a stable order."""
+def _pairs(principal: Principal, where: HubFilter) -> Select[*tuple[Any, ...]]:
+    """The (visible tag, finding) pairs the filter selects (its columns to be chosen)."""
     return (
-        select(
-            Repository.name.label("repository"),
-            Tag.name.label("tag"),
-            Tag.id.label("tag_id"),
-            ScanTarget.digest,
-            Finding.advisory_id,
-            Finding.package,
-            Finding.version,
-            Finding.fixed_version,
-            Finding.severity,
-        )
+        select(Finding.id)
         .select_from(ImageFinding)
         .join(Finding, Finding.id == ImageFinding.finding_id)
         .join(ScanTarget, ScanTarget.id == ImageFinding.scan_target_id)
@@ -266,18 +252,19 @@ def _affected(principal: Principal, where: HubFilter) -> Select[*tuple[Any, ...]
     )
 
 
-async def _tag_counts(
-    session: AsyncSession, principal: Principal, where: HubFilter, ids: Sequence[str]
-) -> dict[str, int]:
-    if not ids:
-        return {}
-    pairs = _affected(principal, where).where(Finding.advisory_id.in_(ids)).subquery()
-    found = await session.execute(
-        select(pairs.c.advisory_id, func.count(distinct(pairs.c.tag_id))).group_by(
-            pairs.c.advisory_id
-        )
+def _affected(principal: Principal, where: HubFilter) -> Select[*tuple[Any, ...]]:
+    """Every (visible tag, finding) pair, with what the detail shows of it."""
+    return _pairs(principal, where).with_only_columns(
+        Repository.name.label("repository"),
+        Tag.name.label("tag"),
+        Tag.id.label("tag_id"),
+        ScanTarget.digest,
+        Finding.advisory_id,
+        Finding.package,
+        Finding.version,
+        Finding.fixed_version,
+        Finding.severity,
     )
-    return {advisory: int(n) for advisory, n in found.all()}
 
 
 @dataclass(frozen=True)
