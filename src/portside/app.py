@@ -20,6 +20,7 @@ from portside.api import (
     scans,
     status,
     tags,
+    vulnerabilities,
     webhooks_api,
 )
 from portside.reads.overview import CountsCache
@@ -62,5 +63,6 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
     app.include_router(webhooks_api.router)
     app.include_router(accounts_api.router)
     app.include_router(status.router)
+    app.include_router(vulnerabilities.router)
     ui.install(app)
     return app

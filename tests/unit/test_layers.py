@@ -63,7 +63,16 @@ def test_the_read_model_and_the_shared_web_deps_import_neither() -> None:
 
 def test_routers_hold_no_sql() -> None:
     """The read routers call portside.reads; SQLAlchemy's query builders stay out of them."""
-    for name in ("activities", "events", "repositories", "status", "tags", "webhooks_api"):
+    for name in (
+        "activities",
+        "events",
+        "repositories",
+        "status",
+        "tags",
+        "vulnerabilities",
+        "webhooks_api",
+    ):
         names = imported(PACKAGE / "api" / f"{name}.py")
         assert not {n for n in names if n.startswith("sqlalchemy")}, name
     assert not {n for n in imported(PACKAGE / "ui" / "routes.py") if n.startswith("sqlalchemy.sql")}
+    assert not {n for n in imported(PACKAGE / "ui" / "vulnerabilities.py") if "sqlalchemy" in n}

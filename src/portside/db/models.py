@@ -273,6 +273,59 @@ class AdvisoryPackage(Base):
     name: Mapped[str] = mapped_column(String(512))
 
 
+class AdvisoryAlias(Base):
+    """The names an advisory is known by (its aliases, the CVE ids among its upstream and
+    related ids, and its own id), for the security hub's search: ``key`` is the name in lower
+    case (``cve-2021-44228``), so a search ignores case."""
+
+    __tablename__ = "advisory_aliases"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    advisory_id: Mapped[str] = mapped_column(
+        ForeignKey("advisories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    alias: Mapped[str] = mapped_column(String(255))
+
+
+class Finding(Base):
+    """A finding as the security hub queries it: one (advisory, ecosystem, package, installed
+    version) with its fixed version and severity, shared by every digest that has it
+    (:class:`ImageFinding`). Kept in step with ``scan_targets.findings`` in the same
+    transaction by :mod:`portside.security.findings_store`."""
+
+    __tablename__ = "findings"
+    # Not unique on its key on purpose: two scans storing the same new finding at once may
+    # each add it (harmless: every count is of distinct digests and tags), never fail.
+    __table_args__ = (
+        Index("ix_findings_advisory", "advisory_id"),
+        Index("ix_findings_package", "package"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    advisory_id: Mapped[str] = mapped_column(String(255))
+    ecosystem: Mapped[str] = mapped_column(String(128))
+    package: Mapped[str] = mapped_column(String(512))
+    version: Mapped[str] = mapped_column(String(255))
+    fixed_version: Mapped[str | None] = mapped_column(String(255))
+    severity: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)  # first found in any digest
+
+
+class ImageFinding(Base):
+    """Which digest (scan target) has which finding: two integers a row, so a re-match that
+    writes a thousand images' findings writes little."""
+
+    __tablename__ = "image_findings"
+    __table_args__ = (Index("ix_image_findings_finding", "finding_id", "scan_target_id"),)
+
+    scan_target_id: Mapped[int] = mapped_column(
+        ForeignKey("scan_targets.id", ondelete="CASCADE"), primary_key=True
+    )
+    finding_id: Mapped[int] = mapped_column(
+        ForeignKey("findings.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class VulndbImport(Base):
     __tablename__ = "vulndb_imports"
 

@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from portside.ui import account, admin, apidocs, login
+from portside.ui import account, admin, apidocs, login, vulnerabilities
 from portside.ui.render import Pages
 from portside.ui.routes import router
 from portside.ui.viewer import LoginNeeded, PageForbidden, page_viewer
@@ -52,7 +52,13 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PageForbidden, forbidden)
     app.add_exception_handler(FormRefused, form_refused)
     viewer = [Depends(page_viewer)]
-    for pages_router in (router, login.router, account.router, admin.router):
+    for pages_router in (
+        router,
+        vulnerabilities.router,
+        login.router,
+        account.router,
+        admin.router,
+    ):
         app.include_router(pages_router, dependencies=viewer)
     app.include_router(apidocs.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

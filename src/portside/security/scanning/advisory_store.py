@@ -22,6 +22,7 @@ from portside.db.engine import Database
 from portside.db.models import Advisory as AdvisoryRow
 from portside.db.models import AdvisoryPackage, AdvisorySource, VulndbImport
 from portside.errors import StorageError
+from portside.security import findings_store
 from portside.security.advisories.ecosystems import index_ecosystem, normalize_name
 from portside.security.advisories.load import LoadReport, read_located
 from portside.security.advisories.match import AdvisoryIndex, build_index
@@ -143,6 +144,8 @@ async def _store_fresh(
         )
     if rows:
         await session.execute(insert(AdvisoryPackage), rows)
+    # The names the security hub searches by (findings_store owns that table's SQL).
+    await findings_store.replace_aliases(session, [advisory for _, _, advisory in fresh])
     stored.changed = len(fresh)
 
 

@@ -19,6 +19,7 @@ from portside.db.leases import reap_expired, take
 from portside.db.models import Repository, ScanTarget, Tag
 from portside.index import store
 from portside.index.vocabulary import ActivityKind, ScanTargetStatus, TagScanState
+from portside.security import findings_store
 
 NEW_DIGEST_PRIORITY = 100
 RESCAN_PRIORITY = 0
@@ -169,6 +170,7 @@ async def complete(
     )
     digest = result.scalar_one_or_none()
     if digest is not None:
+        await findings_store.replace(session, [(target_id, [findings])], now)
         await set_tag_state(session, [digest], TagScanState.DONE)
         await _record_completed(session, digest, counts, now)
     return digest is not None

@@ -21,6 +21,7 @@ from portside.db.models import ScanTarget
 from portside.db.types import EncodedJSON
 from portside.index import store
 from portside.index.vocabulary import ActivityKind, ScanTargetStatus
+from portside.security import findings_store
 from portside.security.advisories.match import AdvisoryIndex, Placed
 from portside.security.scanning import advisory_store
 from portside.security.scanning.backends import merge_findings
@@ -153,6 +154,8 @@ async def _write(db: Database, changes: list[Change], now: datetime, result: Rem
                 added = tally if same else Counter(map(itemgetter("severity"), new))
                 result.new_findings.update(added)
                 _record_new(session, tags.get(target.digest, []), target.digest, added, new, now)
+        # The hub's rows, in the same transaction, for the changed targets only.
+        await findings_store.replace(session, [(c.target.id, c.sections) for c in changes], now)
 
 
 Findings = list[dict[str, Any]]
