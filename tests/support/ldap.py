@@ -67,6 +67,7 @@ def _person(uid: str) -> str:
 def _group(cn: str, members: list[str]) -> str:
     lines = [f"dn: {group_dn(cn)}", "objectClass: groupOfNames", f"cn: {cn}"]
     lines += [f"member: {user_dn(uid)}" for uid in members]
+    lines.append(f"member: {SERVICE_DN}")  # a groupOfNames must keep one member
     return "\n".join(lines) + "\n"
 
 
@@ -160,13 +161,15 @@ class Directory:
         self.process = None
 
     def _tool(self, tool: str, text: str, *args: str) -> None:
-        subprocess.run(
+        done = subprocess.run(
             [tool, "-x", "-H", self.url, "-D", ROOT_DN, "-w", ROOT_PASSWORD, *args],
             input=text,
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stderr}{done.stdout}")
 
     def modify(self, ldif: str) -> None:
         self._tool("ldapmodify", ldif)
