@@ -89,6 +89,29 @@ async def test_the_directory_checks_passwords_and_finds_groups(
     assert (await found.authenticate("*", slapd.PASSWORDS["alice"])).entry is None
 
 
+async def test_an_answer_that_proves_nothing_refuses_without_calling_the_user_gone(
+    directory: slapd.Directory,
+) -> None:
+    # A filter matching several entries: refused, not "unknown" (which disables the user).
+    several = Directory(
+        LdapSettings(
+            **ldap_settings(directory, user_filter="(|(uid={username})(objectClass=person))")
+        )
+    )
+    attempt = await several.authenticate("alice", slapd.PASSWORDS["alice"])
+    assert attempt.entry is None and not attempt.unknown
+    # An entry without the uid attribute: refused too.
+    no_uid = Directory(LdapSettings(**ldap_settings(directory, uid_attribute="displayName")))
+    attempt = await no_uid.authenticate("alice", slapd.PASSWORDS["alice"])
+    assert attempt.entry is None and not attempt.unknown
+    # A user_base that does not exist is the directory's (or the settings') fault.
+    nowhere = Directory(
+        LdapSettings(**ldap_settings(directory, user_base=f"ou=nowhere,{slapd.SUFFIX}"))
+    )
+    with pytest.raises(DirectoryUnavailable, match="the user search failed: noSuchObject"):
+        await nowhere.authenticate("alice", slapd.PASSWORDS["alice"])
+
+
 async def test_an_anonymous_search_bind_works(directory: slapd.Directory) -> None:
     settings = ldap_settings(directory)
     del settings["bind_dn"], settings["bind_password"]

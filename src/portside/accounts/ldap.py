@@ -162,8 +162,8 @@ class Directory:
                         f"bind_password): {_said(service)}"
                     )
                 found = self._find_user(service, name)
-                if found is None:
-                    return UNKNOWN
+                if isinstance(found, Attempt):
+                    return found
                 dn, uid, email = found
                 if not self._password_ok(server, dn, password):
                     return REFUSED
@@ -176,7 +176,9 @@ class Directory:
             ) from exc
         return Attempt(DirectoryEntry(dn=dn, uid=uid, email=email, groups=groups))
 
-    def _find_user(self, service: Any, name: str) -> tuple[str, str, str | None] | None:
+    def _find_user(self, service: Any, name: str) -> tuple[str, str, str | None] | Attempt:
+        """The entry's DN, uid and email; UNKNOWN when no entry matches; REFUSED when the
+        answer cannot be used (several entries, no uid): that is no proof the user left."""
         import ldap3
 
         settings = self.settings
@@ -188,27 +190,27 @@ class Directory:
             size_limit=2,
         )
         entries = [item for item in service.response or [] if item.get("type") == "searchResEntry"]
-        if not ok and not entries:
-            code = service.result.get("result") if service.result else None
-            if code in (0, 32):  # success with nothing, or noSuchObject (the base is gone)
-                return None
+        code = service.result.get("result") if service.result else None
+        if not ok and not entries and code != 0:
+            # noSuchObject (a wrong user_base) included: no user is taken for gone over it.
             raise DirectoryUnavailable(f"the user search failed: {_said(service)}")
-        if len(entries) != 1:
-            if entries:
-                log.warning(
-                    "%d directory entries match the login name %r: refused (user_filter must "
-                    "match one)",
-                    len(entries),
-                    name[:80],
-                )
-                return None
-            return None
+        if not entries:
+            return UNKNOWN
+        if len(entries) > 1:
+            log.warning(
+                "several directory entries match the login name %r: refused (user_filter "
+                "must match one entry)",
+                name[:80],
+            )
+            return REFUSED
         entry = entries[0]
         attributes = entry.get("attributes") or {}
         uid = _first(attributes.get(settings.uid_attribute))
         if uid is None:
-            log.warning("directory entry %s has no %s", entry["dn"], settings.uid_attribute)
-            return None
+            log.warning(
+                "directory entry %s has no %s: refused", entry["dn"], settings.uid_attribute
+            )
+            return REFUSED
         email = _first(attributes.get(settings.email_attribute))
         if email is not None and len(email) > MAX_EMAIL:
             email = None
