@@ -38,8 +38,6 @@ from tests.support.registry import running_registry
 ROOT_PASSWORD = "root-local-password"
 WEBHOOK = "hook-s3cret"
 
-pytestmark = pytest.mark.skipif(not slapd.available(), reason="needs slapd and ldap-utils")
-
 
 def ldap_settings(directory: slapd.Directory) -> dict[str, Any]:
     return {

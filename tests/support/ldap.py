@@ -191,6 +191,10 @@ class Directory:
 @contextmanager
 def running_directory(folder: Path) -> Iterator[Directory]:
     """A slapd with the test directory above, stopped at the end."""
+    if not available():
+        import pytest
+
+        pytest.fail("slapd or ldap-utils is not installed: run `make test` (make system-deps)")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "db").mkdir()
     pki = make_pki(folder / "pki")
