@@ -1,8 +1,10 @@
 """The directory (LDAP): the one module that talks to it, through ``ldap3``.
 
-``ldap3`` is pure Python (no libldap headers to build against, unlike python-ldap), kept up,
+``ldap3`` is pure Python (no libldap headers to build against, unlike python-ldap and bonsai),
 typed through typeshed's stubs, and does StartTLS, LDAPS with a CA file and timeouts on connect
-and on every answer. Its calls block: :meth:`Directory.authenticate` runs them in a worker
+and on every answer. Its last release (2.9.1) is from 2021: it still works on current Python
+and pyasn1, with deprecation warnings (filtered in pyproject's pytest settings). Its calls
+block: :meth:`Directory.authenticate` runs them in a worker
 thread, each bounded by ``auth.ldap.timeout``.
 
 A login is: a search for the user's entry (as the service account ``bind_dn``, or anonymously)
