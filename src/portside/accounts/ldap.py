@@ -4,8 +4,8 @@
 typed through typeshed's stubs, and does StartTLS, LDAPS with a CA file and timeouts on connect
 and on every answer. Its last release (2.9.1) is from 2021: it still works on current Python
 and pyasn1, with deprecation warnings (filtered in pyproject's pytest settings). Its calls
-block: :meth:`Directory.authenticate` runs them in a worker
-thread, each bounded by ``auth.ldap.timeout``.
+block: :meth:`Directory.authenticate` runs them in a worker thread, each bounded by
+``auth.ldap.timeout``.
 
 A login is: a search for the user's entry (as the service account ``bind_dn``, or anonymously)
 with ``user_filter`` (the name escaped per RFC 4515), then a simple bind as that entry with the
