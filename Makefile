@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 # drive a real browser and check deploy/ with promtool and systemd-analyze; the benchmarks
 # also load the webhook with wrk.
 RUN_PACKAGES := docker-registry
-TEST_PACKAGES := $(RUN_PACKAGES) skopeo chromium prometheus systemd
+TEST_PACKAGES := $(RUN_PACKAGES) skopeo chromium prometheus systemd slapd ldap-utils
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk debootstrap time
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

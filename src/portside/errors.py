@@ -26,6 +26,7 @@ the library and re-raised with the original as ``__cause__``::
     │   ├── InvalidAccount          a name, password or value that cannot be used
     │   ├── AccountNotFound         no such user, team, namespace or token
     │   └── AccountConflict         it exists already, or the change contradicts the model
+    ├── accounts.ldap.DirectoryUnavailable   the directory (LDAP) cannot be asked now
     ├── web.access.Unauthorized     an API call or page without a valid token (401)
     ├── web.access.Forbidden        a logged-in caller asking for what it may not see or do (403)
     ├── web.csrf.CsrfRefused        a change by login session without its CSRF token (403)

@@ -37,6 +37,20 @@ ENV_PREFIX = "PORTSIDE_"
 CONFIG_ENV = "PORTSIDE_CONFIG"
 
 
+def check_ca_file(value: Path | None) -> Path | None:
+    """A readable PEM file of certificates to trust."""
+    if value is None:
+        return None
+    import ssl
+
+    _readable_file(value)
+    try:
+        ssl.create_default_context(cafile=str(value))
+    except (ssl.SSLError, ValueError) as exc:
+        raise ValueError(f"{str(value)!r} holds no PEM certificate: {exc}") from exc
+    return value
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -99,19 +113,7 @@ class RegistrySettings(_Section):
             raise ValueError(f"must start with http:// or https:// (got {value!r})")
         return value.rstrip("/")
 
-    @field_validator("ca_file")
-    @classmethod
-    def _ca_file(cls, value: Path | None) -> Path | None:
-        if value is None:
-            return None
-        import ssl
-
-        _readable_file(value)
-        try:
-            ssl.create_default_context(cafile=str(value))
-        except (ssl.SSLError, ValueError) as exc:
-            raise ValueError(f"{str(value)!r} holds no PEM certificate: {exc}") from exc
-        return value
+    _ca_file = field_validator("ca_file")(check_ca_file)
 
 
 class TlsSettings(_Section):
@@ -235,6 +237,129 @@ class SessionSettings(_Section):
     throttle_window: float = Field(default=60.0, gt=0, le=86400)
 
 
+class LdapGroupSettings(_Section):
+    """What membership of one directory group gives: a role in a Portside team."""
+
+    team: str = Field(min_length=1, max_length=255)
+    role: str = Field(default="viewer", description="viewer, contributor or owner.")
+
+    @field_validator("team")
+    @classmethod
+    def _team(cls, value: str) -> str:
+        if LDAP_TEAM.fullmatch(value) is None or value != value.strip():
+            raise ValueError(
+                f"{value[:80]!r} is not a team name (letters, digits, space . _ -; a personal "
+                "team cannot be mapped)"
+            )
+        return value
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        if value not in LDAP_ROLES:
+            raise ValueError(f"must be one of {', '.join(LDAP_ROLES)} (got {value!r})")
+        return value
+
+
+LDAP_TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,254}")
+LDAP_ROLES = ("viewer", "contributor", "owner")
+LDAP_ATTRIBUTE = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,63}")
+
+
+class LdapSettings(_Section):
+    """Logging in with a directory's passwords (``auth.ldap``): users are looked up with the
+    service bind (or an anonymous one), then bound as themselves with the password given."""
+
+    url: str = Field(description="ldap://host[:port] or ldaps://host[:port].")
+    start_tls: bool = Field(default=False, description="StartTLS on an ldap:// URL.")
+    ca_file: Path | None = Field(
+        default=None,
+        description="PEM certificates to trust for LDAPS/StartTLS (default: the system's).",
+    )
+    bind_dn: str | None = Field(
+        default=None, max_length=1024, description="The service account; none: anonymous search."
+    )
+    bind_password: SecretStr | None = None
+    user_base: str = Field(min_length=1, max_length=1024)
+    user_filter: str = Field(
+        default="(uid={username})",
+        max_length=1024,
+        description="{username} is replaced by the login name, escaped per RFC 4515.",
+    )
+    uid_attribute: str = Field(default="uid", description="The attribute that is the user name.")
+    email_attribute: str = "mail"
+    group_base: str | None = Field(default=None, max_length=1024)
+    group_filter: str = Field(
+        default="(member={dn})",
+        max_length=1024,
+        description="{dn} is the user's DN, {username} the user name (both escaped).",
+    )
+    group_attribute: str = Field(
+        default="cn", description="The group attribute the groups' keys and admin_group name."
+    )
+    groups: dict[str, LdapGroupSettings] = Field(
+        default_factory=dict, description="Directory group -> {team, role}."
+    )
+    admin_group: str | None = Field(
+        default=None, description="Members are Portside admins; others are not (when set)."
+    )
+    timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds to connect and for each answer."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"not a URL ({exc})") from exc
+        if parts.scheme not in {"ldap", "ldaps"} or not parts.hostname:
+            raise ValueError(f"must be ldap://host[:port] or ldaps://host[:port] (got {value!r})")
+        if parts.path not in {"", "/"} or parts.query or parts.username or port == 0:
+            raise ValueError(f"must be ldap://host[:port] or ldaps://host[:port] (got {value!r})")
+        return value.rstrip("/")
+
+    _ca_file = field_validator("ca_file")(check_ca_file)
+
+    @field_validator("uid_attribute", "email_attribute", "group_attribute")
+    @classmethod
+    def _attribute(cls, value: str) -> str:
+        if LDAP_ATTRIBUTE.fullmatch(value) is None:
+            raise ValueError(f"{value[:80]!r} is not an LDAP attribute name")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LdapSettings:
+        if self.start_tls and self.url.startswith("ldaps:"):
+            raise ValueError("start_tls is for ldap:// URLs (an ldaps:// URL is TLS already)")
+        has_password = self.bind_password is not None and bool(
+            self.bind_password.get_secret_value()
+        )
+        if (self.bind_dn is not None) != has_password:
+            raise ValueError(
+                "bind_dn and bind_password go together (leave both out for an anonymous search)"
+            )
+        _filter("user_filter", self.user_filter, "{username}")
+        if self.group_base is not None:
+            _filter("group_filter", self.group_filter, "{dn}", "{username}")
+        elif self.groups or self.admin_group:
+            raise ValueError("groups and admin_group need group_base (where to find the groups)")
+        return self
+
+
+def _filter(key: str, value: str, *placeholders: str) -> None:
+    if not (value.startswith("(") and value.endswith(")")):
+        raise ValueError(f"{key} must be an LDAP filter in parentheses (got {value[:80]!r})")
+    if value.count("(") != value.count(")"):
+        raise ValueError(f"{key} has unbalanced parentheses (got {value[:80]!r})")
+    if not any(placeholder in value for placeholder in placeholders):
+        raise ValueError(f"{key} must contain {' or '.join(placeholders)} (got {value[:80]!r})")
+
+
 class AuthSettings(_Section):
     public_url: str | None = Field(
         default=None,
@@ -244,6 +369,9 @@ class AuthSettings(_Section):
     )
     token: TokenServerSettings = Field(default_factory=TokenServerSettings)
     session: SessionSettings = Field(default_factory=SessionSettings)
+    ldap: LdapSettings | None = Field(
+        default=None, description="Directory logins (LDAP); none: local accounts only."
+    )
 
 
 class WebhookKind(StrEnum):

@@ -5,6 +5,7 @@ and "now"."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from portside.accounts.vocabulary import Role, Visibility
 from portside.db.models import Namespace, PersonalToken, Team, TeamMember, User
 from portside.errors import InvalidName
 from portside.index.names import GLOBAL_NAMESPACE, check_namespace, is_valid_namespace
+
+_log = logging.getLogger(__name__)
 
 # User names follow the namespace grammar, since each user gets a namespace of that name.
 MAX_NAME = 255
@@ -563,3 +566,52 @@ def _readable(principal: Principal) -> ColumnElement[bool] | None:
     if principal.roles:
         conditions.append(Namespace.team_id.in_(sorted(principal.roles)))
     return or_(*conditions)
+
+
+# -- directory users ----------------------------------------------------------------------------
+async def sync_directory_teams(
+    session: AsyncSession,
+    user: User,
+    wanted: dict[str, Role],
+    mapped: set[str],
+    now: datetime,
+) -> list[str]:
+    """Make the user's memberships of the ``mapped`` teams what the directory says: the role
+    in ``wanted``, or no membership. Teams outside ``mapped`` are never touched; a mapped team
+    that does not exist is skipped (with a warning). The directory rules the mapped teams, so
+    this may take a team's last owner away (admins still manage it). Returns what changed."""
+    if not mapped:
+        return []
+    found = {
+        team.name: team
+        for team in await session.scalars(
+            select(Team).where(Team.name.in_(sorted(mapped)), Team.hidden.is_(False))
+        )
+    }
+    for name in sorted(mapped - set(found)):
+        _log.warning("auth.ldap.groups maps to the team %r, which does not exist", name)
+    current = {
+        member.team_id: member
+        for member in await session.scalars(
+            select(TeamMember).where(
+                TeamMember.user_id == user.id,
+                TeamMember.team_id.in_([team.id for team in found.values()]),
+            )
+        )
+    }
+    changes = []
+    for name, team in sorted(found.items()):
+        role, member = wanted.get(name), current.get(team.id)
+        if role is None and member is not None:
+            await session.delete(member)
+            changes.append(f"left {name}")
+        elif role is not None and member is None:
+            session.add(
+                TeamMember(team_id=team.id, user_id=user.id, role=role.value, created_at=now)
+            )
+            changes.append(f"joined {name} as {role.value}")
+        elif role is not None and member is not None and member.role != role.value:
+            member.role = role.value
+            changes.append(f"{role.value} in {name}")
+    await session.flush()
+    return changes

@@ -5,7 +5,13 @@ personal token), as the registry's clients ask (Portus's path); and ``POST /v2/t
 the OAuth2 form (``grant_type=password``). No credentials: a token granting what anonymous
 users may (pulls from public namespaces). Wrong credentials: 401. Too many failures for a user
 name or an address: 429 (:mod:`portside.accounts.throttle`, the pages' limits). What the
-principal may not do is left out of the token's ``access``: the registry refuses it."""
+principal may not do is left out of the token's ``access``: the registry refuses it.
+
+Passwords of directory users (``auth.ldap``) are checked by the directory
+(:mod:`portside.accounts.logins`). When it cannot be reached the answer is 503 with
+``Retry-After`` (``UNAVAILABLE``; OAuth2's ``temporarily_unavailable`` for POST), not 401: the
+credentials were not found wrong, and a 401 would make clients report (and credential helpers
+forget) a wrong password. Local accounts and personal tokens keep working meanwhile."""
 
 from __future__ import annotations
 
@@ -21,8 +27,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside.accounts import logins, throttle
 from portside.accounts import store as accounts
-from portside.accounts import throttle
+from portside.accounts.ldap import DirectoryUnavailable
 from portside.accounts.policy import ANONYMOUS, NamespaceRule, Principal
 from portside.errors import PortsideError
 from portside.tokenserver import claims
@@ -40,6 +47,7 @@ REALM = 'Basic realm="portside"'
 MAX_HEADER = 4096
 MAX_FORM = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+DIRECTORY_RETRY = "30"  # seconds, when the directory cannot be reached
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,10 @@ def _services(request: Request) -> Services:
     return services
 
 
+def _registry_url(services: Services) -> str | None:
+    return services.registry.base_url if services.registry else services.settings.registry.url
+
+
 def _keys(services: Services) -> TokenKeys:
     if services.token_keys is None:
         services.token_keys = TokenKeys(services.db, services.settings.auth.token)
@@ -117,8 +129,25 @@ async def _principal(
             "too many failed logins: try again later",
             {"Retry-After": throttle.retry_after_header(wait)},
         )
+    try:
+        user_id = await logins.check(
+            services.db,
+            services.settings.auth.ldap,
+            credentials.user,
+            credentials.secret,
+            now,
+            registry_url=_registry_url(services),
+        )
+    except DirectoryUnavailable as exc:
+        log.error("token request of %r: %s", credentials.user[:80], exc)
+        raise Refusal(
+            503,
+            "UNAVAILABLE",
+            "the directory (LDAP) cannot be reached: directory users cannot log in now",
+            {"Retry-After": DIRECTORY_RETRY},
+        ) from exc
     async with services.db.write() as session:
-        user = await accounts.authenticate(session, credentials.user, credentials.secret, now)
+        user = await accounts.user_by_id(session, user_id) if user_id is not None else None
         if user is None:
             await throttle.note_failure(session, keys, now, limits)
             refused = True
@@ -250,6 +279,8 @@ async def post_token(request: Request) -> JSONResponse:
     except Refusal as refusal:
         if refusal.status == 401:
             refusal = Refusal(401, "invalid_grant", str(refusal), refusal.headers)
+        elif refusal.status == 503:
+            refusal = Refusal(503, "temporarily_unavailable", str(refusal), refusal.headers)
         return _refused(refusal, oauth=True)
     answer["scope"] = " ".join(part for value in form.get("scope", []) for part in value.split())
     return JSONResponse(answer, headers=NO_STORE)

@@ -1,6 +1,8 @@
 """Logging in and out of the pages: ``GET/POST /login`` (``next=`` limited to this server's
 paths), ``POST /logout``. A login is a user name and password (a bot or a personal token
-does not log in here: tokens are for ``docker login`` and the API). Failed logins are
+does not log in here: tokens are for ``docker login`` and the API); with ``auth.ldap`` set,
+directory users log in with their directory password (:mod:`portside.accounts.logins`), and
+while the directory cannot be reached they get a 503 page saying so. Failed logins are
 throttled per user name and per client address (:mod:`portside.accounts.throttle`): over the
 limit the form answers 429 with ``Retry-After``, whether the password is right or not.
 """
@@ -9,13 +11,14 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
+from portside.accounts import logins, throttle
 from portside.accounts import store as accounts
-from portside.accounts import throttle
+from portside.accounts.ldap import DirectoryUnavailable
 from portside.index.names import is_valid_namespace
 from portside.settings import Settings
 from portside.ui.render import Pages
@@ -24,8 +27,12 @@ from portside.web import csrf
 from portside.web.access import SESSION_USER
 from portside.web.deps import ServicesDep
 
+if TYPE_CHECKING:
+    from portside.services import Services
+
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
+DIRECTORY_RETRY = "30"  # seconds, when the directory cannot be reached
 
 
 async def get_pages(request: Request) -> Pages:
@@ -39,6 +46,11 @@ PagesDep = Annotated[Pages, Depends(get_pages)]
 def limits(settings: Settings) -> throttle.Limits:
     session = settings.auth.session
     return throttle.Limits(max_failures=session.max_failures, window=session.throttle_window)
+
+
+def registry_url(services: Services) -> str | None:
+    """The registry a directory user's personal namespace is created in."""
+    return services.registry.base_url if services.registry else services.settings.registry.url
 
 
 def login_page(
@@ -104,14 +116,32 @@ async def login(request: Request, pages: PagesDep, services: ServicesDep) -> Res
             headers={"Retry-After": seconds},
         )
     user_id: int | None = None
+    if name and password and not password.startswith(accounts.TOKEN_PREFIX):
+        try:
+            user_id = await logins.check(
+                services.db,
+                services.settings.auth.ldap,
+                name,
+                password,
+                now,
+                registry_url=registry_url(services),
+            )
+        except DirectoryUnavailable as exc:
+            log.error("login of %r: %s", name, exc, extra={"user": name})
+            return login_page(
+                pages,
+                request,
+                next_path=target,
+                name=name,
+                message="The directory (LDAP) cannot be reached, so directory users cannot "
+                "log in now. Try again later, or ask an administrator.",
+                status=503,
+                headers={"Retry-After": DIRECTORY_RETRY},
+            )
     async with services.db.write() as session:
-        user = None
-        if name and password and not password.startswith(accounts.TOKEN_PREFIX):
-            user = await accounts.authenticate(session, name, password, now)
-        if user is None:
+        if user_id is None:
             await throttle.note_failure(session, keys, now, bounds)
         else:
-            user_id = user.id
             await throttle.clear(session, throttle.user_key(name))
     if user_id is None:
         log.warning("login failed for %r", name, extra={"user": name})
