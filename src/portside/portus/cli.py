@@ -1,0 +1,87 @@
+"""``portside import-portus DSN [--dry-run]``: bring a Portus installation's accounts over.
+
+Exit codes: 0 every row brought (or deliberately skipped); 1 some rows could not be brought
+(the rest were), or the Portus or Portside database failed; 2 a bad DSN or usage. The DSN's
+password is never printed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from portside.portus.plan import KINDS, NOT_INDEXED, Outcome, Plan
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from portside.settings import Settings
+
+COLUMNS = (Outcome.CREATE, Outcome.UPDATE, Outcome.UNCHANGED, Outcome.SKIP, Outcome.REFUSE)
+MAX_LISTED = 200  # reasons listed one by one; past this, counted
+
+
+async def import_portus(settings: Settings, dsn_text: str, *, dry_run: bool) -> tuple[Plan, str]:
+    """Read Portus, plan, and (unless ``dry_run``) apply in one transaction; the plan as it
+    went and the DSN as shown."""
+    from portside.db import migrate
+    from portside.db.engine import Database
+    from portside.index.store import ensure_registry
+    from portside.portus import apply, plan, read
+
+    dsn = read.parse_dsn(dsn_text)
+    data = await read.read_portus(dsn)
+    now = datetime.now(UTC)
+    async with Database(settings.database_url) as db:
+        await migrate.wait_until_ready(db, 0)
+        if dry_run:
+            async with db.read() as session:
+                return plan.plan(data, await apply.existing(session)), dsn.shown()
+        async with db.write() as session:
+            planned = plan.plan(data, await apply.existing(session))
+            if not planned.changes_anything:
+                return planned, dsn.shown()
+            registry_id = await ensure_registry(session, settings.registry.url or "", now)
+            return await apply.apply(session, planned, now, registry_id=registry_id), dsn.shown()
+
+
+def report(out: Console, done: Plan, shown: str, *, dry_run: bool) -> None:
+    from rich.table import Table
+
+    verb = "would be" if dry_run else "were"
+    table = Table(title=f"Portus {shown}" + (" (dry run: nothing written)" if dry_run else ""))
+    table.add_column("kind")
+    for outcome in COLUMNS:
+        table.add_column(f"{outcome.value}", justify="right")
+    for kind, counts in done.counts().items():
+        if kind in KINDS:
+            table.add_row(kind, *(str(counts[outcome]) for outcome in COLUMNS))
+    out.print(table)
+    listed = 0
+    not_indexed = 0
+    for step in done.steps:
+        if step.outcome not in (Outcome.SKIP, Outcome.REFUSE):
+            continue
+        if step.reason == NOT_INDEXED:
+            not_indexed += 1
+            continue
+        listed += 1
+        if listed <= MAX_LISTED:
+            out.print(
+                f"{step.outcome.value}: {step.kind} {step.key}: {step.reason}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+    if listed > MAX_LISTED:
+        out.print(f"... and {listed - MAX_LISTED} more rows skipped or not brought")
+    if not_indexed:
+        out.print(
+            f"{not_indexed} tags' pushers {verb} not brought: Portside has not indexed those "
+            "tags yet; run `portside sync`, then import-portus again to fill their authors",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if not done.changes_anything:
+        out.print("nothing to change: Portside already has everything this import brings")
