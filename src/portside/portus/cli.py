@@ -48,8 +48,7 @@ async def import_portus(settings: Settings, dsn_text: str, *, dry_run: bool) -> 
 def report(out: Console, done: Plan, shown: str, *, dry_run: bool) -> None:
     from rich.table import Table
 
-    verb = "would be" if dry_run else "were"
-    table = Table(title=f"Portus {shown}" + (" (dry run: nothing written)" if dry_run else ""))
+    table = Table(title=f"Portus {shown}")
     table.add_column("kind")
     for outcome in COLUMNS:
         table.add_column(f"{outcome.value}", justify="right")
@@ -77,11 +76,13 @@ def report(out: Console, done: Plan, shown: str, *, dry_run: bool) -> None:
         out.print(f"... and {listed - MAX_LISTED} more rows skipped or not brought")
     if not_indexed:
         out.print(
-            f"{not_indexed} tags' pushers {verb} not brought: Portside has not indexed those "
-            "tags yet; run `portside sync`, then import-portus again to fill their authors",
+            f"tag authors not brought: {not_indexed} (Portside has not indexed those tags "
+            "yet: run `portside sync`, then import-portus again to fill their authors)",
             markup=False,
             highlight=False,
             soft_wrap=True,
         )
     if not done.changes_anything:
         out.print("nothing to change: Portside already has everything this import brings")
+    elif dry_run:
+        out.print("dry run: nothing written (the created and updated rows would be)")

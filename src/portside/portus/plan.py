@@ -225,6 +225,14 @@ def _owner(context: _Context, team: PortusTeam) -> str | None:
     return None
 
 
+def _left_behind(context: _Context, team: PortusTeam) -> bool:
+    """Whether a hidden team is the personal team of a user not brought (its members are
+    all users that were refused): its namespace is not brought either."""
+    internal = {user.id for user in context.data.users if user.name == INTERNAL}
+    members = {m.user_id for m in context.data.members if m.team_id == team.id}
+    return bool(members) and not members & (set(context.users) | internal)
+
+
 def _teams(context: _Context) -> list[Step]:
     namespaces = {ns.id: ns for ns in context.data.namespaces}
     for user in context.users.values():
@@ -238,6 +246,8 @@ def _teams(context: _Context) -> list[Step]:
             if person is not None:
                 context.teams[team.id] = personal_team_name(person.name)
                 reason = f"the personal team of {person.name} (Portside keeps it as user:NAME)"
+            elif _left_behind(context, team):
+                reason = "the personal team of a user not brought"
             else:
                 context.teams[team.id] = None
                 reason = "a hidden team of Portus's own: its namespaces go to Portside's admins"

@@ -177,9 +177,13 @@ class _Bad(Exception):
     """One value of a row that cannot be used (the row is refused with this reason)."""
 
 
+def _shown(value: Any) -> str:
+    return repr(value)[:40]
+
+
 def _id(value: Any, what: str = "id") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-        raise _Bad(f"{what} {str(value)[:40]!r} is not a positive integer")
+        raise _Bad(f"{what} {_shown(value)} is not a positive integer")
     return value
 
 
@@ -192,7 +196,7 @@ def _flag(value: Any, what: str, default: bool) -> bool:
         return default
     if isinstance(value, bool) or value in (0, 1):
         return bool(value)
-    raise _Bad(f"{what} {str(value)[:40]!r} is not 0 or 1")
+    raise _Bad(f"{what} {_shown(value)} is not 0 or 1")
 
 
 def _text(value: Any, what: str, limit: int, *, optional: bool = False) -> str | None:
@@ -231,7 +235,7 @@ def _enum(value: Any, table: Mapping[int, str], what: str) -> str:
         return table[value]
     if isinstance(value, str) and value in table.values():
         return value
-    raise _Bad(f"{what} {str(value)[:40]!r} is not one of {sorted(table)}")
+    raise _Bad(f"{what} {_shown(value)} is not one of {sorted(table)}")
 
 
 def _account(check: Callable[[str], str], value: str) -> str:
@@ -394,7 +398,7 @@ def _each(
         try:
             made = make(row)
         except _Bad as exc:
-            data.refused.append(Refused(kind, f"{kind} #{row.get('id')}", str(exc)))
+            data.refused.append(Refused(kind, f"#{row.get('id')}", str(exc)))
             continue
         if made is not None:
             found.append(made)
