@@ -9,6 +9,7 @@ to a bound, and every attempt has a timeout.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -38,6 +39,14 @@ class Shape:
 
 
 PLAIN = Shape()
+
+
+def basic_auth(shape: Shape) -> dict[str, str]:
+    """The Authorization header of a shape with a user name (RFC 7617), else nothing."""
+    if not shape.username:
+        return {}
+    pair = f"{shape.username}:{shape.password or ''}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
 
 
 @dataclass(frozen=True)
@@ -76,18 +85,16 @@ class Sender(Resource):
         shape: Shape = PLAIN,
     ) -> Attempt:
         assert self._session is not None
-        auth = aiohttp.BasicAuth(shape.username, shape.password or "") if shape.username else None
         headers = {
             **shape.headers,
+            **basic_auth(shape),
             "Content-Type": shape.content_type,
             "X-Portside-Event": kind,
             "X-Portside-Delivery": str(delivery),
             "X-Portside-Signature-256": signature(secret, body),
         }
         try:
-            async with self._session.request(
-                shape.method, url, data=body, headers=headers, auth=auth
-            ) as resp:
+            async with self._session.request(shape.method, url, data=body, headers=headers) as resp:
                 text = (await resp.content.read(MAX_RESPONSE)).decode("utf-8", "replace")
                 return Attempt(resp.status, text, None)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:

@@ -323,12 +323,15 @@ def _webhook(row: dict[str, Any], headers: dict[str, str]) -> PortusWebhook:
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
         raise _Bad("url is not an http:// or https:// URL")
     webhook_id = _id(row["id"])
+    username = _line(row["username"], "username", 255, optional=True)
+    if username is not None and ":" in username:
+        raise _Bad("username contains a ':' (basic auth cannot carry it)")
     return PortusWebhook(
         id=webhook_id,
         namespace_id=_id(row["namespace_id"], "namespace_id"),
         name=_line(row["name"], "name", 200, optional=True) or f"webhook-{webhook_id}",
         url=url,
-        username=_line(row["username"], "username", 255, optional=True),
+        username=username,
         password=_line(row["password"], "password", 255, optional=True),
         method=_enum(row["request_method"], METHODS, "request_method"),
         content_type=_enum(row["content_type"], CONTENT_TYPES, "content_type"),
