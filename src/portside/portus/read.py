@@ -173,7 +173,7 @@ class PortusData:
 
 
 # -- checks ------------------------------------------------------------------------------------
-class _Bad(Exception):
+class _Bad(PortusError):
     """One value of a row that cannot be used (the row is refused with this reason)."""
 
 
