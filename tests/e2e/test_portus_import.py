@@ -21,6 +21,8 @@ from tests.support.oci import Layout
 from tests.support.portus_db import PASSWORDS, Example, fill_example, portus_database
 from tests.support.registry import running_registry
 
+pytestmark = pytest.mark.mariadb
+
 
 @pytest.fixture
 def moved(tmp_path: Path) -> Iterator[tuple[Setup, Example]]:

@@ -32,6 +32,9 @@ T = TypeVar("T")
 REGISTRY = "http://127.0.0.1:5000"
 
 
+pytestmark = pytest.mark.mariadb
+
+
 @pytest.fixture
 def portus() -> Iterator[PortusDb]:
     with portus_database() as db:
