@@ -560,8 +560,10 @@ def import_portus(
     from portside.portus.cli import report
     from portside.portus.read import BadDsn
 
+    # A real run makes personal namespaces, which belong to the registry (as `user add`).
+    settings = _settings(ctx) if dry_run else _with_registry(ctx)
     try:
-        done, shown = asyncio.run(run_import(_settings(ctx), dsn, dry_run=dry_run))
+        done, shown = asyncio.run(run_import(settings, dsn, dry_run=dry_run))
     except BadDsn as exc:
         _fail(str(exc), 2)
     except PortsideError as exc:

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from portside.settings import Settings
 
 COLUMNS = (Outcome.CREATE, Outcome.UPDATE, Outcome.UNCHANGED, Outcome.SKIP, Outcome.REFUSE)
-MAX_LISTED = 200  # reasons listed one by one; past this, counted
+MAX_LISTED = 200  # rows not brought listed one by one; past this, counted
+SKIPS_NAMED = 3  # skipped rows named one by one per reason; more are counted
 
 
 async def import_portus(settings: Settings, dsn_text: str, *, dry_run: bool) -> tuple[Plan, str]:
@@ -56,33 +57,39 @@ def report(out: Console, done: Plan, shown: str, *, dry_run: bool) -> None:
         if kind in KINDS:
             table.add_row(kind, *(str(counts[outcome]) for outcome in COLUMNS))
     out.print(table)
-    listed = 0
-    not_indexed = 0
-    for step in done.steps:
-        if step.outcome not in (Outcome.SKIP, Outcome.REFUSE):
-            continue
-        if step.reason == NOT_INDEXED:
-            not_indexed += 1
-            continue
-        listed += 1
-        if listed <= MAX_LISTED:
-            out.print(
-                f"{step.outcome.value}: {step.kind} {step.key}: {step.reason}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
-    if listed > MAX_LISTED:
-        out.print(f"... and {listed - MAX_LISTED} more rows skipped or not brought")
-    if not_indexed:
-        out.print(
-            f"tag authors not brought: {not_indexed} (Portside has not indexed those tags "
-            "yet: run `portside sync`, then import-portus again to fill their authors)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+    refused = done.of(Outcome.REFUSE)
+    for step in refused[:MAX_LISTED]:
+        _line(out, f"not brought: {step.kind} {step.key}: {step.reason}")
+    if len(refused) > MAX_LISTED:
+        _line(out, f"... and {len(refused) - MAX_LISTED} more rows not brought")
+    _skips(out, done)
     if not done.changes_anything:
         out.print("nothing to change: Portside already has everything this import brings")
     elif dry_run:
         out.print("dry run: nothing written (the created and updated rows would be)")
+
+
+def _line(out: Console, text: str) -> None:
+    out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _skips(out: Console, done: Plan) -> None:
+    # Skips are on purpose: grouped by reason, the rows named when they are few.
+    groups: dict[tuple[str, str], list[str]] = {}
+    for step in done.of(Outcome.SKIP):
+        groups.setdefault((step.kind, step.reason), []).append(step.key)
+    for (kind, reason), keys in groups.items():
+        if reason == NOT_INDEXED:
+            _line(
+                out,
+                f"skipped: {len(keys)} tag authors (Portside has not indexed those tags yet: "
+                "run `portside sync`, then import-portus again to fill their authors)",
+            )
+        elif len(keys) <= SKIPS_NAMED:
+            for key in keys:
+                _line(out, f"skipped: {kind} {key}: {reason}")
+        else:
+            _line(
+                out,
+                f"skipped: {len(keys)} {kind}s ({', '.join(keys[:SKIPS_NAMED])}, ...): {reason}",
+            )

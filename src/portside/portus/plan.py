@@ -245,7 +245,7 @@ def _teams(context: _Context) -> list[Step]:
             person = context.personal.get(team.id)
             if person is not None:
                 context.teams[team.id] = personal_team_name(person.name)
-                reason = f"the personal team of {person.name} (Portside keeps it as user:NAME)"
+                reason = "a user's personal team (Portside keeps it as user:NAME)"
             elif _left_behind(context, team):
                 reason = "the personal team of a user not brought"
             else:
