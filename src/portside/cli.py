@@ -536,6 +536,42 @@ def scan(
     raise typer.Exit(code)
 
 
+@app.command("import-portus")
+def import_portus(
+    ctx: typer.Context,
+    dsn: Annotated[
+        str,
+        typer.Argument(
+            help="Portus's database, e.g. mysql://user:password@host:3306/portus "
+            "(the password is never printed).",
+            show_default=False,
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Bring a Portus installation's users, teams, namespaces, application tokens and
+    webhooks over (again: a second run changes nothing). Exits 1 when some rows could not
+    be brought (the others were), 2 on a bad DSN."""
+    from rich.console import Console
+
+    from portside.portus.cli import import_portus as run_import
+    from portside.portus.cli import report
+    from portside.portus.read import BadDsn
+
+    # A real run makes personal namespaces, which belong to the registry (as `user add`).
+    settings = _settings(ctx) if dry_run else _with_registry(ctx)
+    try:
+        done, shown = asyncio.run(run_import(settings, dsn, dry_run=dry_run))
+    except BadDsn as exc:
+        _fail(str(exc), 2)
+    except PortsideError as exc:
+        _fail(str(exc), 1)
+    report(Console(), done, shown, dry_run=dry_run)
+    raise typer.Exit(0 if done.complete else 1)
+
+
 @vulndb_app.command("import")
 def vulndb_import(
     ctx: typer.Context,

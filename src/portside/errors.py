@@ -40,6 +40,9 @@ the library and re-raised with the original as ``__cause__``::
     ├── api.errors.NotConfigured    a call this server is not set up for (503)
     ├── api.admission.BodyTooLarge  a request body over its limit (413)
     ├── deletion.DeletionRefused    a deletion (or a change) that would take more than asked (409)
+    ├── portus.read.PortusError     a Portus database that cannot be read (import-portus stops)
+    │   ├── BadDsn                  a DSN that is not a usable mysql:// URL (exit 2)
+    │   └── _Bad                    one value of a Portus row (the row is reported; goes on)
     ├── security.analysis.limits.LayerRejected   a hostile, oversized, corrupt or lying layer
     │   └── UnsupportedLayer        a layer media type the scanner cannot read
     ├── security.analysis.packages.UnreadableDatabase   a package database that cannot be read

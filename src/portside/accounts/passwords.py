@@ -3,8 +3,10 @@ replaced by argon2id at the next successful login (pwdlib does both)."""
 
 from __future__ import annotations
 
+import hmac
 from functools import cache
 
+import bcrypt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
@@ -40,3 +42,19 @@ def verify(password: str, stored: str | None) -> tuple[bool, str | None]:
     except Exception:  # pwdlib raises UnknownHashError for a hash it cannot read
         _hasher().verify(password, _dummy())
         return False, None
+
+
+BCRYPT_BYTES = 72  # bcrypt reads no further (Portus's bcrypt library cut there too)
+
+
+def portus_token_matches(token: str, salt: str | None, stored: str) -> bool:
+    """Whether ``token`` is the Portus application token whose hash is ``stored``: Portus kept
+    bcrypt(token) made with the token's own salt, so the token is hashed with that salt and
+    the two hashes compared in constant time."""
+    if salt is None or len(token.encode()) > MAX_PASSWORD:
+        return False
+    try:
+        made = bcrypt.hashpw(token.encode()[:BCRYPT_BYTES], salt.encode())
+    except ValueError:  # a salt bcrypt cannot read
+        return False
+    return hmac.compare_digest(made, stored.encode())

@@ -32,6 +32,8 @@ MAX_TOKEN = 512
 MIN_PASSWORD = 8
 MAX_TOKEN_DAYS = 3650
 MAX_DESCRIPTION = 1024
+PORTUS_SCHEME = "portus-bcrypt"  # a personal token imported from Portus (bcrypt with a salt)
+MAX_PORTUS_TOKENS = 16  # bcrypt-checked per login at most (Portus users have a handful)
 
 
 # -- names ------------------------------------------------------------------------------------
@@ -220,16 +222,38 @@ async def authenticate(
     if secret.startswith(TOKEN_PREFIX):
         owner = await user_for_token(session, secret, now)
         return owner if owner is not None and user is not None and owner.id == user.id else None
-    if tokens_only or user is None or user.bot or not user.enabled:
+    if user is None or not user.enabled:
         passwords.verify(secret, None)
         return None
-    ok, updated = passwords.verify(secret, user.password_hash)
-    if not ok:
-        return None
-    if updated is not None:
-        user.password_hash = updated
-    user.last_login_at = now
-    return user
+    if not (tokens_only or user.bot):
+        ok, updated = passwords.verify(secret, user.password_hash)
+        if ok:
+            if updated is not None:
+                user.password_hash = updated
+            user.last_login_at = now
+            return user
+    # A secret without Portside's prefix may be an application token imported from Portus.
+    return user if await _portus_token(session, user, secret, now) else None
+
+
+async def _portus_token(session: AsyncSession, user: User, secret: str, now: datetime) -> bool:
+    """Whether ``secret`` is one of the user's unrevoked, unexpired Portus application tokens
+    (Portus kept bcrypt(token, per-token salt); a user has at most a handful). Its last use is
+    noted."""
+    found = await session.scalars(
+        select(PersonalToken).where(
+            PersonalToken.user_id == user.id,
+            PersonalToken.scheme == PORTUS_SCHEME,
+            PersonalToken.revoked_at.is_(None),
+        )
+    )
+    for token in found.all()[:MAX_PORTUS_TOKENS]:
+        if token.expires_at is not None and now >= token.expires_at:
+            continue
+        if passwords.portus_token_matches(secret, token.salt, token.token_hash):
+            token.last_used_at = now
+            return True
+    return False
 
 
 async def user_for_token(session: AsyncSession, token: str, now: datetime) -> User | None:
@@ -310,6 +334,27 @@ async def add_token(
     session.add(token)
     await session.flush()
     return token, plain
+
+
+async def add_portus_token(
+    session: AsyncSession, user_name: str, name: str, hashed: str, salt: str, now: datetime
+) -> PersonalToken:
+    """A Portus application token as Portus kept it (bcrypt of the token with its salt):
+    the user logs in with the token Portus gave her, without ``pst_``."""
+    user = await require_user(session, user_name)
+    if not name or len(name) > MAX_NAME or not name.isprintable():
+        raise InvalidAccount("a token's name is 1 to 255 printable characters")
+    token = PersonalToken(
+        user_id=user.id,
+        name=name,
+        token_hash=hashed,
+        salt=salt,
+        scheme=PORTUS_SCHEME,
+        created_at=now,
+    )
+    session.add(token)
+    await session.flush()
+    return token
 
 
 def token_state(token: PersonalToken, now: datetime) -> str:
@@ -478,26 +523,26 @@ def _namespace_name(name: str) -> str:
 async def add_namespace(
     session: AsyncSession,
     name: str,
-    team_name: str,
+    team_name: str | None,
     visibility: Visibility,
     now: datetime,
     *,
     registry_id: int,
     description: str = "",
 ) -> Namespace:
-    """A namespace owned by the team; a namespace the registry created (owned by the admins)
-    is handed over to the team instead."""
+    """A namespace owned by the team (None: the admins); a namespace the registry created
+    (owned by the admins) is handed over to the team instead."""
     _namespace_name(name)
     _check_visibility(name, visibility)
     check_description(description)
-    team = await require_team(session, team_name)
+    team = await require_team(session, team_name) if team_name is not None else None
     namespace = await namespace_by_name(session, name)
     if namespace is not None and namespace.team_id is not None:
         raise AccountConflict(f"namespace {name!r} exists already")
     if namespace is None:
         namespace = Namespace(registry_id=registry_id, name=name, created_at=now)
         session.add(namespace)
-    namespace.team_id = team.id
+    namespace.team_id = team.id if team is not None else None
     namespace.visibility = visibility.value
     namespace.description = description
     await session.flush()

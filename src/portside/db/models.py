@@ -384,6 +384,14 @@ class Webhook(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     from_settings: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # How the request is made (Portus's webhooks chose these; Portside's own are the defaults).
+    method: Mapped[str] = mapped_column(String(8), default="POST", server_default="POST")
+    content_type: Mapped[str] = mapped_column(
+        String(255), default="application/json", server_default="application/json"
+    )
+    username: Mapped[str | None] = mapped_column(String(255))  # basic auth, when set
+    password: Mapped[str | None] = mapped_column(String(255))
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)  # extra request headers
 
 
 class WebhookDelivery(Base):
@@ -463,7 +471,8 @@ class TeamMember(Base):
 
 
 class PersonalToken(Base):
-    """A personal access token: only its SHA-256 is kept (the token is shown once)."""
+    """A personal access token: only its SHA-256 is kept (the token is shown once). A token
+    imported from Portus keeps Portus's bcrypt hash and salt (scheme ``portus-bcrypt``)."""
 
     __tablename__ = "personal_tokens"
 
@@ -475,6 +484,8 @@ class PersonalToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scheme: Mapped[str] = mapped_column(String(16), default="sha256", server_default="sha256")
+    salt: Mapped[str | None] = mapped_column(String(64))
 
 
 class ServerKey(Base):

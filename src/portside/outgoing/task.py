@@ -23,7 +23,7 @@ from portside.db.conflict import conflict_insert
 from portside.db.engine import Database
 from portside.db.models import Activity, Cursor, Webhook, WebhookDelivery
 from portside.outgoing.fanout import ActivityFacts, Hook, payload, targets
-from portside.outgoing.sender import Attempt, Sender
+from portside.outgoing.sender import Attempt, Sender, Shape
 from portside.settings import OutgoingTaskSettings, OutgoingWebhookSettings
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,12 @@ class WebhooksTask:
                 attempts = await asyncio.gather(
                     *(
                         sender.send(
-                            hook.url, hook.secret, d.kind, d.id, json.dumps(d.payload).encode()
+                            hook.url,
+                            hook.secret,
+                            d.kind,
+                            d.id,
+                            json.dumps(d.payload).encode(),
+                            shape_of(hook),
                         )
                         for d, hook in claimed
                     )
@@ -228,3 +233,14 @@ class WebhooksTask:
         await session.execute(
             update(WebhookDelivery).where(WebhookDelivery.id == delivery.id).values(**values)
         )
+
+
+def shape_of(hook: Webhook) -> Shape:
+    """How the hook's requests are made (the columns a webhook from Portus fills)."""
+    return Shape(
+        method=hook.method or "POST",
+        content_type=hook.content_type or "application/json",
+        username=hook.username,
+        password=hook.password,
+        headers=dict(hook.headers or {}),
+    )

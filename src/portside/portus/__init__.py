@@ -1,0 +1,1 @@
+"""Bringing a Portus installation over: read (its database), plan (pure), apply, cli."""
