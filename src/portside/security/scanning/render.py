@@ -30,6 +30,9 @@ def finish(
     if verdict.fail_on is not None and output != "json":
         sys.stdout.flush()
         sys.stderr.write(verdict.line() + "\n")
+    elif (allowed := verdict.allowed_line()) is not None:
+        sys.stdout.flush()
+        sys.stderr.write(allowed + "\n")
     return verdict.exit_code
 
 
