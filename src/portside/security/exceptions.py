@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portside.accounts import store as accounts
+from portside.accounts.policy import Principal, may_manage, may_read
 from portside.db.models import AdvisoryAlias, VulnerabilityException
 from portside.errors import PortsideError
 from portside.security.severity import counts
@@ -45,7 +47,12 @@ class InvalidException(ExceptionError):
 
 
 class ExceptionNotFound(ExceptionError):
-    """No exception with that id."""
+    """No exception with that id, or no namespace of that name."""
+
+
+class ExceptionRefused(ExceptionError):
+    """The caller may not change it: global exceptions are the admins', a namespace's its
+    team owners' (and the admins')."""
 
 
 @dataclass(frozen=True)
@@ -234,3 +241,69 @@ async def active(session: AsyncSession, now: datetime) -> list[Allowance]:
             )
         )
     return found
+
+
+# -- as a principal (the API and the CLI) ------------------------------------------------------
+async def _check_manage(session: AsyncSession, principal: Principal, namespace: str | None) -> None:
+    if namespace is None:
+        if not principal.admin:
+            raise ExceptionRefused("only admins may add or remove a global exception")
+        return
+    found = await accounts.namespace_by_name(session, namespace)
+    if found is None:
+        if principal.admin:
+            raise ExceptionNotFound(f"no namespace {namespace!r}")
+        raise ExceptionRefused(f"you may not manage namespace {namespace!r}")
+    if not may_manage(principal, accounts.rule_of(found)):
+        raise ExceptionRefused(
+            f"only the owners of namespace {namespace!r}'s team (and admins) may change its "
+            "exceptions"
+        )
+
+
+async def add_as(
+    session: AsyncSession,
+    principal: Principal,
+    vulnerability: str,
+    *,
+    namespace: str | None,
+    reason: str,
+    days: int,
+    now: datetime,
+) -> VulnerabilityException:
+    """:func:`add` by ``principal``, who must be an admin (global) or may manage the
+    namespace; ``created_by`` is its name (an admin token's is :data:`BY_ADMIN_TOKEN`)."""
+    check(vulnerability, reason, days)
+    await _check_manage(session, principal, namespace)
+    by = principal.name or BY_ADMIN_TOKEN
+    return await add(
+        session, vulnerability, namespace=namespace, reason=reason, days=days, by=by, now=now
+    )
+
+
+async def remove_as(session: AsyncSession, principal: Principal, number: int) -> None:
+    """:func:`remove` by ``principal`` (as :func:`add_as`); one it may not see is not found."""
+    row = await get(session, number)
+    if row is None or not await _visible(session, principal, row.namespace):
+        raise ExceptionNotFound(f"no exception {number}")
+    await _check_manage(session, principal, row.namespace)
+    await remove(session, number)
+
+
+async def _visible(session: AsyncSession, principal: Principal, namespace: str | None) -> bool:
+    if namespace is None or principal.reads_everything:
+        return True
+    return may_read(principal, await accounts.namespace_rule(session, namespace))
+
+
+async def listed_for(
+    session: AsyncSession, principal: Principal, now: datetime, *, expired: bool = True
+) -> list[VulnerabilityException]:
+    """The exceptions ``principal`` may see: the global ones, and those of the namespaces it
+    may read."""
+    rows = await listed(session, now, expired=expired)
+    seen: dict[str | None, bool] = {}
+    for row in rows:
+        if row.namespace not in seen:
+            seen[row.namespace] = await _visible(session, principal, row.namespace)
+    return [row for row in rows if seen[row.namespace]]

@@ -99,7 +99,6 @@ class Verdict:
         return f"gate: {self.allowed} {noun} allowed by exceptions (not counted)"
 
 
-
 def decide(
     findings: Iterable[Mapping[str, Any]], fail_on: str | None, *, ignore_unfixed: bool = False
 ) -> Verdict:
