@@ -15,6 +15,7 @@ from portside.api import (
     admission,
     errors,
     events,
+    exceptions_api,
     notifications,
     repositories,
     scans,
@@ -64,5 +65,6 @@ def create_app(settings: Settings, *, background: bool = False) -> FastAPI:
     app.include_router(accounts_api.router)
     app.include_router(status.router)
     app.include_router(vulnerabilities.router)
+    app.include_router(exceptions_api.router)
     ui.install(app)
     return app

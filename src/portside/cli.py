@@ -19,6 +19,7 @@ from portside import __version__, cyclegc
 from portside.accounts.cli import namespace_app, team_app, token_app, user_app
 from portside.errors import ConfigError, InvalidName, PortsideError
 from portside.logconfig import configure
+from portside.security.allow_cli import allow_app
 from portside.settings import Settings, SyncStrategy, load_settings
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(team_app, name="team")
 app.add_typer(namespace_app, name="namespace")
 app.add_typer(token_app, name="token")
+app.add_typer(allow_app, name="allow")
 
 
 @functools.cache

@@ -35,6 +35,10 @@ the library and re-raised with the original as ``__cause__``::
     ├── ui.viewer.PageForbidden     a page or form the user may not use (403)
     ├── tokenserver.server.Refusal  a registry token request answered with an error (4xx)
     ├── tokenserver.claims.ScopeError   too many scopes in one token request (400)
+    ├── security.exceptions.ExceptionError  a change to the CVE allowlist refused
+    │   ├── InvalidException        a vulnerability id, reason or expiry that cannot be used
+    │   ├── ExceptionNotFound       no exception with that id, or no namespace of that name
+    │   └── ExceptionRefused        global ones are admins'; a namespace's its team owners'
     ├── api.errors.NotFound         an API resource that does not exist (404)
     ├── api.errors.InvalidRequest   a well-formed request whose value cannot be used (422)
     ├── api.errors.NotConfigured    a call this server is not set up for (503)

@@ -100,7 +100,28 @@ def test_the_gate_exit_codes(workdir: Path) -> None:
             "failing": 1,
             "failing_counts": {"Critical": 1},
             "unfixed_left_out": 1,
+            "allowed": 0,
         }
+
+        # An exception in force for minimist's advisory (by its CVE alias, any case) in
+        # namespace ns: the gate leaves it out and says so; removed, it counts again.
+        added = portside(
+            "allow", "add", "cve-2021-44906", "--namespace", "ns", "--reason", "test only",
+            env=env, cwd=workdir,
+        )  # fmt: skip
+        assert added.returncode == 1 and "no namespace 'ns'" in added.stderr  # none made yet
+        added = portside(
+            "allow", "add", "cve-2021-44906", "--reason", "test only", "--expires", "1",
+            env=env, cwd=workdir,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        assert scan("ns/app:bad", "--fail-on", "CRITICAL") == (
+            0,
+            "gate: passed, no findings at or above Critical; 1 allowed by exceptions",
+        )
+        removed = portside("allow", "remove", added.stdout.strip(), env=env, cwd=workdir)
+        assert removed.returncode == 0, removed.stderr
+        assert scan("ns/app:bad", "--fail-on", "CRITICAL")[0] == 1
 
         # Errors never read as a failed gate.
         wrong = portside(

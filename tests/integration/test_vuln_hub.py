@@ -346,6 +346,9 @@ def findings_store_header() -> list[str]:
         "version",
         "fixed_version",
         "severity",
+        "allowed_by",
+        "allowed_until",
+        "allowed_reason",
     ]
 
 

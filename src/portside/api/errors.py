@@ -15,6 +15,7 @@ from portside.accounts.errors import AccountConflict, AccountNotFound, InvalidAc
 from portside.deletion import DeletionRefused
 from portside.errors import InvalidName, PortsideError, RegistryError, StorageError
 from portside.security.analysis.limits import LayerRejected
+from portside.security.exceptions import ExceptionNotFound, ExceptionRefused, InvalidException
 from portside.web.access import Forbidden, Unauthorized
 from portside.web.csrf import CsrfRefused
 
@@ -56,6 +57,9 @@ _PLAIN: dict[type[Exception], tuple[int, str]] = {
     AccountNotFound: (404, "not_found"),
     AccountConflict: (409, "conflict"),
     InvalidAccount: (422, "invalid_account"),
+    ExceptionNotFound: (404, "not_found"),
+    ExceptionRefused: (403, "forbidden"),
+    InvalidException: (422, "invalid_exception"),
 }
 
 

@@ -151,6 +151,17 @@ class WebhookAnswer(BaseModel):
     refusals: list[WebhookRefusal] = []  # the first 100 of them
 
 
+class Allowed(BaseModel):
+    """The exception that allows a finding: who allowed it, why, and until when."""
+
+    exception: int
+    vulnerability: str
+    namespace: str | None  # None: global
+    reason: str
+    by: str
+    until: datetime
+
+
 class Finding(BaseModel):
     id: str
     aliases: list[str] = []
@@ -161,6 +172,8 @@ class Finding(BaseModel):
     fixed_version: str | None = None
     summary: str | None = None
     links: list[str] = []
+    # Set when an exception in force covers it (it then counts toward no verdict or gate).
+    allowed: Allowed | None = None
 
 
 class ScanVerdict(BaseModel):
@@ -181,6 +194,7 @@ class TagVulnerabilities(BaseModel):
     severity_counts: dict[str, int]
     vulnerabilities: list[Finding]
     verdict: ScanVerdict | None = None  # None until the scan is done
+    allowed: int = 0  # findings an exception allows (not counted by the verdict)
 
 
 class ScanRequest(BaseModel):

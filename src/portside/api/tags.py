@@ -20,7 +20,7 @@ from portside.api.schemas import (
 )
 from portside.db.models import Tag
 from portside.deletion import DeletionRefused, delete_repository, delete_tag
-from portside.index.names import check_digest
+from portside.index.names import check_digest, namespace_of
 from portside.index.vocabulary import TagScanState
 from portside.reads import tags as reads
 from portside.reads import vulndata
@@ -72,15 +72,19 @@ async def tag_vulnerabilities(
     if found is None:
         raise NotFound(f"no tag with id {tag_id}")
     tag, repository, target = found.tag, found.repository.name, found.target
-    findings = [Finding.model_validate(f) for f in (target.findings or [])] if target else []
+    now = datetime.now(UTC)
+    raw = list(target.findings or []) if target else []
+    raw = await vulndata.allowed_findings(session, raw, namespace_of(repository), now)
+    findings = [Finding.model_validate(f) for f in raw]
     if severity is not None:
         findings = [f for f in findings if f.severity == severity.value]
     findings.sort(key=lambda f: (ORDER.index(f.severity) if f.severity in ORDER else 99, f.id))
     verdict = None
     if target is not None and tag.scan_state == TagScanState.DONE:
-        found_verdict = (await vulndata.verdicts(session, services.settings, datetime.now(UTC)))(
-            target
+        verdict_of = await vulndata.verdicts(
+            session, services.settings, now, namespace=namespace_of(repository)
         )
+        found_verdict = verdict_of(target)
         verdict = ScanVerdict(
             label=found_verdict.label,
             complete=found_verdict.complete,
@@ -97,6 +101,7 @@ async def tag_vulnerabilities(
         scanned_at=target.scanned_at if target else None,
         error=target.error if target else None,
         severity_counts=dict(target.counts or {}) if target else {},
+        allowed=sum(1 for f in raw if f.get("allowed")),
         vulnerabilities=findings,
     )
 

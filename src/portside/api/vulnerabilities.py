@@ -18,6 +18,7 @@ from starlette.responses import StreamingResponse
 from portside.accounts.policy import Principal
 from portside.api.deps import ReadSession, ServicesDep
 from portside.api.errors import NotFound
+from portside.api.schemas import Allowed
 from portside.index.names import NAMESPACE_NAME, REPOSITORY_NAME
 from portside.reads import vulnerabilities as hub
 from portside.services import Services
@@ -55,6 +56,9 @@ class VulnerabilityPublic(BaseModel):
     fix_available: bool
     images: int = Field(description="Distinct digests it affects (each counted once)")
     tags: int = Field(description="Distinct tags on those digests")
+    allowed_tags: int = Field(
+        default=0, description="Of those tags, those where an exception in force allows it"
+    )
 
 
 class VulnerabilityPage(BaseModel):
@@ -74,6 +78,9 @@ class AffectedTag(BaseModel):
     version: str
     fixed_version: str | None
     severity: str
+    allowed: Allowed | None = Field(
+        default=None, description="The exception allowing it here (who, why, until when)"
+    )
 
 
 class VulnerabilityDetail(BaseModel):
@@ -107,6 +114,9 @@ async def hub_filter(
         str | None,
         Query(max_length=255, pattern=f"^{REPOSITORY_NAME.pattern}$", description="A repository"),
     ] = None,
+    hide_allowed: Annotated[
+        bool, Query(description="Leave out what an exception in force allows")
+    ] = False,
 ) -> hub.HubFilter:
     return hub.HubFilter(
         q=q,
@@ -115,6 +125,7 @@ async def hub_filter(
         fixable=fixable,
         namespace=namespace,
         repository=repository,
+        hide_allowed=hide_allowed,
     )
 
 
@@ -203,7 +214,16 @@ def csv_line(values: Iterable[object]) -> str:
     return out.getvalue()
 
 
-LIST_HEADER = ["id", "aliases", "severity", "fix_available", "images", "tags", "summary"]
+LIST_HEADER = [
+    "id",
+    "aliases",
+    "severity",
+    "fix_available",
+    "images",
+    "tags",
+    "summary",
+    "allowed_tags",
+]
 AFFECTED_HEADER = [
     "repository",
     "tag",
@@ -213,6 +233,9 @@ AFFECTED_HEADER = [
     "version",
     "fixed_version",
     "severity",
+    "allowed_by",
+    "allowed_until",
+    "allowed_reason",
 ]
 
 
@@ -229,7 +252,9 @@ async def _list_lines(
         for r in found.rows:
             aliases = " ".join(r.aliases)
             fix, summary = r.fix_available, r.summary
-            yield csv_line((r.id, aliases, r.severity, fix, r.images, r.tags, summary))
+            yield csv_line(
+                (r.id, aliases, r.severity, fix, r.images, r.tags, summary, r.allowed_tags)
+            )
         if len(found.rows) < CSV_PAGE:
             return
         page += 1
@@ -251,6 +276,11 @@ async def _affected_lines(
                     a.version,
                     a.fixed_version,
                     a.severity,
+                    *(
+                        (a.allowed["by"], a.allowed["until"], a.allowed["reason"])
+                        if a.allowed
+                        else ("", "", "")
+                    ),
                 ]
             )
 

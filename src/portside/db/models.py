@@ -507,3 +507,20 @@ class LoginThrottle(Base):
     key: Mapped[str] = mapped_column(String(320), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VulnerabilityException(Base):
+    """The CVE allowlist (:mod:`portside.security.exceptions`): a vulnerability (an advisory
+    id or any alias, as given) allowed in one namespace (``namespace`` a name; "" the global
+    namespace) or everywhere (NULL), with a reason, who allowed it, and an expiry."""
+
+    __tablename__ = "vulnerability_exceptions"
+    __table_args__ = (Index("ix_vulnerability_exceptions_expires", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    namespace: Mapped[str | None] = mapped_column(String(255))
+    vulnerability: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(1000))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.db.models import ScanTarget
 from portside.reads.overview import redacted
+from portside.security import exceptions
 from portside.security.scanning.verdict import EcosystemData, Verdict, stored_verdict
 from portside.security.sources import state
 from portside.settings import Settings
@@ -88,12 +89,31 @@ async def vulndata(session: AsyncSession, settings: Settings, now: datetime) -> 
 VerdictOf = Callable[[ScanTarget | Any], Verdict]
 
 
-async def verdicts(session: AsyncSession, settings: Settings, now: datetime) -> VerdictOf:
-    """The verdict of any stored scan, against the data loaded now."""
+async def verdicts(
+    session: AsyncSession, settings: Settings, now: datetime, *, namespace: str
+) -> VerdictOf:
+    """The verdict of any stored scan of a repository in ``namespace``, against the data
+    loaded now; findings an exception in force allows there do not count
+    (:mod:`portside.security.exceptions`)."""
     data = await state.data_state(session)
     threshold = stale_after(settings)
+    allowances = await exceptions.active(session, now)
 
     def verdict_of(target: Any) -> Verdict:
-        return stored_verdict(target.counts, target.os, target.packages, data, now, threshold)
+        counts = target.counts
+        if allowances and target.findings:
+            marked, allowed = exceptions.mark(target.findings, namespace, allowances, now)
+            if allowed:
+                counts = exceptions.counted(marked)
+        return stored_verdict(counts, target.os, target.packages, data, now, threshold)
 
     return verdict_of
+
+
+async def allowed_findings(
+    session: AsyncSession, findings: list[dict[str, Any]], namespace: str, now: datetime
+) -> list[dict[str, Any]]:
+    """A scan's findings with ``allowed`` set on those an exception in force covers in
+    ``namespace``."""
+    allowances = await exceptions.active(session, now)
+    return exceptions.mark(findings, namespace, allowances, now)[0] if allowances else findings

@@ -11,9 +11,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, exists, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.accounts import store as accounts
@@ -28,6 +41,8 @@ from portside.db.models import (
     ScanTarget,
     Tag,
 )
+from portside.index.names import namespace_of
+from portside.security import exceptions
 from portside.security.severity import ORDER, Severity
 
 RANK = {level.value: level.rank for level in Severity}
@@ -46,6 +61,9 @@ class HubFilter:
     repository: str | None = None  # a repository name
     # The advisory ids ``q`` names, once looked up (:func:`resolve`).
     ids: tuple[str, ...] | None = None
+    hide_allowed: bool = False  # leave out what an exception in force allows
+    # The exceptions in force, once loaded (:func:`resolve`).
+    allowances: tuple[exceptions.Allowance, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,7 @@ class VulnerabilityRow:
     fix_available: bool
     images: int
     tags: int
+    allowed_tags: int = 0  # of its tags, those where an exception allows it
 
 
 @dataclass(frozen=True)
@@ -70,6 +89,7 @@ class AffectedRow:
     version: str
     fixed_version: str | None
     severity: str
+    allowed: dict[str, Any] | None = None  # the exception allowing it (who, why, until)
 
 
 @dataclass(frozen=True)
@@ -123,7 +143,10 @@ def _visible_targets(principal: Principal, where: HubFilter) -> Select[int]:
 async def resolve(session: AsyncSession, where: HubFilter) -> HubFilter:
     """``where`` with the advisory ids its ``q`` names (ignoring case), and ``q`` itself: an
     external scanner's id is matched as it is. Looked up first, so that the findings are then
-    read through their index on the advisory id."""
+    read through their index on the advisory id. The exceptions in force are loaded too."""
+    if where.allowances is None:
+        found_allowances = await exceptions.active(session, datetime.now(UTC))
+        where = replace(where, allowances=tuple(found_allowances))
     if where.q is None or where.ids is not None:
         return where
     found = await session.scalars(
@@ -150,11 +173,40 @@ def _finding_conditions(where: HubFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _allowed(where: HubFilter) -> ColumnElement[bool] | None:
+    """The (tag, finding) pairs an exception in force allows, on (Finding, Repository); None
+    when there is no exception."""
+    if not where.allowances:
+        return None
+    conditions: list[ColumnElement[bool]] = []
+    for allowance in where.allowances:
+        ids = sorted({*allowance.ids, allowance.vulnerability.upper()})
+        named = Finding.advisory_id.in_(ids)
+        if allowance.namespace is None:
+            conditions.append(named)
+        else:
+            conditions.append(
+                and_(
+                    named,
+                    Repository.namespace_id.in_(
+                        select(Namespace.id).where(Namespace.name == allowance.namespace)
+                    ),
+                )
+            )
+    return or_(*conditions)
+
+
 def _visible_findings(principal: Principal, where: HubFilter) -> list[ColumnElement[bool]]:
-    return [
+    conditions = [
         ImageFinding.scan_target_id.in_(_visible_targets(principal, where)),
         *_finding_conditions(where),
     ]
+    if where.hide_allowed and where.allowances:
+        # By digest (a digest may be tagged in several namespaces): the global exceptions.
+        everywhere = sorted({i for a in where.allowances if a.namespace is None for i in a.ids})
+        if everywhere:
+            conditions.append(Finding.advisory_id.not_in(everywhere))
+    return conditions
 
 
 async def vulnerabilities(
@@ -173,6 +225,10 @@ async def vulnerabilities(
     tags = func.count(distinct(Tag.id))
     worst = func.max(_rank())
     fixable = func.max(case((Finding.fixed_version.is_not(None), 1), else_=0))
+    allowed = _allowed(where)
+    allowed_tags = (
+        func.count(distinct(case((allowed, Tag.id)))) if allowed is not None else literal(0)
+    )
     ordering = (
         [worst.desc(), images.desc(), Finding.advisory_id]
         if order == "severity"
@@ -182,7 +238,9 @@ async def vulnerabilities(
     # counted at once, and the number of vulnerabilities (a window over the groups).
     grouped = (
         _pairs(principal, where)
-        .with_only_columns(Finding.advisory_id, images, tags, worst, fixable, func.count().over())
+        .with_only_columns(
+            Finding.advisory_id, images, tags, worst, fixable, func.count().over(), allowed_tags
+        )
         .group_by(Finding.advisory_id)
     )
     found = (
@@ -208,8 +266,9 @@ async def vulnerabilities(
             fix_available=bool(fix),
             images=int(count),
             tags=int(tag_count),
+            allowed_tags=int(allowed_count or 0),
         )
-        for advisory, count, tag_count, rank, fix, _ in found
+        for advisory, count, tag_count, rank, fix, _, allowed_count in found
     ]
     return Listing(rows, total, page, per_page)
 
@@ -241,7 +300,7 @@ async def _names(
 
 def _pairs(principal: Principal, where: HubFilter) -> Select[*tuple[Any, ...]]:
     """The (visible tag, finding) pairs the filter selects (its columns to be chosen)."""
-    return (
+    query = (
         select(Finding.id)
         .select_from(ImageFinding)
         .join(Finding, Finding.id == ImageFinding.finding_id)
@@ -250,6 +309,23 @@ def _pairs(principal: Principal, where: HubFilter) -> Select[*tuple[Any, ...]]:
         .join(Repository, and_(*_tag_conditions(principal, where)))
         .where(*_finding_conditions(where))
     )
+    allowed = _allowed(where) if where.hide_allowed else None
+    return query.where(not_(allowed)) if allowed is not None else query
+
+
+def _marked(row: Any, where: HubFilter) -> AffectedRow:
+    """An affected row, with the exception allowing it when one does."""
+    found = AffectedRow(**row._mapping)
+    if not where.allowances:
+        return found
+    allowance = exceptions.covering(
+        where.allowances,
+        namespace_of(found.repository),
+        found.advisory_id,
+        (),
+        datetime.now(UTC),
+    )
+    return found if allowance is None else replace(found, allowed=allowance.shown())
 
 
 def _affected(principal: Principal, where: HubFilter) -> Select[*tuple[Any, ...]]:
@@ -313,7 +389,7 @@ async def vulnerability(
     return Detail(
         query=name,
         advisories=listing.rows,
-        affected=[AffectedRow(**row._mapping) for row in rows],
+        affected=[_marked(row, narrowed) for row in rows],
         total=total,
         page=page,
         per_page=per_page,
@@ -330,7 +406,7 @@ async def affected_stream(
         _affected_order(_affected(principal, where)).execution_options(yield_per=500)
     )
     async for row in result:
-        yield AffectedRow(**row._mapping)
+        yield _marked(row, where)
 
 
 async def exposed_images(

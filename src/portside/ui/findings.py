@@ -43,6 +43,16 @@ class FindingView:
     fixed_version: str | None
     summary: str
     links: list[Link]
+    allowed: str | None = None  # "allowed by NAME until DATE: REASON" when an exception covers it
+
+
+def allowed_text(raw: Any) -> str | None:
+    """How an allowed finding says so (the ``allowed`` a finding carries), None when it is not."""
+    if not isinstance(raw, Mapping):
+        return None
+    until = _text(raw.get("until"))[:10]
+    scope = "everywhere" if raw.get("namespace") is None else "in this namespace"
+    return f"allowed {scope} by {_text(raw.get('by'))} until {until}: {_text(raw.get('reason'))}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,7 @@ def finding_view(raw: Mapping[str, Any]) -> FindingView:
         fixed_version=_text(raw.get("fixed_version")) or None,
         summary=_text(raw.get("summary")),
         links=[Link(_text(u), safe_link(u)) for u in links] if isinstance(links, list) else [],
+        allowed=allowed_text(raw.get("allowed")),
     )
 
 

@@ -125,6 +125,8 @@ def scan_badge(
         return ScanBadge("Failed", "state-failed", [])
     if state != TagScanState.DONE:
         return ScanBadge("Pending", "state-pending", [])
+    if verdict is not None and verdict.counts is not None:
+        counts = verdict.counts  # findings an exception allows left out
     found = [(level, int(counts[level])) for level in ORDER if counts and counts.get(level)]
     gaps = verdict.gaps if verdict is not None else ()
     if not found:

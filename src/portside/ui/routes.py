@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 
 from portside.accounts.policy import Principal
 from portside.events import queue as event_queue
+from portside.index.names import namespace_of
 from portside.reads import history, overview, vulndata
 from portside.reads import repositories as repository_reads
 from portside.reads import tags as tag_reads
@@ -165,7 +166,9 @@ async def repository_page(
         "tags": tags.rows,
         "pager": pager(tags, TAGS_PER_PAGE),
     }
-    verdict_of = await vulndata.verdicts(session, services.settings, datetime.now(UTC))
+    verdict_of = await vulndata.verdicts(
+        session, services.settings, datetime.now(UTC), namespace=found.namespace
+    )
     return pages.render(
         "repository.html",
         {"nav": "repositories", "r": shown, "verdict_of": verdict_of, "reader": principal},
@@ -191,7 +194,10 @@ async def tag_page(
     )
     if found is None:
         return not_found(pages, f"There is no tag with id {tag_id}.", principal)
+    now = datetime.now(UTC)
+    namespace = namespace_of(found.repository.name)
     raw = list(found.target.findings or []) if found.target else []
+    raw = await vulndata.allowed_findings(session, raw, namespace, now)
     packages = found.target.packages if found.target else None
     os = found.target.os if found.target else None
     chosen = severity if severity in ORDER else None
@@ -212,7 +218,9 @@ async def tag_page(
             ),
             "has_sbom": packages is not None,
             "max_pkg": findings.MAX_PACKAGE_QUERY,
-            "verdict_of": await vulndata.verdicts(session, services.settings, datetime.now(UTC)),
+            "verdict_of": await vulndata.verdicts(
+                session, services.settings, now, namespace=namespace
+            ),
         },
     )
 

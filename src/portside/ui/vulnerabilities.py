@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from starlette.responses import Response
 
 from portside.index.names import is_valid_namespace, is_valid_repository
 from portside.reads import vulnerabilities as hub
+from portside.security import exceptions
 from portside.security.severity import ORDER
 from portside.ui.format import page_number
 from portside.ui.render import query
@@ -47,6 +49,7 @@ class Asked:
             "fixable": None if w.fixable is None else ("yes" if w.fixable else "no"),
             "namespace": w.namespace,
             "repository": w.repository,
+            "allowed": "hide" if w.hide_allowed else None,
         }
 
 
@@ -57,6 +60,7 @@ def asked(
     fixable: str | None,
     namespace: str | None,
     repository: str | None,
+    allowed: str | None = None,
 ) -> Asked:
     """The filters of a page's query (pure)."""
     problems: list[str] = []
@@ -81,6 +85,7 @@ def asked(
         repository=kept(
             repository, len(repo) <= 255 and is_valid_repository(repo), "a repository name"
         ),
+        hide_allowed=allowed == "hide",
     )
     return Asked(where, problems)
 
@@ -90,6 +95,8 @@ def csv_link(base: str, params: dict[str, str | None]) -> str:
     shown = dict(params)
     if shown.get("fixable") is not None:
         shown["fixable"] = "true" if shown["fixable"] == "yes" else "false"
+    if shown.pop("allowed", None) == "hide":
+        shown["hide_allowed"] = "true"
     return query(base, **shown)
 
 
@@ -104,16 +111,18 @@ async def vulnerability_list(
     fixable: str | None = None,
     namespace: str | None = None,
     repository: str | None = None,
+    allowed: str | None = None,
     order: str | None = None,
     page: str | None = None,
 ) -> Response:
-    chosen = asked(q, package, severity, fixable, namespace, repository)
+    chosen = asked(q, package, severity, fixable, namespace, repository, allowed)
     number = page_number(page, maximum=100_000)
     sort = "severity" if order == "severity" else "images"
     found = await hub.vulnerabilities(
         session, principal, chosen.where, page=number, per_page=PER_PAGE, order=sort
     )
     exposed = await hub.exposed_images(session, principal, chosen.where)
+    in_force = await exceptions.listed_for(session, principal, datetime.now(UTC), expired=False)
     params = chosen.params
     return pages.render(
         "vulnerabilities.html",
@@ -128,6 +137,7 @@ async def vulnerability_list(
             "per_page": PER_PAGE,
             "order": sort,
             "exposed": exposed,
+            "exceptions": in_force,
             "csv": csv_link("/api/v1/vulnerabilities.csv", params),
             "reader": principal,
         },

@@ -52,6 +52,7 @@ class Verdict:
     ignore_unfixed: bool
     failing: dict[str, int] = field(default_factory=dict)
     unfixed_left_out: int = 0
+    allowed: int = 0  # findings an exception covers (``allowed`` set by the scan report)
 
     @property
     def passed(self) -> bool:
@@ -67,6 +68,9 @@ class Verdict:
         left_out = (
             f"; {self.unfixed_left_out} without a fix left out" if self.ignore_unfixed else ""
         )
+        if self.allowed:
+            left_out += f"; {self.allowed} allowed by exceptions"
+
         if self.fail_on is None:
             return f"gate: no threshold (--fail-on){left_out}"
         if self.passed:
@@ -84,18 +88,31 @@ class Verdict:
             "failing": sum(self.failing.values()),
             "failing_counts": dict(self.failing),
             "unfixed_left_out": self.unfixed_left_out,
+            "allowed": self.allowed,
         }
+
+    def allowed_line(self) -> str | None:
+        """``gate: 2 findings allowed by exceptions (not counted)``; None when none was."""
+        if not self.allowed:
+            return None
+        noun = "finding" if self.allowed == 1 else "findings"
+        return f"gate: {self.allowed} {noun} allowed by exceptions (not counted)"
 
 
 def decide(
     findings: Iterable[Mapping[str, Any]], fail_on: str | None, *, ignore_unfixed: bool = False
 ) -> Verdict:
     """The gate on ``findings``: those at or above ``fail_on`` (a level of :data:`LEVELS`;
-    None: nothing fails), leaving out those without a fix when ``ignore_unfixed``."""
+    None: nothing fails), leaving out those an exception allows (``allowed`` set) and those
+    without a fix when ``ignore_unfixed``."""
     threshold = LEVELS.index(fail_on) if fail_on is not None else -1
     tally = dict.fromkeys(LEVELS, 0)
     left_out = 0
+    allowed = 0
     for finding in findings:
+        if finding.get("allowed"):
+            allowed += 1
+            continue
         if ignore_unfixed and not has_fix(finding):
             left_out += 1
             continue
@@ -103,7 +120,7 @@ def decide(
         if LEVELS.index(level) <= threshold:
             tally[level] += 1
     failing = {level: n for level, n in tally.items() if n}
-    return Verdict(fail_on, ignore_unfixed, failing, left_out)
+    return Verdict(fail_on, ignore_unfixed, failing, left_out, allowed)
 
 
 def apply(

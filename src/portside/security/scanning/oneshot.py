@@ -23,9 +23,16 @@ from sqlalchemy import select
 from portside.db.engine import Database
 from portside.db.models import ScanTarget
 from portside.errors import InvalidName, RegistryNotFound
-from portside.index.names import check_digest, check_reference, check_repository, shown
+from portside.index.names import (
+    check_digest,
+    check_reference,
+    check_repository,
+    namespace_of,
+    shown,
+)
 from portside.index.vocabulary import ScanTargetStatus
 from portside.registry.client import RegistryClient
+from portside.security import exceptions
 from portside.security.analysis.limits import Limits
 from portside.security.scanning.analyze import Analyzer
 from portside.security.scanning.layercache import LayerCacheStore
@@ -87,19 +94,25 @@ async def answer(
     """The report of ``digest``: with ``reuse``, the stored scan when there is one; otherwise
     (or without one) an analysis now, inside ``slot`` when given (a bound on concurrent ones).
     Its ``verdict`` says whether it may claim "no known vulnerabilities" (data older than
-    ``stale_after`` may not)."""
+    ``stale_after`` may not); a finding an exception covers (:mod:`portside.security.exceptions`)
+    carries ``allowed`` and does not count toward it, and ``allowed`` counts them."""
     report = await stored(db, repository, reference, digest) if reuse else None
     if report is None:
         async with slot or contextlib.nullcontext():
             report = await scan_now(db, client, limits, repository, reference, digest)
+    now = datetime.now(UTC)
     async with db.read() as session:
         data = await source_state.data_state(session)
+        allowances = await exceptions.active(session, now)
+    report["vulnerabilities"], report["allowed"] = exceptions.mark(
+        report["vulnerabilities"], namespace_of(repository), allowances, now
+    )
     found = stored_verdict(
-        report["severity_counts"],
+        exceptions.counted(report["vulnerabilities"]),
         report["os"],
         report["packages"],
         data,
-        datetime.now(UTC),
+        now,
         stale_after,
     )
     report["verdict"] = {

@@ -30,6 +30,9 @@ def finish(
     if verdict.fail_on is not None and output != "json":
         sys.stdout.flush()
         sys.stderr.write(verdict.line() + "\n")
+    elif (allowed := verdict.allowed_line()) is not None:
+        sys.stdout.flush()
+        sys.stderr.write(allowed + "\n")
     return verdict.exit_code
 
 
@@ -72,9 +75,9 @@ def print_table(report: dict[str, Any]) -> None:
         report["vulnerabilities"],
         key=lambda f: (ORDER.index(f["severity"]) if f["severity"] in ORDER else 9, f["id"]),
     ):
-        vulns.add_row(
-            f["id"], f["severity"], f["package"], f["version"], f.get("fixed_version") or ""
-        )
+        allowed = f.get("allowed")
+        severity = f"{f['severity']} (allowed)" if allowed else f["severity"]
+        vulns.add_row(f["id"], severity, f["package"], f["version"], f.get("fixed_version") or "")
     console.print(vulns)
     counts = report["severity_counts"]
     verdict = report.get("verdict") or {}

@@ -59,6 +59,8 @@ class Verdict:
     label: str  # "Passed", the worst severity found, or "Incomplete"
     complete: bool  # every ecosystem of the image was checked against fresh data
     gaps: tuple[str, ...]  # what is missing, as an operator reads it
+    # The severity counts it rests on (findings an exception allows left out); None: not known.
+    counts: Mapping[str, int] | None = None
 
     @property
     def summary(self) -> str:
@@ -104,11 +106,12 @@ def verdict(
     "Passed" only with nothing found and nothing missing; "Incomplete" otherwise."""
     missing = gaps(image, data, now, stale_after)
     found = [level for level in ORDER if counts and counts.get(level)]
+    counted = {level: int(counts[level]) for level in found} if counts else {}
     if found:
-        return Verdict(found[0], not missing, missing)
+        return Verdict(found[0], not missing, missing, counted)
     if missing:
-        return Verdict(INCOMPLETE, False, missing)
-    return Verdict(PASSED, True, ())
+        return Verdict(INCOMPLETE, False, missing, counted)
+    return Verdict(PASSED, True, (), counted)
 
 
 def stored_verdict(

@@ -113,6 +113,7 @@ def test_apply_filters_the_report_and_adds_the_gate() -> None:
         "failing": 1,
         "failing_counts": {"Critical": 1},
         "unfixed_left_out": 2,
+        "allowed": 0,
     }
     assert len(original["vulnerabilities"]) == 6  # the report given is not changed
 
