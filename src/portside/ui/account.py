@@ -15,7 +15,7 @@ from portside.accounts import passwords, throttle
 from portside.accounts import store as accounts
 from portside.accounts.errors import AccountError, AccountNotFound
 from portside.accounts.policy import Principal
-from portside.ui.login import PagesDep, limits
+from portside.ui.login import PagesDep
 from portside.ui.render import Pages, query
 from portside.ui.viewer import User, field, read_form
 from portside.web import csrf
@@ -141,7 +141,11 @@ async def my_password(
     assert user.name is not None
     new, again = field(form, "password"), field(form, "again")
     message: str | None = None
-    now, bounds, keys = datetime.now(UTC), limits(services.settings), [throttle.user_key(user.name)]
+    now, bounds, keys = (
+        datetime.now(UTC),
+        throttle.Limits.of(services.settings.auth.session),
+        [throttle.user_key(user.name)],
+    )
     try:
         async with services.db.write() as session:
             found = await accounts.require_user(session, user.name)

@@ -20,7 +20,6 @@ from portside.accounts import logins, throttle
 from portside.accounts import store as accounts
 from portside.accounts.ldap import DirectoryUnavailable
 from portside.index.names import is_valid_namespace
-from portside.settings import Settings
 from portside.ui.render import Pages
 from portside.ui.viewer import field, read_form, safe_next
 from portside.web import csrf
@@ -41,11 +40,6 @@ async def get_pages(request: Request) -> Pages:
 
 
 PagesDep = Annotated[Pages, Depends(get_pages)]
-
-
-def limits(settings: Settings) -> throttle.Limits:
-    session = settings.auth.session
-    return throttle.Limits(max_failures=session.max_failures, window=session.throttle_window)
 
 
 def registry_url(services: Services) -> str | None:
@@ -97,7 +91,7 @@ async def login(request: Request, pages: PagesDep, services: ServicesDep) -> Res
     name, password = field(form, "name").strip()[: accounts.MAX_NAME], field(form, "password")
     target = safe_next(field(form, "next"))
     now = datetime.now(UTC)
-    bounds = limits(services.settings)
+    bounds = throttle.Limits.of(services.settings.auth.session)
     keys = [throttle.address_key(request.client.host if request.client else None)]
     if is_valid_namespace(name):
         keys.append(throttle.user_key(name))
