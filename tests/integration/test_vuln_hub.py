@@ -22,14 +22,21 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, text
 
 from portside.accounts import store as accounts
 from portside.accounts.vocabulary import Role, Visibility
 from portside.app import create_app
 from portside.db import migrate
 from portside.db.engine import Database
-from portside.db.models import Advisory, AdvisoryAlias, Finding, ImageFinding, ScanTarget
+from portside.db.models import (
+    Advisory,
+    AdvisoryAlias,
+    Finding,
+    FindingGroup,
+    ImageFindingGroup,
+    ScanTarget,
+)
 from portside.index import store
 from portside.registry.client import RegistryClient
 from portside.security import findings_store
@@ -86,12 +93,12 @@ async def import_real(db: Database, tmp_path: Path, names: list[str]) -> set[tup
 
 
 async def rows_by_target(db: Database) -> dict[int, dict[tuple[str, str, str, str], Finding]]:
-    """Each digest's findings rows, through its links."""
+    """Each digest's findings rows, through its links to groups."""
     async with db.read() as session:
         found = (
             await session.execute(
-                select(ImageFinding.scan_target_id, Finding).join(
-                    Finding, Finding.id == ImageFinding.finding_id
+                select(ImageFindingGroup.scan_target_id, Finding).join(
+                    Finding, Finding.group_id == ImageFindingGroup.group_id
                 )
             )
         ).all()
@@ -101,6 +108,18 @@ async def rows_by_target(db: Database) -> dict[int, dict[tuple[str, str, str, st
         assert key not in out.get(target, {}), key  # one link per finding and digest
         out.setdefault(target, {})[key] = row
     return out
+
+
+async def unlinked_groups(db: Database) -> int:
+    """Groups no digest links to (a write leaves none)."""
+    async with db.read() as session:
+        linked = select(ImageFindingGroup.group_id)
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(FindingGroup).where(FindingGroup.id.not_in(linked))
+            )
+            or 0
+        )
 
 
 async def targets(db: Database) -> list[ScanTarget]:
@@ -117,6 +136,7 @@ async def assert_in_step(db: Database) -> None:
         assert set(stored) == set(wanted), target.digest
         for key, row in stored.items():
             assert (row.fixed_version, row.severity) == wanted[key]
+    assert await unlinked_groups(db) == 0
 
 
 @dataclass
@@ -173,18 +193,21 @@ async def test_rows_follow_the_scan_the_rematch_and_a_delete(hub: Hub, tmp_path:
     assert (SEMVER, "npm", "semver", "7.5.1") in a and (SEMVER, "npm", "semver", "7.5.1") in b
     assert (MINIMIST, "npm", "minimist", "1.2.5") in b
     assert {key[0] for key in a} >= {"PYSEC-2019-217", "PYSEC-2021-66"}
-    first_seen = {key: row.created_at for key, row in b.items()}
+    # The two digests have semver 7.5.1 with the same findings: one group, linked twice.
+    semver = (SEMVER, "npm", "semver", "7.5.1")
+    assert a[semver].group_id == b[semver].group_id and a[semver].id == b[semver].id
+    first_seen = {key: row.group_id for key, row in b.items()}
 
-    # A rescan writes the same rows: they keep their first-seen time.
+    # A rescan writes the same rows: they keep their groups.
     async with db.write() as session:
         await scan_queue.request_rescan(session, None, datetime.now(UTC))
     await scan_all(hub)
     await assert_in_step(db)
     again = (await rows_by_target(db))[by_digest[hub.digest_b]]
-    assert {key: row.created_at for key, row in again.items()} == first_seen
+    assert {key: row.group_id for key, row in again.items()} == first_seen
 
     # A changed advisory (a copy of the real record, changed here: a later fix) changes the
-    # row in place.
+    # row: semver's findings are another group, the old one is gone (assert_in_step).
     record = json.loads(real_records(SEMVER)[0].read_text())
     record["modified"] = "2030-01-01T00:00:00Z"
     for affected in record["affected"]:
@@ -199,7 +222,12 @@ async def test_rows_follow_the_scan_the_rematch_and_a_delete(hub: Hub, tmp_path:
     await assert_in_step(db)
     row = (await rows_by_target(db))[by_digest[hub.digest_b]][(SEMVER, "npm", "semver", "7.5.1")]
     assert row.fixed_version == "7.5.3"
-    assert row.created_at == first_seen[(SEMVER, "npm", "semver", "7.5.1")]
+    assert row.group_id != first_seen[semver]
+    # minimist's group did not change.
+    minimist = (MINIMIST, "npm", "minimist", "1.2.5")
+    assert (await rows_by_target(db))[by_digest[hub.digest_b]][minimist].group_id == (
+        first_seen[minimist]
+    )
 
     # Deleting a scan target deletes its links (in the same statement: a foreign key).
     async with db.write() as session:
@@ -379,8 +407,9 @@ async def test_a_viewer_sees_only_the_images_it_may_read(served: Any) -> None:
 
 
 async def test_the_migration_fills_the_rows_from_what_is_stored(db: Database) -> None:
-    """Down to 0009 (no rows), a scan result and an advisory stored as before, up again: the
-    rows are what the stored JSON says."""
+    """Down to 0009 (no rows), a scan result and an advisory stored as before, up again
+    (0010 fills the rows per finding, 0013 per group): the rows are what the stored JSON
+    says; down to 0012 and up again gives them back the same."""
 
     def downgrade(connection: Any) -> None:
         from alembic import command
@@ -421,6 +450,26 @@ async def test_the_migration_fills_the_rows_from_what_is_stored(db: Database) ->
         ("CLAIR-1", "", "zlib", "1"),
     }
     assert rows[target_id][("CLAIR-1", "", "zlib", "1")].severity == "Unknown"
+    await assert_in_step(db)
+
+    def down_to_0012(connection: Any) -> None:
+        from alembic import command
+
+        command.downgrade(migrate.alembic_config(connection), "0012")
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(down_to_0012)
+        legacy = (
+            await conn.execute(
+                text(
+                    "SELECT l.scan_target_id, f.advisory_id, f.package FROM image_findings l "
+                    "JOIN findings f ON f.id = l.finding_id"
+                )
+            )
+        ).all()
+    assert sorted(legacy) == [(target_id, "CLAIR-1", "zlib"), (target_id, SEMVER, "semver")]
+    await migrate.upgrade(db)
+    assert set(await rows_by_target(db)) == {target_id}
     await assert_in_step(db)
     async with db.read() as session:
         aliases = set((await session.execute(select(AdvisoryAlias.key, AdvisoryAlias.alias))).all())

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from portside.api.vulnerabilities import cell, csv_line
 from portside.security.advisories.osv import parse_advisory
-from portside.security.findings_store import aliases_of, plan, rows_of
+from portside.security.findings_store import (
+    aliases_of,
+    group_key,
+    groups_of,
+    plan,
+    rows_of,
+    target_groups,
+)
 from portside.ui.vulnerabilities import asked, csv_link
 
 
@@ -40,6 +47,49 @@ def test_rows_of_findings_one_per_key_sizes_and_severity() -> None:
         }
     )
     assert list(memo) == [id(shared)]
+
+
+def test_groups_split_by_installed_package_and_are_named_by_their_rows() -> None:
+    rows = rows_of(
+        [
+            finding("GHSA-2", severity="High"),
+            finding("GHSA-1", severity="Low", fixed_version="7.5.2"),
+            finding("GHSA-9", package="minimist", severity="Low"),
+        ]
+    )
+    groups = groups_of(rows)
+    assert set(groups) == {("npm", "semver", "7.5.1"), ("npm", "minimist", "7.5.1")}
+    semver = groups[("npm", "semver", "7.5.1")]
+    assert [row[0][0] for row in semver] == ["GHSA-1", "GHSA-2"]  # sorted, whatever the order
+    # The same rows in another order: the same name; a changed fix or severity: another.
+    again = groups_of(dict(reversed(list(rows.items()))))[("npm", "semver", "7.5.1")]
+    assert group_key(again) == group_key(semver)
+    for changed in (
+        finding("GHSA-1", severity="Low", fixed_version="7.5.3"),
+        finding("GHSA-1", severity="High", fixed_version="7.5.2"),
+        finding("GHSA-1", severity="Low", fixed_version=""),  # no fix is not an empty fix
+    ):
+        other = groups_of(rows_of([changed, finding("GHSA-2", severity="High")]))
+        assert group_key(other[("npm", "semver", "7.5.1")]) != group_key(semver)
+    assert len(group_key(semver)) == 64
+
+
+def test_a_target_has_one_group_per_package_even_across_sections() -> None:
+    """Sections are worked out once (by id()); a package in two sections (an external
+    scanner's findings merged apart) is one group of both, the first row of a key kept."""
+    builtin = [finding("GHSA-1", severity="Low")]
+    clair = [finding("GHSA-1", severity="High"), finding("CVE-1", severity="High")]
+    other = [finding("GHSA-7", package="minimist", severity="Low")]
+    by_section: dict[int, object] = {}
+    memo: dict[int, object] = {}
+    groups = target_groups([builtin, clair, other], by_section, memo)  # type: ignore[arg-type]
+    assert len(groups) == 2 and len(by_section) == 3
+    both = next(g for g in groups.values() if g[0][0][2] == "semver")
+    assert [(key[0], value[1]) for key, value in both] == [("CVE-1", "High"), ("GHSA-1", "Low")]
+    # The built-in scanner's section alone (another image): another group.
+    alone = target_groups([builtin], by_section, memo)  # type: ignore[arg-type]
+    assert not set(alone) & set(groups)
+    assert len(by_section) == 3  # its section was worked out before
 
 
 def test_plan_changes_only_the_links_that_differ() -> None:

@@ -287,42 +287,54 @@ class AdvisoryAlias(Base):
     alias: Mapped[str] = mapped_column(String(255))
 
 
+class FindingGroup(Base):
+    """The findings of one installed package (ecosystem, name, version) as a scan found them,
+    shared by every digest that has that package with those findings: the security hub links
+    digests to groups (:class:`ImageFindingGroup`), about a sixth as many rows as one link per
+    finding. ``key`` is a digest of the group's rows (:func:`portside.security.findings_store.
+    group_key`): a group never changes; findings that change make another group. Kept in step
+    with ``scan_targets.findings`` in the same transaction by
+    :mod:`portside.security.findings_store`."""
+
+    __tablename__ = "finding_groups"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)  # first found in any digest
+
+
 class Finding(Base):
     """A finding as the security hub queries it: one (advisory, ecosystem, package, installed
-    version) with its fixed version and severity, shared by every digest that has it
-    (:class:`ImageFinding`). Kept in step with ``scan_targets.findings`` in the same
-    transaction by :mod:`portside.security.findings_store`."""
+    version) with its fixed version and severity, in its group (:class:`FindingGroup`)."""
 
     __tablename__ = "findings"
-    # Not unique on its key on purpose: two scans storing the same new finding at once may
-    # each add it (harmless: every count is of distinct digests and tags), never fail.
     __table_args__ = (
-        Index("ix_findings_advisory", "advisory_id"),
-        Index("ix_findings_package", "package"),
+        Index("ix_findings_advisory", "advisory_id", "group_id"),
+        Index("ix_findings_package", "package", "group_id"),
+        Index("ix_findings_group", "group_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("finding_groups.id", ondelete="CASCADE"))
     advisory_id: Mapped[str] = mapped_column(String(255))
     ecosystem: Mapped[str] = mapped_column(String(128))
     package: Mapped[str] = mapped_column(String(512))
     version: Mapped[str] = mapped_column(String(255))
     fixed_version: Mapped[str | None] = mapped_column(String(255))
     severity: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)  # first found in any digest
 
 
-class ImageFinding(Base):
-    """Which digest (scan target) has which finding: two integers a row, so a re-match that
-    writes a thousand images' findings writes little."""
+class ImageFindingGroup(Base):
+    """Which digest (scan target) has which group of findings: two integers a row."""
 
-    __tablename__ = "image_findings"
-    __table_args__ = (Index("ix_image_findings_finding", "finding_id", "scan_target_id"),)
+    __tablename__ = "image_finding_groups"
+    __table_args__ = (Index("ix_image_finding_groups_group", "group_id", "scan_target_id"),)
 
     scan_target_id: Mapped[int] = mapped_column(
         ForeignKey("scan_targets.id", ondelete="CASCADE"), primary_key=True
     )
-    finding_id: Mapped[int] = mapped_column(
-        ForeignKey("findings.id", ondelete="CASCADE"), primary_key=True
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("finding_groups.id", ondelete="CASCADE"), primary_key=True
     )
 
 

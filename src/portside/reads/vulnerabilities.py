@@ -35,7 +35,7 @@ from portside.db.models import (
     Advisory,
     AdvisoryAlias,
     Finding,
-    ImageFinding,
+    ImageFindingGroup,
     Namespace,
     Repository,
     ScanTarget,
@@ -198,7 +198,7 @@ def _allowed(where: HubFilter) -> ColumnElement[bool] | None:
 
 def _visible_findings(principal: Principal, where: HubFilter) -> list[ColumnElement[bool]]:
     conditions = [
-        ImageFinding.scan_target_id.in_(_visible_targets(principal, where)),
+        ImageFindingGroup.scan_target_id.in_(_visible_targets(principal, where)),
         *_finding_conditions(where),
     ]
     if where.hide_allowed and where.allowances:
@@ -221,7 +221,7 @@ async def vulnerabilities(
     """One page of vulnerabilities, the most widespread first (``order="severity"``: the
     worst first), each once, with its image and tag counts."""
     where = await resolve(session, where)
-    images = func.count(distinct(ImageFinding.scan_target_id))
+    images = func.count(distinct(ImageFindingGroup.scan_target_id))
     tags = func.count(distinct(Tag.id))
     worst = func.max(_rank())
     fixable = func.max(case((Finding.fixed_version.is_not(None), 1), else_=0))
@@ -302,9 +302,9 @@ def _pairs(principal: Principal, where: HubFilter) -> Select[*tuple[Any, ...]]:
     """The (visible tag, finding) pairs the filter selects (its columns to be chosen)."""
     query = (
         select(Finding.id)
-        .select_from(ImageFinding)
-        .join(Finding, Finding.id == ImageFinding.finding_id)
-        .join(ScanTarget, ScanTarget.id == ImageFinding.scan_target_id)
+        .select_from(ImageFindingGroup)
+        .join(Finding, Finding.group_id == ImageFindingGroup.group_id)
+        .join(ScanTarget, ScanTarget.id == ImageFindingGroup.scan_target_id)
         .join(Tag, Tag.digest == ScanTarget.digest)
         .join(Repository, and_(*_tag_conditions(principal, where)))
         .where(*_finding_conditions(where))
@@ -417,7 +417,7 @@ async def exposed_images(
     found = (
         await session.execute(
             select(
-                ImageFinding.scan_target_id,
+                ImageFindingGroup.scan_target_id,
                 func.count(distinct(Finding.advisory_id)).label("n"),
                 func.max(_rank()),
                 func.count(
@@ -425,10 +425,12 @@ async def exposed_images(
                 ),
             )
             .where(*_visible_findings(principal, where))
-            .select_from(ImageFinding)
-            .join(Finding, Finding.id == ImageFinding.finding_id)
-            .group_by(ImageFinding.scan_target_id)
-            .order_by(func.count(distinct(Finding.advisory_id)).desc(), ImageFinding.scan_target_id)
+            .select_from(ImageFindingGroup)
+            .join(Finding, Finding.group_id == ImageFindingGroup.group_id)
+            .group_by(ImageFindingGroup.scan_target_id)
+            .order_by(
+                func.count(distinct(Finding.advisory_id)).desc(), ImageFindingGroup.scan_target_id
+            )
             .limit(limit)
         )
     ).all()
