@@ -165,22 +165,32 @@ def target_groups(
     return found
 
 
+class Grouping:
+    """What :func:`replace` worked out of each section and finding, by ``id()``, kept for the
+    next call while the sections live (a re-match writes its images in parts that share
+    their sections)."""
+
+    def __init__(self) -> None:
+        self.memo: dict[int, tuple[Key, Value] | None] = {}
+        self.by_section: dict[int, Named] = {}
+
+
 async def replace(
     session: AsyncSession,
     findings: Sequence[tuple[int, Sequence[Sequence[Mapping[str, Any]]]]],
     now: datetime,
+    grouping: Grouping | None = None,
 ) -> None:
     """Make the rows of these scan targets what their findings say: (target id, its findings
     in sections) — a list of lists whose concatenation is the target's findings list; the
     re-match's sections are shared between the images that have the same package, and each
     is worked out once. Each group is found or added with its findings, then each digest's
     links are changed where they differ; groups no digest has any more are deleted."""
-    memo: dict[int, tuple[Key, Value] | None] = {}
-    by_section: dict[int, Named] = {}
+    grouping = grouping or Grouping()
     groups: dict[str, Group] = {}
     keys_of: dict[int, list[str]] = {}
     for target, sections in findings:
-        mine = target_groups(sections, by_section, memo)
+        mine = target_groups(sections, grouping.by_section, grouping.memo)
         groups.update(mine)
         keys_of[target] = list(mine)
     ids = await _group_ids(session, groups, now)

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import select, type_coerce, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, select, update
 
 from portside import cyclegc
 from portside.db.engine import Database
@@ -132,30 +131,59 @@ async def _rematch(
     return result
 
 
+WRITE_CHUNK = 50  # images per write transaction: SQLite's write lock is let go between them
+
+_TARGETS = cast(Table, ScanTarget.__table__)
+_STORE = (
+    update(_TARGETS)
+    .where(_TARGETS.c.id == bindparam("target"))
+    .values(
+        findings=bindparam("new_findings", type_=EncodedJSON()),
+        counts=bindparam("new_counts", type_=_TARGETS.c.counts.type),
+        matched_at=bindparam("new_matched_at", type_=_TARGETS.c.matched_at.type),
+    )
+)
+
+
 async def _write(db: Database, changes: list[Change], now: datetime, result: RematchResult) -> None:
-    """Store the changed findings and counts, and record the new findings as activities."""
+    """Store the changed findings and counts, and record the new findings as activities: a
+    few dozen images per transaction, each image's findings, counts, activities and hub rows
+    together, the JSON encoded before the transaction opens (so the webhook's writes, which
+    go first on SQLite's write lock, wait for one part only, never for the whole re-match)."""
     encoder = FindingsEncoder()
-    async with db.write() as session:
-        tags = await store.tags_on_digests(session, [c.target.digest for c in changes if c.new])
-        for target, findings, new, sections in changes:
+    grouping = findings_store.Grouping()
+    for start in range(0, len(changes), WRITE_CHUNK):
+        part = changes[start : start + WRITE_CHUNK]
+        stored = []
+        added: list[Counter[str]] = []
+        for target, findings, new, sections in part:
             tally = Counter(map(itemgetter("severity"), findings))
-            await session.execute(
-                update(ScanTarget)
-                .where(ScanTarget.id == target.id)
-                .values(
-                    findings=type_coerce(encoder.encode(sections), EncodedJSON()),
-                    counts=counts_from(tally),
-                    matched_at=now,
-                )
+            stored.append(
+                {
+                    "target": target.id,
+                    "new_findings": encoder.encode(sections),
+                    "new_counts": counts_from(tally),
+                    "new_matched_at": now,
+                }
             )
-            if new:
-                # ``new`` is a part of ``findings``: as long, it is all of them.
-                same = len(new) == len(findings)
-                added = tally if same else Counter(map(itemgetter("severity"), new))
-                result.new_findings.update(added)
-                _record_new(session, tags.get(target.digest, []), target.digest, added, new, now)
-        # The hub's rows, in the same transaction, for the changed targets only.
-        await findings_store.replace(session, [(c.target.id, c.sections) for c in changes], now)
+            # ``new`` is a part of ``findings``: as long, it is all of them.
+            same = len(new) == len(findings)
+            added.append(tally if same else Counter(map(itemgetter("severity"), new)))
+        async with db.write() as session:
+            await session.execute(_STORE, stored)
+            tags = await store.tags_on_digests(session, [c.target.digest for c in part if c.new])
+            activities = []
+            for change, counted in zip(part, added, strict=True):
+                if change.new:
+                    result.new_findings.update(counted)
+                    activities += _new_activities(
+                        tags.get(change.target.digest, []), change, counted, now
+                    )
+            await store.insert_activities(session, activities)
+            # The hub's rows, in the same transaction, for the changed targets only.
+            await findings_store.replace(
+                session, [(c.target.id, c.sections) for c in part], now, grouping
+            )
 
 
 Findings = list[dict[str, Any]]
@@ -225,18 +253,14 @@ def _differ(findings: list[dict[str, Any]], before: list[dict[str, Any]]) -> boo
     return {_identity(f) for f in findings} != {_identity(f) for f in before}
 
 
-def _record_new(
-    session: AsyncSession,
-    tags: list[tuple[str, str]],
-    digest: str,
-    added: Counter[str],
-    new: list[dict[str, Any]],
-    now: datetime,
-) -> None:
-    ids = [f["id"] for f in new]
-    for repository, tag in tags:
-        store.record(
-            session,
+def _new_activities(
+    tags: list[tuple[str, str]], change: Change, added: Counter[str], now: datetime
+) -> list[dict[str, Any]]:
+    """An activity per tag of the digest, naming its new findings."""
+    ids = [f["id"] for f in change.new]
+    digest = change.target.digest
+    return [
+        store.activity(
             ActivityKind.SCAN_NEW_VULNERABILITIES,
             now,
             actor=SCANNER_ACTOR,
@@ -246,3 +270,5 @@ def _record_new(
             message=f"{describe_new(added)} in {repository}:{tag}",
             ids=ids[:50],
         )
+        for repository, tag in tags
+    ]
