@@ -410,6 +410,14 @@ class ServerSettings(_Section):
         '["*"] allows any.',
     )
 
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        max_length=256,
+        description="IP addresses or CIDR networks of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed. Default: none (the client is "
+        "the connection's peer, whatever the headers say).",
+    )
+
     @field_validator("allowed_hosts")
     @classmethod
     def _allowed_hosts(cls, value: list[str] | None) -> list[str] | None:
@@ -419,6 +427,29 @@ class ServerSettings(_Section):
         if not names or not all(names):
             raise ValueError('name at least one host, and no empty one (or ["*"] for any)')
         return names
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        return [proxy_network(index, entry) for index, entry in enumerate(value)]
+
+
+def proxy_network(index: int, entry: str) -> str:
+    """One ``server.trusted_proxies`` entry, normalized: an IP address (``10.0.0.5``,
+    ``::1``) or a CIDR network (``10.0.0.0/8``) without host bits; anything else (a host
+    name, ``*``, ``10.0.0.1/8``) is refused, naming the entry."""
+    import ipaddress
+
+    text = entry.strip()
+    try:
+        if "/" not in text:
+            return str(ipaddress.ip_address(text))
+        return str(ipaddress.ip_network(text, strict=True))
+    except ValueError as exc:
+        raise ValueError(
+            f"entry {index} ({entry[:80]!r}) is not an IP address or a CIDR network such as "
+            f"10.0.0.0/8 (host names and * are not accepted): {exc}"
+        ) from None
 
 
 class EventsTaskSettings(_Section):

@@ -34,6 +34,7 @@ from portside.accounts.policy import ANONYMOUS, NamespaceRule, Principal
 from portside.errors import PortsideError
 from portside.tokenserver import claims
 from portside.tokenserver.keys import TokenKeys
+from portside.web.clients import client_address
 
 if TYPE_CHECKING:
     from portside.services import Services
@@ -218,10 +219,6 @@ def _refused(refusal: Refusal, *, oauth: bool) -> JSONResponse:
     return JSONResponse(body, status_code=refusal.status, headers={**NO_STORE, **refusal.headers})
 
 
-def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 @router.get(PATH, include_in_schema=False)
 async def get_token(request: Request) -> JSONResponse:
     query = request.query_params
@@ -231,7 +228,7 @@ async def get_token(request: Request) -> JSONResponse:
             basic_credentials(request.headers.get("authorization")),
             query.get("service"),
             query.getlist("scope"),
-            _address(request),
+            client_address(request),
         )
     except Refusal as refusal:
         return _refused(refusal, oauth=False)
@@ -274,7 +271,7 @@ async def post_token(request: Request) -> JSONResponse:
             Credentials(user, secret),
             (form.get("service") or [""])[0] or None,
             form.get("scope") or [],
-            _address(request),
+            client_address(request),
         )
     except Refusal as refusal:
         if refusal.status == 401:

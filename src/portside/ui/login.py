@@ -25,6 +25,7 @@ from portside.ui.render import Pages
 from portside.ui.viewer import field, read_form, safe_next
 from portside.web import csrf
 from portside.web.access import SESSION_USER, Unauthorized, current_principal, open_session
+from portside.web.clients import client_address
 from portside.web.deps import ServicesDep
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ async def login(request: Request, pages: PagesDep, services: ServicesDep) -> Res
     target = safe_next(field(form, "next"))
     now = datetime.now(UTC)
     bounds = throttle.Limits.of(services.settings.auth.session)
-    keys = [throttle.address_key(request.client.host if request.client else None)]
+    keys = [throttle.address_key(client_address(request))]
     if is_valid_namespace(name):
         keys.append(throttle.user_key(name))
     async with services.db.read() as session:
