@@ -306,6 +306,20 @@ class LdapSettings(_Section):
     timeout: float = Field(
         default=10.0, gt=0, le=120, description="Seconds to connect and for each answer."
     )
+    recheck_interval: float = Field(
+        default=300.0,
+        ge=1,
+        le=86400,
+        description="Seconds a directory user's personal token is used before the directory "
+        "is asked again whether the user still exists (gone: the user is disabled).",
+    )
+    recheck_grace: float = Field(
+        default=86400.0,
+        ge=0,
+        le=30 * 86400,
+        description="While the directory cannot be reached, a directory user's personal "
+        "tokens keep working this many seconds after its last confirmation; then 503.",
+    )
 
     @field_validator("url")
     @classmethod

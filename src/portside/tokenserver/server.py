@@ -11,7 +11,8 @@ Passwords of directory users (``auth.ldap``) are checked by the directory
 (:mod:`portside.accounts.logins`). When it cannot be reached the answer is 503 with
 ``Retry-After`` (``UNAVAILABLE``; OAuth2's ``temporarily_unavailable`` for POST), not 401: the
 credentials were not found wrong, and a 401 would make clients report (and credential helpers
-forget) a wrong password. Local accounts and personal tokens keep working meanwhile."""
+forget) a wrong password. Local accounts and personal tokens keep working meanwhile (a
+directory user's token within ``auth.ldap.recheck_grace``: :mod:`portside.accounts.recheck`)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,9 @@ from an admin token, a personal token or the login session; anonymous otherwise 
 everything on a trusted bind: loopback, or ``api.anonymous_reads``; else the public
 namespaces). Mutations of the index need an admin. Tokens are compared in constant time.
 
-A login session holds the user's id and session generation; it stands while the user is
+A directory user's personal token is refused once the directory no longer knows the user
+(:mod:`portside.accounts.recheck`; 503 while it cannot be asked past the grace). A login
+session holds the user's id and session generation; it stands while the user is
 enabled and the generation is the user's (:func:`session_current`)."""
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from portside.accounts import recheck
 from portside.accounts import store as accounts
 from portside.accounts.policy import ANONYMOUS, EVERYONE, Principal
 from portside.db.models import User
@@ -135,6 +138,10 @@ async def _resolve(request: Request, services: ServicesDep) -> Principal:
                 principal = (
                     None if found is None else await accounts.principal_for(session, found[1])
                 )
+            if found is not None and recheck.needs_recheck(found[1], settings.auth.ldap):
+                assert settings.auth.ldap is not None  # a directory user: still there?
+                if not await recheck.confirm(services.db, settings.auth.ldap, found[1], now):
+                    principal = None
             if found is not None and principal is not None:
                 if accounts.use_to_note(found[0], now):
                     async with services.db.write() as session:
