@@ -1,8 +1,8 @@
 """users.directory_checked_at: when the directory last confirmed a directory user (a login or
 the re-check of its personal token); a directory user's last login counts as one
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-01 05:40:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import portside.db.types
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
