@@ -7,6 +7,7 @@ import contextlib
 import functools
 import json
 import logging
+import os
 import signal
 import sys
 from enum import StrEnum
@@ -204,7 +205,13 @@ class _Server:
         import uvicorn
 
         from portside.app import create_app
+        from portside.web.clients import IGNORED_ENVIRONMENT, proxy_options
 
+        if os.environ.get(IGNORED_ENVIRONMENT):
+            log.warning(
+                "%s is ignored: name the reverse proxies to trust in server.trusted_proxies",
+                IGNORED_ENVIRONMENT,
+            )
         config = uvicorn.Config(
             create_app(settings, background=background),
             host=settings.server.host,
@@ -215,6 +222,7 @@ class _Server:
             server_header=False,
             ssl_certfile=str(settings.server.tls.cert) if settings.server.tls else None,
             ssl_keyfile=str(settings.server.tls.key) if settings.server.tls else None,
+            **proxy_options(settings.server),
         )
         self.server = uvicorn.Server(config)
 

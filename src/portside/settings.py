@@ -306,6 +306,20 @@ class LdapSettings(_Section):
     timeout: float = Field(
         default=10.0, gt=0, le=120, description="Seconds to connect and for each answer."
     )
+    recheck_interval: float = Field(
+        default=300.0,
+        ge=1,
+        le=86400,
+        description="Seconds a directory user's personal token is used before the directory "
+        "is asked again whether the user still exists (gone: the user is disabled).",
+    )
+    recheck_grace: float = Field(
+        default=86400.0,
+        ge=0,
+        le=30 * 86400,
+        description="While the directory cannot be reached, a directory user's personal "
+        "tokens keep working this many seconds after its last confirmation; then 503.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -410,6 +424,14 @@ class ServerSettings(_Section):
         '["*"] allows any.',
     )
 
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        max_length=256,
+        description="IP addresses or CIDR networks of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed. Default: none (the client is "
+        "the connection's peer, whatever the headers say).",
+    )
+
     @field_validator("allowed_hosts")
     @classmethod
     def _allowed_hosts(cls, value: list[str] | None) -> list[str] | None:
@@ -419,6 +441,29 @@ class ServerSettings(_Section):
         if not names or not all(names):
             raise ValueError('name at least one host, and no empty one (or ["*"] for any)')
         return names
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        return [proxy_network(index, entry) for index, entry in enumerate(value)]
+
+
+def proxy_network(index: int, entry: str) -> str:
+    """One ``server.trusted_proxies`` entry, normalized: an IP address (``10.0.0.5``,
+    ``::1``) or a CIDR network (``10.0.0.0/8``) without host bits; anything else (a host
+    name, ``*``, ``10.0.0.1/8``) is refused, naming the entry."""
+    import ipaddress
+
+    text = entry.strip()
+    try:
+        if "/" not in text:
+            return str(ipaddress.ip_address(text))
+        return str(ipaddress.ip_network(text, strict=True))
+    except ValueError as exc:
+        raise ValueError(
+            f"entry {index} ({entry[:80]!r}) is not an IP address or a CIDR network such as "
+            f"10.0.0.0/8 (host names and * are not accepted): {exc}"
+        ) from None
 
 
 class EventsTaskSettings(_Section):

@@ -203,3 +203,23 @@ async def test_an_admin_session_retries_a_failed_event(site: Site, tab: Tab) -> 
     )
     await expect(page.locator("#notice")).to_have_text("1 event queued again.")
     assert await site.event_status(site.failed_event) == "fresh"
+
+
+@module_loop
+async def test_log_out_everywhere_ends_my_other_browser(site: Site, browser: Browser) -> None:
+    here, elsewhere = await new_tab(browser, site.base), await new_tab(browser, site.base)
+    try:
+        await log_in(here, ALICE)
+        await log_in(elsewhere, ALICE)
+        page = await here.open("/account")
+        await page.get_by_role("button", name="Log out everywhere else").click()
+        await expect(page.locator("#notice")).to_have_text("Your other sessions were logged out.")
+        await here.open("/account")
+        await expect(here.page.locator("h1")).to_have_text("My account: alice")  # this one stays
+        await elsewhere.open("/account")
+        await expect(elsewhere.page.locator("h1")).to_have_text("Log in")
+        await expect(elsewhere.page.locator("#whoami")).to_have_count(0)
+    finally:
+        for tab in (here, elsewhere):
+            await tab.page.context.close()
+            tab.assert_clean()

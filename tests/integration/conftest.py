@@ -14,7 +14,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from portside.db.engine import Database
-from portside.settings import Settings, load_settings
+from portside.settings import ServerSettings, Settings, load_settings
+from portside.web.clients import proxy_options
 from tests.support import databases
 from tests.support.net import free_port
 
@@ -69,10 +70,20 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def serving(app: FastAPI, port: int) -> AsyncIterator[str]:
-    """Run an ASGI app with uvicorn on 127.0.0.1:port in this event loop."""
+async def serving(
+    app: FastAPI, port: int, *, trusted_proxies: list[str] | None = None
+) -> AsyncIterator[str]:
+    """Run an ASGI app with uvicorn on 127.0.0.1:port in this event loop, with the proxy
+    headers `portside serve` would use (none believed unless ``trusted_proxies``)."""
+    server_settings = ServerSettings(trusted_proxies=trusted_proxies or [])
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        **proxy_options(server_settings),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

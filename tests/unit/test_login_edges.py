@@ -19,6 +19,7 @@ from portside.accounts.throttle import (
 from portside.api.admission import has_credential
 from portside.settings import load_settings
 from portside.ui.viewer import safe_next
+from portside.web.access import session_current
 from portside.web.csrf import matches
 from portside.web.sessions import secure_cookie
 
@@ -109,3 +110,21 @@ def test_the_api_door_admits_credentials(
     authorization: str | None, cookie: str | None, admitted: bool
 ) -> None:
     assert has_credential(authorization, cookie, ["admin-token"]) is admitted
+
+
+@pytest.mark.parametrize(
+    ("held", "enabled", "generation", "stands"),
+    [
+        (0, True, 0, True),
+        (3, True, 3, True),
+        (2, True, 3, False),  # the password changed, or "log out everywhere", since the login
+        (3, False, 3, False),  # the user was disabled
+        (None, True, 0, False),  # a session from before generations: logged out once
+        ("0", True, 0, False),
+        (False, True, 0, False),  # a bool is no generation, though False == 0
+    ],
+)
+def test_a_session_stands_while_its_generation_is_the_users(
+    held: object, enabled: bool, generation: int, stands: bool
+) -> None:
+    assert session_current(held, enabled, generation) is stands

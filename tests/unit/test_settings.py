@@ -120,6 +120,37 @@ def test_blank_or_unusable_tokens_are_refused_at_start(
         assert token.strip() not in str(caught.value)  # the message never shows a token
 
 
+def test_trusted_proxies_are_addresses_or_networks_and_none_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from portside.web.clients import proxy_options
+
+    default = load_settings(None).server
+    assert default.trusted_proxies == []
+    # No trusted proxy: uvicorn reads no forwarded header, whatever FORWARDED_ALLOW_IPS says.
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    assert proxy_options(default) == {"proxy_headers": False, "forwarded_allow_ips": []}
+    monkeypatch.setenv(
+        "PORTSIDE_SERVER__TRUSTED_PROXIES", '[" 10.0.0.0/8", "192.168.1.7", "fd00::/8", "::1"]'
+    )
+    server = load_settings(None).server
+    assert server.trusted_proxies == ["10.0.0.0/8", "192.168.1.7", "fd00::/8", "::1"]
+    assert proxy_options(server) == {
+        "proxy_headers": True,
+        "forwarded_allow_ips": ["10.0.0.0/8", "192.168.1.7", "fd00::/8", "::1"],
+    }
+    monkeypatch.delenv("PORTSIDE_SERVER__TRUSTED_PROXIES")
+    for wrong, why in [
+        (["*"], r"entry 0 \('\*'\)"),
+        (["10.0.0.1", "proxy.example"], r"entry 1 \('proxy\.example'\)"),
+        (["10.0.0.1/8"], "has host bits set"),
+        (["10.0.0.0/33"], "entry 0"),
+        ([""], "entry 0"),
+    ]:
+        with pytest.raises(ConfigError, match=f"server.trusted_proxies: .*{why}"):
+            load_settings(None, server={"trusted_proxies": wrong})
+
+
 def test_allowed_hosts_are_normalized_and_never_empty() -> None:
     settings = load_settings(None, server={"allowed_hosts": ["Portside.Example.", "[::1]"]})
     assert settings.server.allowed_hosts == ["portside.example", "[::1]"]

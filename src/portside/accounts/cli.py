@@ -299,7 +299,8 @@ def user_enable(ctx: typer.Context, name: UserName) -> None:
 def user_password(
     ctx: typer.Context, name: UserName, password_stdin: PasswordStdin = False
 ) -> None:
-    """Set a user's password (read from stdin with --password-stdin)."""
+    """Set a user's password (read from stdin with --password-stdin). The user's login
+    sessions end (its personal tokens keep working)."""
     from portside.accounts import store
 
     if not password_stdin:

@@ -13,6 +13,9 @@ password given (never with an empty password: the server would take it as an ano
 and "succeed"), then, when ``group_base`` is set, a search for the groups the entry is a member
 of. Errors of the network, of TLS or of the service bind are raised as
 :class:`DirectoryUnavailable`; a wrong password or an unknown name is an answer, not an error.
+
+A re-check (:meth:`Directory.lookup`, for the owner of a personal token) is the same user
+search without the user's bind: is the entry still there (:class:`Presence`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import logging
 import math
 import ssl
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,6 +68,14 @@ REFUSED = Attempt(None)
 UNKNOWN = Attempt(None, unknown=True)
 
 
+class Presence(Enum):
+    """What the directory answered to "is this user still there" (no password asked)."""
+
+    PRESENT = "present"
+    GONE = "gone"  # no entry matches user_filter: deleted, or filtered out
+    UNCLEAR = "unclear"  # an answer that proves nothing (several entries, no uid)
+
+
 def escape_filter_value(value: str) -> str:
     """``value`` for an LDAP search filter (RFC 4515: ``\\ * ( )`` and NUL as ``\\XX``)."""
     return "".join(f"\\{ord(char):02x}" if char in "\\*()\x00" else char for char in value)
@@ -99,6 +111,14 @@ class Directory:
         if not name or not password or len(name) > MAX_NAME or len(password) > MAX_PASSWORD:
             return REFUSED
         return await asyncio.to_thread(self._authenticate, name, password)
+
+    async def lookup(self, name: str) -> Presence:
+        """Whether ``name`` still has an entry (the login's search, as the service account or
+        anonymously; no bind as the user); DirectoryUnavailable when the directory cannot
+        answer."""
+        if not name or len(name) > MAX_NAME:
+            return Presence.UNCLEAR
+        return await asyncio.to_thread(self._lookup, name)
 
     # -- blocking, in a worker thread -----------------------------------------------------------
     def _server(self) -> Any:
@@ -153,16 +173,8 @@ class Directory:
         settings = self.settings
         try:
             server = self._server()
-            service_password = (
-                settings.bind_password.get_secret_value() if settings.bind_password else None
-            )
-            service = self._connect(server, settings.bind_dn, service_password)
+            service = self._service(server)
             try:
-                if not service.bound:
-                    raise DirectoryUnavailable(
-                        "the directory refused Portside's own bind (auth.ldap.bind_dn and "
-                        f"bind_password): {_said(service)}"
-                    )
                 found = self._find_user(service, name)
                 if isinstance(found, Attempt):
                     return found
@@ -177,6 +189,38 @@ class Directory:
                 f"the directory at {settings.url} cannot be reached: {_reason(exc)}"
             ) from exc
         return Attempt(DirectoryEntry(dn=dn, uid=uid, email=email, groups=groups))
+
+    def _lookup(self, name: str) -> Presence:
+        import ldap3.core.exceptions as ldap_errors
+
+        settings = self.settings
+        try:
+            service = self._service(self._server())
+            try:
+                found = self._find_user(service, name)
+            finally:
+                _close(service)
+        except (ldap_errors.LDAPException, OSError) as exc:
+            raise DirectoryUnavailable(
+                f"the directory at {settings.url} cannot be reached: {_reason(exc)}"
+            ) from exc
+        if found is UNKNOWN:
+            return Presence.GONE
+        return Presence.UNCLEAR if isinstance(found, Attempt) else Presence.PRESENT
+
+    def _service(self, server: Any) -> Any:
+        """A connection bound as the service account (or anonymously); DirectoryUnavailable
+        when the directory refuses that bind."""
+        settings = self.settings
+        password = settings.bind_password.get_secret_value() if settings.bind_password else None
+        service = self._connect(server, settings.bind_dn, password)
+        if not service.bound:
+            _close(service)
+            raise DirectoryUnavailable(
+                "the directory refused Portside's own bind (auth.ldap.bind_dn and "
+                f"bind_password): {_said(service)}"
+            )
+        return service
 
     def _find_user(self, service: Any, name: str) -> tuple[str, str, str | None] | Attempt:
         """The entry's DN, uid and email; UNKNOWN when no entry matches; REFUSED when the

@@ -1,8 +1,10 @@
 """Checking a user name and password (or personal token): the one function the login page and
 the registry's token server call.
 
-The order: a personal token (``pst_...``) is checked locally, whoever owns it (a directory
-user's tokens work while the user is enabled). A local account (a user without ``ldap_name``)
+The order: a personal token (``pst_...``) is checked locally, whoever owns it; a directory
+user's token also needs the directory's confirmation that the user is still there, asked at
+most every ``auth.ldap.recheck_interval`` seconds (:mod:`portside.accounts.recheck`). A local
+account (a user without ``ldap_name``)
 is checked against its local password hash and never against the directory, so the local
 admin logs in while the directory is down, and a directory entry of the same name cannot take
 a local account over. Every other name goes to the directory when ``auth.ldap`` is set:
@@ -29,7 +31,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portside.accounts import store
+from portside.accounts import recheck, store
 from portside.accounts.errors import AccountConflict, InvalidAccount
 from portside.accounts.ldap import Attempt, Directory, DirectoryEntry
 from portside.accounts.vocabulary import Role
@@ -90,7 +92,13 @@ async def check(
     if not goes_to_directory(user, secret, settings):
         async with db.write() as session:
             found = await store.authenticate(session, name, secret, now)
-            return found.id if found is not None else None
+        if found is None:
+            return None
+        if secret.startswith(store.TOKEN_PREFIX) and recheck.needs_recheck(found, settings):
+            assert settings is not None
+            if not await recheck.confirm(db, settings, found, now):
+                return None
+        return found.id
     assert settings is not None
     attempt = await Directory(settings).authenticate(name, secret)
     return await _apply(db, settings, name, attempt, now, registry_url=registry_url)
@@ -190,4 +198,5 @@ async def _update(
     if changes:
         log.info("directory user %r: %s", user.name, "; ".join(changes), extra={"user": user.name})
     user.last_login_at = now
+    user.directory_checked_at = now  # the directory knows the user: no re-check due for a while
     user.updated_at = now

@@ -179,11 +179,27 @@ async def set_admin(session: AsyncSession, name: str, admin: bool, now: datetime
 
 
 async def set_password(session: AsyncSession, name: str, password: str, now: datetime) -> User:
+    """A new password; every login session of the user ends (:func:`end_sessions`)."""
     user = await require_user(session, name)
     if user.bot:
         raise InvalidAccount("a bot has no password: give it a personal token")
     user.password_hash = passwords.hash_password(check_password(password))
+    end_sessions(user, now)
+    return user
+
+
+def end_sessions(user: User, now: datetime) -> None:
+    """End every login session of the user: each holds the generation it was opened with,
+    and one that differs from the user's is logged out. Personal tokens are not touched (they
+    are revoked one by one). The session making the change keeps itself by taking the new
+    generation (:func:`portside.web.access.keep_session`)."""
+    user.session_generation = (user.session_generation or 0) + 1
     user.updated_at = now
+
+
+async def end_sessions_of(session: AsyncSession, name: str, now: datetime) -> User:
+    user = await require_user(session, name)
+    end_sessions(user, now)
     return user
 
 

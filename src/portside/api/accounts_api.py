@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, Path, Request, status
 
 from portside.accounts import store
 from portside.accounts.errors import AccountConflict, AccountNotFound
@@ -39,7 +39,14 @@ from portside.api.deps import ReadSession, ServicesDep
 from portside.api.errors import NotConfigured
 from portside.db.models import Namespace, PersonalToken, Team, User
 from portside.index import store as index_store
-from portside.web.access import Admin, Forbidden, PrincipalDep, Reader, Unauthorized
+from portside.web.access import (
+    Admin,
+    Forbidden,
+    PrincipalDep,
+    Reader,
+    Unauthorized,
+    keep_session,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -119,9 +126,10 @@ async def create_user(body: UserCreate, services: ServicesDep, _: Admin) -> User
 
 @router.patch("/users/{name}", response_model=UserPublic)
 async def update_user(
-    name: NamePath, body: UserUpdate, services: ServicesDep, _: Admin
+    name: NamePath, body: UserUpdate, request: Request, services: ServicesDep, _: Admin
 ) -> UserPublic:
-    """Enable or disable a user, make it an admin or not, set its password."""
+    """Enable or disable a user, make it an admin or not, set its password (which ends the
+    user's login sessions, but the caller's own)."""
     now = _now()
     async with services.db.write() as session:
         user = await store.require_user(session, name)
@@ -131,7 +139,9 @@ async def update_user(
             user = await store.set_admin(session, name, body.admin, now)
         if body.password is not None:
             user = await store.set_password(session, name, body.password, now)
-        return _user(user)
+    if body.password is not None:
+        keep_session(request, user)
+    return _user(user)
 
 
 # -- tokens (the user itself, or admins) ------------------------------------------------------

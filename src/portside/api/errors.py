@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from portside.accounts.errors import AccountConflict, AccountNotFound, InvalidAccount
+from portside.accounts.ldap import DirectoryUnavailable
 from portside.deletion import DeletionRefused
 from portside.errors import InvalidName, PortsideError, RegistryError, StorageError
 from portside.security.analysis.limits import LayerRejected
@@ -53,6 +54,7 @@ _PLAIN: dict[type[Exception], tuple[int, str]] = {
     LayerRejected: (422, "layer_rejected"),
     NotFound: (404, "not_found"),
     CsrfRefused: (403, "csrf"),
+    DirectoryUnavailable: (503, "directory_unavailable"),
     Forbidden: (403, "forbidden"),
     AccountNotFound: (404, "not_found"),
     AccountConflict: (409, "conflict"),

@@ -38,6 +38,7 @@ from portside.events.queue import event_row
 from portside.registry.config import WEBHOOK_PATH
 from portside.services import Services
 from portside.web.access import token_matches
+from portside.web.clients import client_address
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhook"])
@@ -180,7 +181,7 @@ def refusal(exc: WebhookError, client: str) -> tuple[int, dict[str, Any], dict[s
     summary="Receive the registry's notifications",
 )
 async def receive_events(request: Request, services: ServicesDep) -> Response:
-    client = request.client.host if request.client else "?"
+    client = client_address(request) or "?"
     try:
         status, answer = await accept(services, request.headers, request.stream(), client)
         headers: dict[str, str] = {}

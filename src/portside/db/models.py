@@ -455,6 +455,12 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Kept in each login session; bumped by a password change or "log out everywhere": a
+    # session holding another number is logged out.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A directory user's last confirmation by the directory (a login, or the re-check of a
+    # personal token's owner: portside.accounts.recheck).
+    directory_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Team(Base):

@@ -11,7 +11,8 @@ Passwords of directory users (``auth.ldap``) are checked by the directory
 (:mod:`portside.accounts.logins`). When it cannot be reached the answer is 503 with
 ``Retry-After`` (``UNAVAILABLE``; OAuth2's ``temporarily_unavailable`` for POST), not 401: the
 credentials were not found wrong, and a 401 would make clients report (and credential helpers
-forget) a wrong password. Local accounts and personal tokens keep working meanwhile."""
+forget) a wrong password. Local accounts and personal tokens keep working meanwhile (a
+directory user's token within ``auth.ldap.recheck_grace``: :mod:`portside.accounts.recheck`)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from portside.accounts.policy import ANONYMOUS, NamespaceRule, Principal
 from portside.errors import PortsideError
 from portside.tokenserver import claims
 from portside.tokenserver.keys import TokenKeys
+from portside.web.clients import client_address
 
 if TYPE_CHECKING:
     from portside.services import Services
@@ -218,10 +220,6 @@ def _refused(refusal: Refusal, *, oauth: bool) -> JSONResponse:
     return JSONResponse(body, status_code=refusal.status, headers={**NO_STORE, **refusal.headers})
 
 
-def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 @router.get(PATH, include_in_schema=False)
 async def get_token(request: Request) -> JSONResponse:
     query = request.query_params
@@ -231,7 +229,7 @@ async def get_token(request: Request) -> JSONResponse:
             basic_credentials(request.headers.get("authorization")),
             query.get("service"),
             query.getlist("scope"),
-            _address(request),
+            client_address(request),
         )
     except Refusal as refusal:
         return _refused(refusal, oauth=False)
@@ -274,7 +272,7 @@ async def post_token(request: Request) -> JSONResponse:
             Credentials(user, secret),
             (form.get("service") or [""])[0] or None,
             form.get("scope") or [],
-            _address(request),
+            client_address(request),
         )
     except Refusal as refusal:
         if refusal.status == 401:

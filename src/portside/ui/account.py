@@ -1,6 +1,8 @@
 """My account (``/account``): my teams and roles, my personal tokens (a new one is shown
 once, then only its name), revoking them, changing my password (wrong current passwords
-count against the user's login throttle). Every form carries the session's CSRF token."""
+count against the user's login throttle), logging out my other sessions. A password change
+and "log out everywhere" end every other login session of the user, this one stays
+(:func:`portside.accounts.store.end_sessions`). Every form carries the session's CSRF token."""
 
 from __future__ import annotations
 
@@ -15,17 +17,20 @@ from portside.accounts import passwords, throttle
 from portside.accounts import store as accounts
 from portside.accounts.errors import AccountError, AccountNotFound
 from portside.accounts.policy import Principal
+from portside.db.models import User as DbUser
 from portside.ui.login import PagesDep
 from portside.ui.render import Pages, query
 from portside.ui.viewer import User, field, read_form
 from portside.web import csrf
+from portside.web.access import keep_session
 from portside.web.deps import ServicesDep
 
 router = APIRouter(include_in_schema=False)
 
 NOTICES = {
     "revoked": "The token was revoked: it no longer works.",
-    "password": "Your password was changed.",
+    "password": "Your password was changed. Your other sessions were logged out.",
+    "sessions": "Your other sessions were logged out.",
 }
 
 
@@ -141,6 +146,7 @@ async def my_password(
     assert user.name is not None
     new, again = field(form, "password"), field(form, "again")
     message: str | None = None
+    changed: DbUser | None = None
     now, bounds, keys = (
         datetime.now(UTC),
         throttle.Limits.of(services.settings.auth.session),
@@ -159,10 +165,23 @@ async def my_password(
             elif new != again:
                 message = "The two new passwords differ: nothing was changed."
             else:
-                await accounts.set_password(session, user.name, new, now)
+                changed = await accounts.set_password(session, user.name, new, now)
     except AccountError as exc:
         message = str(exc)
-    if message is None:
+    if message is None and changed is not None:
+        keep_session(request, changed)  # the other sessions are logged out, not this one
         return RedirectResponse(query("/account", done="password"), status_code=303)
     async with services.db.read() as session:
         return await render_account(pages, session, user, message=message, status=400)
+
+
+@router.post("/account/sessions")
+async def log_out_everywhere(request: Request, services: ServicesDep, user: User) -> Response:
+    """End every other login session of mine (this one stays); my tokens keep working."""
+    form = await read_form(request)
+    csrf.check_form(request, form)
+    assert user.name is not None
+    async with services.db.write() as session:
+        changed = await accounts.end_sessions_of(session, user.name, datetime.now(UTC))
+    keep_session(request, changed)
+    return RedirectResponse(query("/account", done="sessions"), status_code=303)

@@ -18,12 +18,14 @@ from portside.accounts.errors import AccountError, AccountNotFound, InvalidAccou
 from portside.accounts.policy import Principal, may_manage
 from portside.accounts.vocabulary import Role, Visibility
 from portside.db.models import Team
+from portside.db.models import User as DbUser
 from portside.index.store import registry_id as find_registry_id
 from portside.ui.account import NewToken, status_of, token_action
 from portside.ui.login import PagesDep
 from portside.ui.render import Pages, query
 from portside.ui.viewer import AdminUser, PageForbidden, User, field, read_form
 from portside.web import csrf
+from portside.web.access import keep_session
 from portside.web.deps import ServicesDep
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -134,6 +136,7 @@ async def change_user(
     form = await read_form(request)
     csrf.check_form(request, form)
     action, now = field(form, "action"), datetime.now(UTC)
+    reset: DbUser | None = None
     try:
         if name == admin.name and action in ("disable", "unadmin"):
             raise InvalidAccount("you cannot disable yourself or take your own admin flag")
@@ -143,12 +146,14 @@ async def change_user(
             elif action in ("admin", "unadmin"):
                 user = await accounts.require_user(session, name)
                 user.admin, user.updated_at = action == "admin", now
-            elif action == "password":
-                await accounts.set_password(session, name, field(form, "password"), now)
+            elif action == "password":  # ends the user's sessions (an admin's own: not this)
+                reset = await accounts.set_password(session, name, field(form, "password"), now)
             else:
                 raise InvalidAccount(f"no such change {action[:40]!r}")
     except AccountError as exc:
         return await render_users(pages, services, message=str(exc), status=status_of(exc))
+    if reset is not None:
+        keep_session(request, reset)
     return done("/admin/users", "changed")
 
 

@@ -19,11 +19,13 @@ from starlette.responses import RedirectResponse, Response
 from portside.accounts import logins, throttle
 from portside.accounts import store as accounts
 from portside.accounts.ldap import DirectoryUnavailable
+from portside.db.models import User
 from portside.index.names import is_valid_namespace
 from portside.ui.render import Pages
 from portside.ui.viewer import field, read_form, safe_next
 from portside.web import csrf
-from portside.web.access import SESSION_USER
+from portside.web.access import SESSION_USER, Unauthorized, current_principal, open_session
+from portside.web.clients import client_address
 from portside.web.deps import ServicesDep
 
 if TYPE_CHECKING:
@@ -75,11 +77,20 @@ def login_page(
 
 @router.get("/login")
 async def login_form(
-    request: Request, pages: PagesDep, next: str | None = None, out: str | None = None
+    request: Request,
+    pages: PagesDep,
+    services: ServicesDep,
+    next: str | None = None,
+    out: str | None = None,
 ) -> Response:
     target = safe_next(next)
     if isinstance(request.session.get(SESSION_USER), int) and out is None:
-        return RedirectResponse(target, status_code=303)
+        try:  # a session that no longer stands (logged out everywhere) shows the form
+            principal = await current_principal(request, services)
+        except Unauthorized:
+            principal = None
+        if principal is not None and principal.user_id is not None:
+            return RedirectResponse(target, status_code=303)
     notice = "You are logged out." if out is not None else None
     return login_page(pages, request, next_path=target, notice=notice)
 
@@ -92,7 +103,7 @@ async def login(request: Request, pages: PagesDep, services: ServicesDep) -> Res
     target = safe_next(field(form, "next"))
     now = datetime.now(UTC)
     bounds = throttle.Limits.of(services.settings.auth.session)
-    keys = [throttle.address_key(request.client.host if request.client else None)]
+    keys = [throttle.address_key(client_address(request))]
     if is_valid_namespace(name):
         keys.append(throttle.user_key(name))
     async with services.db.read() as session:
@@ -132,12 +143,15 @@ async def login(request: Request, pages: PagesDep, services: ServicesDep) -> Res
                 status=503,
                 headers={"Retry-After": DIRECTORY_RETRY},
             )
+    user: User | None = None
     async with services.db.write() as session:
-        if user_id is None:
+        if user_id is not None:
+            user = await accounts.user_by_id(session, user_id)
+        if user is None:
             await throttle.note_failure(session, keys, now, bounds)
         else:
             await throttle.clear(session, throttle.user_key(name))
-    if user_id is None:
+    if user is None:
         log.warning("login failed for %r", name, extra={"user": name})
         return login_page(
             pages,
@@ -147,9 +161,7 @@ async def login(request: Request, pages: PagesDep, services: ServicesDep) -> Res
             message="Wrong user name or password.",
             status=401,
         )
-    request.session.clear()  # nothing from before the login is carried into it
-    request.session[SESSION_USER] = user_id
-    csrf.renew(request)
+    open_session(request, user)
     log.info("login of %r", name, extra={"user": name})
     return RedirectResponse(target, status_code=303)
 

@@ -1,7 +1,12 @@
 """Who is asking, and may they: the request's :class:`~portside.accounts.policy.Principal`
 from an admin token, a personal token or the login session; anonymous otherwise (who sees
 everything on a trusted bind: loopback, or ``api.anonymous_reads``; else the public
-namespaces). Mutations of the index need an admin. Tokens are compared in constant time."""
+namespaces). Mutations of the index need an admin. Tokens are compared in constant time.
+
+A directory user's personal token is refused once the directory no longer knows the user
+(:mod:`portside.accounts.recheck`; 503 while it cannot be asked past the grace). A login
+session holds the user's id and session generation; it stands while the user is
+enabled and the generation is the user's (:func:`session_current`)."""
 
 from __future__ import annotations
 
@@ -12,8 +17,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from portside.accounts import recheck
 from portside.accounts import store as accounts
 from portside.accounts.policy import ANONYMOUS, EVERYONE, Principal
+from portside.db.models import User
 from portside.errors import PortsideError
 from portside.settings import Settings
 from portside.web import csrf
@@ -67,6 +74,31 @@ def admin_tokens(settings: Settings) -> list[str]:
 
 ADMIN_TOKEN = Principal(name=None, admin=True)
 SESSION_USER = "user_id"  # the login session's key for the user's id
+SESSION_GENERATION = "generation"  # and for the user's session generation at the login
+
+
+def session_current(held: object, enabled: bool, generation: int) -> bool:
+    """Whether a login session still stands: its user is enabled and the session holds the
+    user's current session generation (a password change or "log out everywhere" bumps it;
+    a session from before generations, holding none, stands no more)."""
+    return enabled and isinstance(held, int) and not isinstance(held, bool) and held == generation
+
+
+def open_session(request: Request, user: User) -> None:
+    """Log ``user`` in: a new session (nothing from before the login is carried into it) with
+    its id, its session generation and a new CSRF token."""
+    request.session.clear()
+    request.session[SESSION_USER] = user.id
+    request.session[SESSION_GENERATION] = user.session_generation
+    csrf.renew(request)
+
+
+def keep_session(request: Request, user: User) -> None:
+    """After ``user``'s sessions were ended (:func:`portside.accounts.store.end_sessions`): the
+    request's own session stays logged in when it is that user's, with the new generation."""
+    session = csrf.session_of(request)
+    if session is not None and session.get(SESSION_USER) == user.id:
+        session[SESSION_GENERATION] = user.session_generation
 
 
 def _bearer(header: str | None) -> str | None:
@@ -106,6 +138,10 @@ async def _resolve(request: Request, services: ServicesDep) -> Principal:
                 principal = (
                     None if found is None else await accounts.principal_for(session, found[1])
                 )
+            if found is not None and recheck.needs_recheck(found[1], settings.auth.ldap):
+                assert settings.auth.ldap is not None  # a directory user: still there?
+                if not await recheck.confirm(services.db, settings.auth.ldap, found[1], now):
+                    principal = None
             if found is not None and principal is not None:
                 if accounts.use_to_note(found[0], now):
                     async with services.db.write() as session:
@@ -115,13 +151,17 @@ async def _resolve(request: Request, services: ServicesDep) -> Principal:
     session_data = request.scope.get("session")
     user_id = session_data.get(SESSION_USER) if isinstance(session_data, dict) else None
     if isinstance(user_id, int):
+        assert isinstance(session_data, dict)
         async with services.db.read() as session:
             user = await accounts.user_by_id(session, user_id)
-            if user is not None and user.enabled:
+            if user is not None and session_current(
+                session_data.get(SESSION_GENERATION), user.enabled, user.session_generation
+            ):
                 if request.url.path.startswith("/api/"):
                     csrf.check_api_call(request)  # the cookie comes by itself: the header not
                 return await accounts.principal_for(session, user)
-        session_data.pop(SESSION_USER, None)  # type: ignore[union-attr]
+        session_data.pop(SESSION_USER, None)
+        session_data.pop(SESSION_GENERATION, None)
     return EVERYONE if reads_open(settings) else ANONYMOUS
 
 

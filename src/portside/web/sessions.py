@@ -1,7 +1,9 @@
 """The login session: Starlette's signed-cookie ``SessionMiddleware`` (itsdangerous), cookie
 ``portside_session``, HttpOnly, SameSite=Lax, Secure behind TLS, valid ``auth.session.lifetime``
-seconds from the login. The session holds the user's id (:data:`portside.web.access.SESSION_USER`)
-and the CSRF token (:mod:`portside.web.csrf`), nothing else.
+seconds from the login. The session holds the user's id (:data:`portside.web.access.SESSION_USER`),
+the user's session generation at the login (:data:`~portside.web.access.SESSION_GENERATION`: a
+password change or "log out everywhere" bumps the user's, which logs out every session holding
+the old one) and the CSRF token (:mod:`portside.web.csrf`), nothing else.
 
 The signing key is generated once and kept in the database (:func:`portside.db.kept.kept`), so
 that every worker accepts every other's cookies. The application is created before the database
