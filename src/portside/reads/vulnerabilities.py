@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
     and_,
+    bindparam,
     case,
     distinct,
     exists,
@@ -47,6 +49,7 @@ from portside.security.severity import ORDER, Severity
 
 RANK = {level.value: level.rank for level in Severity}
 TOP = 10  # the page's "most exposed images"
+GROUPS_LISTED = 1000  # a filter's groups named in the query, up to this many
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ class HubFilter:
     hide_allowed: bool = False  # leave out what an exception in force allows
     # The exceptions in force, once loaded (:func:`resolve`).
     allowances: tuple[exceptions.Allowance, ...] | None = None
+    # The groups holding the findings the filter selects, once looked up (:func:`resolve`),
+    # when there are at most GROUPS_LISTED of them.
+    groups: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -141,18 +147,27 @@ def _visible_targets(principal: Principal, where: HubFilter) -> Select[int]:
 
 
 async def resolve(session: AsyncSession, where: HubFilter) -> HubFilter:
-    """``where`` with the advisory ids its ``q`` names (ignoring case), and ``q`` itself: an
-    external scanner's id is matched as it is. Looked up first, so that the findings are then
-    read through their index on the advisory id. The exceptions in force are loaded too."""
+    """``where`` with what is looked up first: the advisory ids its ``q`` names (ignoring
+    case; an external scanner's id is matched as it is), the exceptions in force, and the
+    groups of findings it selects. With the groups named, the planner knows how many digests
+    to expect (a CVE in most images is joined to the tags by hashing, not one by one)."""
     if where.allowances is None:
         found_allowances = await exceptions.active(session, datetime.now(UTC))
         where = replace(where, allowances=tuple(found_allowances))
-    if where.q is None or where.ids is not None:
-        return where
-    found = await session.scalars(
-        select(AdvisoryAlias.advisory_id).where(AdvisoryAlias.key == where.q.lower())
-    )
-    return replace(where, ids=tuple(sorted({*found.all(), where.q})))
+    if where.q is not None and where.ids is None:
+        found = await session.scalars(
+            select(AdvisoryAlias.advisory_id).where(AdvisoryAlias.key == where.q.lower())
+        )
+        where = replace(where, ids=tuple(sorted({*found.all(), where.q})))
+    conditions = _finding_conditions(where)
+    if conditions and where.groups is None:
+        groups = await session.scalars(
+            select(Finding.group_id).where(*conditions).distinct().limit(GROUPS_LISTED + 1)
+        )
+        listed = tuple(sorted(groups.all()))
+        if len(listed) <= GROUPS_LISTED:
+            where = replace(where, groups=listed)
+    return where
 
 
 def _finding_conditions(where: HubFilter) -> list[ColumnElement[bool]]:
@@ -173,9 +188,12 @@ def _finding_conditions(where: HubFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _allowed(where: HubFilter) -> ColumnElement[bool] | None:
-    """The (tag, finding) pairs an exception in force allows, on (Finding, Repository); None
-    when there is no exception."""
+def _allowed(
+    where: HubFilter, namespace_id: ColumnElement[int] | None = None
+) -> ColumnElement[bool] | None:
+    """The (tag, finding) pairs an exception in force allows, on Finding and the tag's
+    namespace id (``Repository.namespace_id`` unless given); None when there is no
+    exception."""
     if not where.allowances:
         return None
     conditions: list[ColumnElement[bool]] = []
@@ -188,7 +206,7 @@ def _allowed(where: HubFilter) -> ColumnElement[bool] | None:
             conditions.append(
                 and_(
                     named,
-                    Repository.namespace_id.in_(
+                    (Repository.namespace_id if namespace_id is None else namespace_id).in_(
                         select(Namespace.id).where(Namespace.name == allowance.namespace)
                     ),
                 )
@@ -221,13 +239,14 @@ async def vulnerabilities(
     """One page of vulnerabilities, the most widespread first (``order="severity"``: the
     worst first), each once, with its image and tag counts."""
     where = await resolve(session, where)
-    images = func.count(distinct(ImageFindingGroup.scan_target_id))
-    tags = func.count(distinct(Tag.id))
+    pairs, links = _pairs(principal, where)
+    images = func.count(distinct(links.target_id))
+    tags = func.count(distinct(links.tag_id))
     worst = func.max(_rank())
     fixable = func.max(case((Finding.fixed_version.is_not(None), 1), else_=0))
-    allowed = _allowed(where)
+    allowed = _allowed(where, links.namespace_id)
     allowed_tags = (
-        func.count(distinct(case((allowed, Tag.id)))) if allowed is not None else literal(0)
+        func.count(distinct(case((allowed, links.tag_id)))) if allowed is not None else literal(0)
     )
     ordering = (
         [worst.desc(), images.desc(), Finding.advisory_id]
@@ -236,13 +255,9 @@ async def vulnerabilities(
     )
     # One pass over the (visible tag, finding) pairs: each vulnerability's digests and tags
     # counted at once, and the number of vulnerabilities (a window over the groups).
-    grouped = (
-        _pairs(principal, where)
-        .with_only_columns(
-            Finding.advisory_id, images, tags, worst, fixable, func.count().over(), allowed_tags
-        )
-        .group_by(Finding.advisory_id)
-    )
+    grouped = pairs.with_only_columns(
+        Finding.advisory_id, images, tags, worst, fixable, func.count().over(), allowed_tags
+    ).group_by(Finding.advisory_id)
     found = (
         await session.execute(
             grouped.order_by(*ordering).limit(per_page).offset((page - 1) * per_page)
@@ -251,9 +266,7 @@ async def vulnerabilities(
     if found:
         total = int(found[0][5])
     else:  # past the last page (or nothing): counted apart
-        counted = _pairs(principal, where).with_only_columns(
-            func.count(distinct(Finding.advisory_id))
-        )
+        counted = pairs.with_only_columns(func.count(distinct(Finding.advisory_id)))
         total = int(await session.scalar(counted) or 0)
     aliases, summaries = await _names(session, [row[0] for row in found])
     level = {rank: word for word, rank in RANK.items()}
@@ -298,19 +311,52 @@ async def _names(
     return aliases, summaries
 
 
-def _pairs(principal: Principal, where: HubFilter) -> Select[*tuple[Any, ...]]:
-    """The (visible tag, finding) pairs the filter selects (its columns to be chosen)."""
+def _links(principal: Principal, where: HubFilter) -> Any:
+    """The visible tags of the groups the filter's findings are in: (group, digest, tag,
+    repository), worked out once per group and tag and kept (``MATERIALIZED``), so that the
+    tags are looked up once per vulnerable package of an image, not once per finding."""
     query = (
-        select(Finding.id)
+        select(
+            ImageFindingGroup.group_id.label("group_id"),
+            ImageFindingGroup.scan_target_id.label("target_id"),
+            ScanTarget.digest.label("digest"),
+            Tag.id.label("tag_id"),
+            Tag.name.label("tag"),
+            Repository.name.label("repository"),
+            Repository.namespace_id.label("namespace_id"),
+        )
         .select_from(ImageFindingGroup)
-        .join(Finding, Finding.group_id == ImageFindingGroup.group_id)
         .join(ScanTarget, ScanTarget.id == ImageFindingGroup.scan_target_id)
         .join(Tag, Tag.digest == ScanTarget.digest)
         .join(Repository, and_(*_tag_conditions(principal, where)))
+    )
+    conditions = _finding_conditions(where)
+    if where.groups is not None:
+        # Written into the statement (ids the database gave): a prepared statement's generic
+        # plan, which PostgreSQL may choose after a few runs, would not know them.
+        named: BindParameter[list[int]] = bindparam(
+            "hub_groups", list(where.groups), expanding=True, literal_execute=True
+        )
+        query = query.where(ImageFindingGroup.group_id.in_(named))
+    elif conditions:
+        query = query.where(
+            ImageFindingGroup.group_id.in_(select(Finding.group_id).where(*conditions))
+        )
+    return query.cte("visible_links").prefix_with("MATERIALIZED")
+
+
+def _pairs(principal: Principal, where: HubFilter) -> tuple[Select[*tuple[Any, ...]], Any]:
+    """The (visible tag, finding) pairs the filter selects (its columns to be chosen), and
+    the links' columns (``.c``: target_id, digest, tag_id, tag, repository)."""
+    links = _links(principal, where)
+    query = (
+        select(Finding.id)
+        .select_from(Finding)
+        .join(links, links.c.group_id == Finding.group_id)
         .where(*_finding_conditions(where))
     )
-    allowed = _allowed(where) if where.hide_allowed else None
-    return query.where(not_(allowed)) if allowed is not None else query
+    allowed = _allowed(where, links.c.namespace_id) if where.hide_allowed else None
+    return (query.where(not_(allowed)) if allowed is not None else query), links.c
 
 
 def _marked(row: Any, where: HubFilter) -> AffectedRow:
@@ -329,18 +375,19 @@ def _marked(row: Any, where: HubFilter) -> AffectedRow:
 
 
 def _affected(principal: Principal, where: HubFilter) -> Select[*tuple[Any, ...]]:
-    """Every (visible tag, finding) pair, with what the detail shows of it."""
-    return _pairs(principal, where).with_only_columns(
-        Repository.name.label("repository"),
-        Tag.name.label("tag"),
-        Tag.id.label("tag_id"),
-        ScanTarget.digest,
+    """Every (visible tag, finding) pair, with what the detail shows of it, in order."""
+    pairs, links = _pairs(principal, where)
+    return pairs.with_only_columns(
+        links.repository.label("repository"),
+        links.tag.label("tag"),
+        links.tag_id.label("tag_id"),
+        links.digest.label("digest"),
         Finding.advisory_id,
         Finding.package,
         Finding.version,
         Finding.fixed_version,
         Finding.severity,
-    )
+    ).order_by(links.repository, links.tag, Finding.advisory_id, Finding.package, Finding.version)
 
 
 @dataclass(frozen=True)
@@ -357,13 +404,7 @@ class Detail:
 
 def for_name(name: str, where: HubFilter) -> HubFilter:
     """``where`` narrowed to one vulnerability by id or alias."""
-    return replace(where, q=name, ids=None)
-
-
-def _affected_order(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
-    return query.order_by(
-        Repository.name, Tag.name, Finding.advisory_id, Finding.package, Finding.version
-    )
+    return replace(where, q=name, ids=None, groups=None)
 
 
 async def vulnerability(
@@ -382,10 +423,10 @@ async def vulnerability(
     if not listing.rows:
         return None
     query = _affected(principal, narrowed)
-    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    rows = (
-        await session.execute(_affected_order(query).limit(per_page).offset((page - 1) * per_page))
-    ).all()
+    total = int(
+        await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    )
+    rows = (await session.execute(query.limit(per_page).offset((page - 1) * per_page))).all()
     return Detail(
         query=name,
         advisories=listing.rows,
@@ -402,9 +443,7 @@ async def affected_stream(
     """Every affected (tag, finding) the filter selects, streamed from the database (for
     the CSV export; ``where.q`` narrows it to one vulnerability)."""
     where = await resolve(session, where)
-    result = await session.stream(
-        _affected_order(_affected(principal, where)).execution_options(yield_per=500)
-    )
+    result = await session.stream(_affected(principal, where).execution_options(yield_per=500))
     async for row in result:
         yield _marked(row, where)
 
