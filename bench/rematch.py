@@ -26,7 +26,15 @@ from tests.unit.security.advisories import synthetic
 
 from bench.common import WORK, fresh_sqlite, machine, median, wait_quiet, write_section
 from portside.db.engine import Database
-from portside.db.models import Activity, AdvisoryPackage, Finding, ScanTarget, Tag
+from portside.db.models import (
+    Activity,
+    AdvisoryPackage,
+    Finding,
+    FindingGroup,
+    ImageFindingGroup,
+    ScanTarget,
+    Tag,
+)
 from portside.index import store
 from portside.security import findings_store
 from portside.security.analysis.catalogers.ospackage import os_package
@@ -170,12 +178,14 @@ async def reset(db: Database) -> None:
     """Back to "scanned before the import": no findings, no activities."""
     async with db.write() as session:
         await session.execute(update(ScanTarget).values(findings=[], counts={}, matched_at=None))
-        await session.execute(delete(Finding))  # the security hub's rows (migration 0009)
+        # The security hub's rows (migrations 0010, 0013).
+        for table in (ImageFindingGroup, Finding, FindingGroup):
+            await session.execute(delete(table))
         await session.execute(Activity.__table__.delete())
 
 
 async def _no_rows(*_: Any) -> None:
-    """``findings_store.replace`` as the code before migration 0009 had it: nothing."""
+    """``findings_store.replace`` as the code before migration 0010 had it: nothing."""
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -286,9 +296,10 @@ def main() -> None:
         "- Re-match: `portside.security.scanning.rematch.rematch(db, now)` (every image), after "
         "resetting the findings to empty (so every image gets its findings written and its "
         "activity recorded, as after a first import); wall time, median of the runs, each after "
-        "waiting for a quiet machine; it also writes the security hub's `findings` rows "
-        "(`portside.security.findings_store.replace`, same transaction). `again`: the same "
-        "call right after, when nothing changed.",
+        "waiting for a quiet machine; it also writes the security hub's rows "
+        "(`portside.security.findings_store.replace`: findings grouped per vulnerable "
+        "package, one link per package and image), in the same transactions as the findings "
+        "(50 images each). `again`: the same call right after, when nothing changed.",
         "",
         "| | seconds |",
         "|---|---:|",
