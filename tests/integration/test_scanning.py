@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Text, cast, delete, select, update
 
 from portside.db.engine import Database
-from portside.db.models import Activity, ScanTarget, Tag
+from portside.db.models import Activity, AdvisoryPackage, ScanTarget, Tag
 from portside.registry.client import RegistryClient
 from portside.registry.local import LocalRegistry
 from portside.security.scanning import advisory_store
@@ -190,6 +190,59 @@ async def test_an_import_rematches_without_a_download(scene: Scene, tmp_path: Pa
     # The same import again changes nothing.
     again = await import_osv(scene.db, tmp_path, ["DSA-5514-1"])
     assert again.changed == 0
+
+
+async def test_a_rematch_keeps_other_backends_findings_and_writes_nothing_unchanged(
+    scene: Scene, tmp_path: Path
+) -> None:
+    """The stored findings are compared as text first: the same text is no change (nothing
+    written, not even the match time); any other text is decoded, another backend's findings
+    kept beside the built-in scanner's."""
+    await scene.task.run_once()
+    result = await import_osv(scene.db, tmp_path, ["DSA-5514-1", "GHSA-c2qf-rxjj-qqgw"])
+    report = await rematch(scene.db, datetime.now(UTC), result.changed_keys)
+    assert report.changed == 1
+    matched = (await scene.target()).matched_at
+    # The text stored is what json.dumps makes of the findings (what the re-match compares).
+    async with scene.db.read() as session:
+        stored = await session.scalar(select(cast(ScanTarget.findings, Text)))
+    assert stored == json.dumps((await scene.target()).findings)
+    # Nothing changed since: the text is the same, nothing is written.
+    assert (await rematch(scene.db, datetime.now(UTC))).changed == 0
+    assert (await scene.target()).matched_at == matched
+    # Another backend (Clair) reported one more finding at the last scan (stored by hand
+    # here: Clair does not run in the tests).
+    target = await scene.target()
+    clair = {
+        "id": "CLAIR-1", "aliases": [], "severity": "High", "package": "zlib1g",
+        "version": "1", "ecosystem": "Debian:12", "fixed_version": None, "summary": None,
+        "links": [], "scanners": ["clair"],
+    }  # fmt: skip
+    async with scene.db.write() as session:
+        await session.execute(
+            update(ScanTarget)
+            .where(ScanTarget.id == target.id)
+            .values(findings=[*(target.findings or []), clair])
+        )
+    # A re-match keeps it (the text differs, so the findings are decoded and merged): it
+    # writes nothing either, since the built-in part did not change.
+    assert (await rematch(scene.db, datetime.now(UTC))).changed == 0
+    kept = await scene.target()
+    assert {f["id"] for f in kept.findings or []} == {
+        "DSA-5514-1",
+        "GHSA-c2qf-rxjj-qqgw",
+        "CLAIR-1",
+    }
+    # A changed built-in part (an advisory withdrawn from the data) is written, Clair's kept.
+    async with scene.db.write() as session:
+        await session.execute(
+            delete(AdvisoryPackage).where(AdvisoryPackage.advisory_id == "DSA-5514-1")
+        )
+    report = await rematch(scene.db, datetime.now(UTC))
+    assert report.changed == 1
+    after = await scene.target()
+    assert {f["id"] for f in after.findings or []} == {"GHSA-c2qf-rxjj-qqgw", "CLAIR-1"}
+    assert next(f for f in after.findings or [] if f["id"] == "CLAIR-1")["scanners"] == ["clair"]
 
 
 def bomb_layer() -> bytes:

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 from operator import itemgetter
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, Text, bindparam, cast, select, update
+from sqlalchemy.orm import defer
 
 from portside import cyclegc
 from portside.db.engine import Database
@@ -45,11 +46,11 @@ class RematchResult:
     new_findings: Counter[str] = field(default_factory=Counter)
 
 
-def external_findings(target: ScanTarget) -> dict[str, list[dict[str, Any]]]:
-    """What the other scanner backends reported at the last scan, by backend: a re-match
-    changes only the built-in scanner's part."""
+def external_findings(stored: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """What the other scanner backends reported at the last scan (a target's stored
+    findings), by backend: a re-match changes only the built-in scanner's part."""
     others: dict[str, list[dict[str, Any]]] = {}
-    for finding in target.findings or []:
+    for finding in stored:
         for scanner in finding.get("scanners", []):
             if scanner != "builtin":
                 plain = {k: v for k, v in finding.items() if k != "scanners"}
@@ -101,39 +102,40 @@ async def _rematch(
 ) -> RematchResult:
     result = RematchResult()
     async with db.read() as session:
-        targets = list(
-            (
-                await session.scalars(
-                    select(ScanTarget).where(
-                        ScanTarget.status == ScanTargetStatus.DONE, ScanTarget.packages.is_not(None)
-                    )
-                )
-            ).all()
-        )
+        # The stored findings as their text: most of a re-match finds them unchanged, which
+        # comparing texts tells without decoding them (see _changes).
+        targets = (
+            await session.execute(
+                select(ScanTarget, cast(ScanTarget.findings, Text))
+                .options(defer(ScanTarget.findings))
+                .where(ScanTarget.status == ScanTargetStatus.DONE, ScanTarget.packages.is_not(None))
+            )
+        ).all()
     prepared = []
-    for target in targets:
+    for target, stored in targets:
         # the storage boundary: the stored JSON read back as typed packages
         packages = osv_packages(os_of(target.os), packages_of(target.packages or []))
         if changed_keys is not None and not lookup_keys(packages) & changed_keys:
             continue
-        prepared.append((target, packages))
+        prepared.append(Prepared(target, stored, packages))
     result.images = len(prepared)
     if not prepared:
         return result
     async with db.read() as session:
         index, details = await advisory_store.load_index_and_details(
-            session, lookup_keys(chain.from_iterable(packages for _, packages in prepared))
+            session, lookup_keys(chain.from_iterable(p.packages for p in prepared))
         )
-    changes = _changes(index, details, prepared)
+    encoder = FindingsEncoder()
+    changes = _changes(index, details, prepared, encoder)
     result.changed = len(changes)
     if changes:
-        await _write(db, changes, now, result)
+        await _write(db, changes, now, result, encoder)
     return result
 
 
 WRITE_CHUNK = 50  # images per write transaction: SQLite's write lock is let go between them
 
-_TARGETS = cast(Table, ScanTarget.__table__)
+_TARGETS: Table = ScanTarget.__table__  # type: ignore[assignment]
 _STORE = (
     update(_TARGETS)
     .where(_TARGETS.c.id == bindparam("target"))
@@ -145,23 +147,28 @@ _STORE = (
 )
 
 
-async def _write(db: Database, changes: list[Change], now: datetime, result: RematchResult) -> None:
+async def _write(
+    db: Database,
+    changes: list[Change],
+    now: datetime,
+    result: RematchResult,
+    encoder: FindingsEncoder,
+) -> None:
     """Store the changed findings and counts, and record the new findings as activities: a
     few dozen images per transaction, each image's findings, counts, activities and hub rows
     together, the JSON encoded before the transaction opens (so the webhook's writes, which
     go first on SQLite's write lock, wait for one part only, never for the whole re-match)."""
-    encoder = FindingsEncoder()
     grouping = findings_store.Grouping()
     for start in range(0, len(changes), WRITE_CHUNK):
         part = changes[start : start + WRITE_CHUNK]
         stored = []
         added: list[Counter[str]] = []
-        for target, findings, new, sections in part:
+        for target, findings, new, sections, text in part:
             tally = Counter(map(itemgetter("severity"), findings))
             stored.append(
                 {
                     "target": target.id,
-                    "new_findings": encoder.encode(sections),
+                    "new_findings": encoder.encode(sections) if text is None else text,
                     "new_counts": counts_from(tally),
                     "new_matched_at": now,
                 }
@@ -196,32 +203,51 @@ class Change(NamedTuple):
     findings: Findings
     new: Findings  # the findings whose id it did not have
     sections: list[Findings]  # the findings in parts, shared between images where possible
+    text: str | None = None  # their JSON, when already encoded
+
+
+class Prepared(NamedTuple):
+    """A target to match again: its row (findings deferred), its stored findings' JSON
+    text, its packages."""
+
+    target: ScanTarget
+    stored: str | None
+    packages: list[Placed]
 
 
 def _changes(
     index: AdvisoryIndex,
     details: advisory_store.Details,
-    targets: list[tuple[ScanTarget, list[Placed]]],
+    targets: list[Prepared],
+    encoder: FindingsEncoder,
 ) -> list[Change]:
     """The targets whose findings change, with their findings and the new ones among them
-    (matching is done here, before the write transaction opens)."""
+    (matching is done here, before the write transaction opens).
+
+    A target whose stored text is exactly what the built-in scanner's findings encode to has
+    not changed (the same findings, severities and fixes, and no other backend's): that is
+    most targets of most re-matches, and comparing texts spares decoding them. Any other text
+    is decoded and compared finding by finding, other backends' findings kept."""
     cache = FindingCache()
     changes = []
-    for target, packages in targets:
+    for target, stored, packages in targets:
         sections = package_findings(index, packages, details, cache)
+        text: str | None = encoder.encode(sections)
+        if text == stored:
+            continue
+        before = (json.loads(stored) if stored else None) or []
         builtin = list(chain.from_iterable(sections))
-        others = external_findings(target)
+        others = external_findings(before)
         if others:
             findings = merge_findings(("builtin", builtin), *others.items())
-            sections = [findings]
+            sections, text = [findings], None
         else:
             findings = builtin  # what merge_findings returns for the built-in scanner alone
-        before = target.findings or []
         if not _differ(findings, before):
             continue  # the same findings, severities and fixes: nothing to write
         old = {f["id"] for f in before}
         new = [f for f in findings if f["id"] not in old] if old else list(findings)
-        changes.append(Change(target, findings, new, sections))
+        changes.append(Change(target, findings, new, sections, text))
     return changes
 
 
