@@ -25,6 +25,7 @@ import contextlib
 import logging
 import math
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -167,11 +168,20 @@ class Directory:
             raise
         return connection
 
-    def _authenticate(self, name: str, password: str) -> Attempt:
+    @contextlib.contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """The directory's and the network's errors as :class:`DirectoryUnavailable`."""
         import ldap3.core.exceptions as ldap_errors
 
-        settings = self.settings
         try:
+            yield
+        except (ldap_errors.LDAPException, OSError) as exc:
+            raise DirectoryUnavailable(
+                f"the directory at {self.settings.url} cannot be reached: {_reason(exc)}"
+            ) from exc
+
+    def _authenticate(self, name: str, password: str) -> Attempt:
+        with self._reaching():
             server = self._server()
             service = self._service(server)
             try:
@@ -184,26 +194,15 @@ class Directory:
                 groups = self._groups(service, dn, uid)
             finally:
                 _close(service)
-        except (ldap_errors.LDAPException, OSError) as exc:
-            raise DirectoryUnavailable(
-                f"the directory at {settings.url} cannot be reached: {_reason(exc)}"
-            ) from exc
         return Attempt(DirectoryEntry(dn=dn, uid=uid, email=email, groups=groups))
 
     def _lookup(self, name: str) -> Presence:
-        import ldap3.core.exceptions as ldap_errors
-
-        settings = self.settings
-        try:
+        with self._reaching():
             service = self._service(self._server())
             try:
                 found = self._find_user(service, name)
             finally:
                 _close(service)
-        except (ldap_errors.LDAPException, OSError) as exc:
-            raise DirectoryUnavailable(
-                f"the directory at {settings.url} cannot be reached: {_reason(exc)}"
-            ) from exc
         if found is UNKNOWN:
             return Presence.GONE
         return Presence.UNCLEAR if isinstance(found, Attempt) else Presence.PRESENT

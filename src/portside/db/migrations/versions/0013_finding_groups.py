@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,6 +104,24 @@ def _key(group: list[Row]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _batches(bind: sa.Connection) -> Iterator[list[Any]]:
+    """The scan targets with findings, BATCH at a time."""
+    after = 0
+    while True:
+        targets = bind.execute(
+            sa.select(
+                _targets.c.id, _targets.c.findings, _targets.c.matched_at, _targets.c.scanned_at
+            )
+            .where(_targets.c.id > after, _targets.c.findings.is_not(None))
+            .order_by(_targets.c.id)
+            .limit(BATCH)
+        ).all()
+        if not targets:
+            return
+        yield list(targets)
+        after = targets[-1].id
+
+
 def upgrade() -> None:
     op.drop_index("ix_image_findings_finding", table_name="image_findings")
     op.drop_table("image_findings")
@@ -165,18 +184,7 @@ def upgrade() -> None:
 def _backfill(bind: sa.Connection) -> None:
     now = datetime.now(UTC)
     ids: dict[str, int] = {}
-    after = 0
-    while True:
-        targets = bind.execute(
-            sa.select(
-                _targets.c.id, _targets.c.findings, _targets.c.matched_at, _targets.c.scanned_at
-            )
-            .where(_targets.c.id > after, _targets.c.findings.is_not(None))
-            .order_by(_targets.c.id)
-            .limit(BATCH)
-        ).all()
-        if not targets:
-            break
+    for targets in _batches(bind):
         links = []
         for t in targets:
             for group in _groups_of(t.findings).values():
@@ -192,7 +200,6 @@ def _backfill(bind: sa.Connection) -> None:
                 links.append({"scan_target_id": t.id, "group_id": ids[key]})
         if links:
             bind.execute(sa.insert(_links), links)
-        after = targets[-1].id
     if ids and bind.dialect.name == "postgresql":  # explicit ids: move the sequence past them
         bind.execute(
             sa.text("SELECT setval(pg_get_serial_sequence('finding_groups', 'id'), :n)"),
@@ -257,18 +264,7 @@ def _backfill_0012(bind: sa.Connection) -> None:
     )
     now = datetime.now(UTC)
     ids: dict[tuple[str, ...], int] = {}
-    after = 0
-    while True:
-        targets = bind.execute(
-            sa.select(
-                _targets.c.id, _targets.c.findings, _targets.c.matched_at, _targets.c.scanned_at
-            )
-            .where(_targets.c.id > after, _targets.c.findings.is_not(None))
-            .order_by(_targets.c.id)
-            .limit(BATCH)
-        ).all()
-        if not targets:
-            break
+    for targets in _batches(bind):
         pairs = []
         for t in targets:
             for group in _groups_of(t.findings).values():
@@ -283,7 +279,6 @@ def _backfill_0012(bind: sa.Connection) -> None:
                     pairs.append({"scan_target_id": t.id, "finding_id": ids[row[:4]]})
         if pairs:
             bind.execute(sa.insert(links), pairs)
-        after = targets[-1].id
     if ids and bind.dialect.name == "postgresql":
         bind.execute(
             sa.text("SELECT setval(pg_get_serial_sequence('findings', 'id'), :n)"),
