@@ -70,6 +70,21 @@ def explain(exc: BaseException, url: str) -> str:
     return f"database error: {text or name}"
 
 
+SQLITE_NEEDED = (3, 35, 0)  # RETURNING and MATERIALIZED (the hub's writes and reads)
+
+
+def sqlite_too_old(version: tuple[int, ...]) -> str | None:
+    """Why this SQLite library cannot hold Portside's database (pure); None when it can."""
+    if tuple(version[:3]) >= SQLITE_NEEDED:
+        return None
+    have = ".".join(map(str, version))
+    need = ".".join(map(str, SQLITE_NEEDED))
+    return (
+        f"the SQLite library Python uses is {have}; Portside needs {need} or newer "
+        "(Debian 12, Ubuntu 22.04 and Python's own builds have it), or PostgreSQL"
+    )
+
+
 def _create_sqlite_file(url: URL) -> None:
     """A new SQLite database file is created here with mode 0600 (whatever the umask; SQLite
     gives its -wal and -shm files the same mode), not by SQLite with 0644: it holds webhook
@@ -178,6 +193,11 @@ class Database(Resource):
             )
         engine: AsyncEngine
         if url.get_backend_name() == "sqlite":
+            import sqlite3
+
+            too_old = sqlite_too_old(sqlite3.sqlite_version_info)
+            if too_old is not None:
+                raise StorageError(too_old)
             folder = (
                 Path(url.database).parent if url.database not in (None, "", ":memory:") else None
             )
