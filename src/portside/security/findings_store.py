@@ -144,6 +144,8 @@ def target_groups(
     first kept)."""
     parts: dict[Installed, list[tuple[str, Group]]] = {}
     for section in sections:
+        if not section:
+            continue  # a package without findings (most of an image's)
         named = by_section.get(id(section))
         if named is None:
             groups = groups_of(rows_of(section, memo))

@@ -87,7 +87,9 @@ class FindingCache:
     def __init__(self) -> None:
         self.findings: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.aliases: dict[str, list[str]] = {}
-        self.packages: dict[Placed, list[dict[str, Any]]] = {}
+        # By what matching reads of a package (:func:`matching_key`), not by the whole
+        # package: the same package in two images' different layers is matched once.
+        self.packages: dict[tuple[str, str, str, str | None, str | None], list[dict[str, Any]]] = {}
 
 
 def _finding(
@@ -130,13 +132,23 @@ def package_findings(
     other images that have the same package, through ``cache``)."""
     sections: list[list[dict[str, Any]]] = []
     for package in packages:
-        found = cache.packages.get(package)
+        key = matching_key(package)
+        found = cache.packages.get(key)
         if found is None:
             matches, _ = package_matches(index, package)
             found = [_finding(package, match, details, cache) for match in matches]
-            cache.packages[package] = found
+            cache.packages[key] = found
         sections.append(found)
     return sections
+
+
+def matching_key(package: Placed) -> tuple[str, str, str, str | None, str | None]:
+    """What matching and a finding read of a package (pure): its OSV ecosystem, name,
+    version, and source package name and version (:func:`portside.security.advisories.match.
+    package_matches`, :func:`_finding`); its layer, path, purl and architecture play no
+    part."""
+    inner = package.package
+    return (package.ecosystem, inner.name, inner.version, inner.source_name, inner.source_version)
 
 
 def builtin_findings(
