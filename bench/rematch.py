@@ -306,8 +306,8 @@ def main() -> None:
         f"| import of {args.advisories:,} records (one run) | {out['import']:.1f} |",
         f"| re-match of {args.images:,} images (median) | {rematch_s:.2f} |",
         f"| re-match again, nothing changed (median) | {median(out['again']):.2f} |",
-        "| re-match of the same images without writing the `findings` rows (the code "
-        f"before them; median) | {median(out['without rows']):.2f} |",
+        "| re-match of the same images without writing the hub's rows (`findings_store.replace` "
+        f"switched off; median) | {median(out['without rows']):.2f} |",
         "",
         f"- Target re-match under 10 s: {rematch_s:.2f} s, "
         f"{'met' if rematch_s < 10 else '**missed**'}.",

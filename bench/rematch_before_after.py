@@ -28,10 +28,12 @@ BUILD = """
 import asyncio, sys
 from datetime import UTC, datetime, timedelta
 from bench import rematch as B
+from bench.common import WORK
 from portside.db.engine import Database
 from portside.security.scanning.advisory_store import import_path
 
 async def main(url, advisories, images):
+    WORK.mkdir(parents=True, exist_ok=True)
     async with Database(url) as db:
         now = datetime.now(UTC)
         await B.store_targets(db, B.package_lists(images, 10), now - timedelta(days=1))
@@ -71,11 +73,12 @@ def python(root: Path, script: str, *args: str) -> str:
         [sys.executable, "-c", script, *args],
         env=env,
         cwd=root,
-        check=True,
         capture_output=True,
         text=True,
         timeout=3600,
     )
+    if done.returncode != 0:
+        raise SystemExit(f"failed in {root}:\n{done.stderr[-3000:]}")
     return done.stdout
 
 
