@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Label,
     Select,
     and_,
     bindparam,
@@ -311,20 +312,26 @@ async def _names(
     return aliases, summaries
 
 
-def _links(principal: Principal, where: HubFilter) -> Any:
-    """The visible tags of the groups the filter's findings are in: (group, digest, tag,
-    repository), worked out once per group and tag and kept (``MATERIALIZED``), so that the
-    tags are looked up once per vulnerable package of an image, not once per finding."""
-    query = (
-        select(
-            ImageFindingGroup.group_id.label("group_id"),
-            ImageFindingGroup.scan_target_id.label("target_id"),
+def _links(principal: Principal, where: HubFilter, *, named: bool) -> Any:
+    """The visible tags of the groups the filter's findings are in: (group, target, tag id,
+    namespace id, and with ``named`` the digest, tag and repository names), worked out once
+    per group and tag and kept (``MATERIALIZED``), so that the tags are looked up once per
+    vulnerable package of an image, not once per finding. Counting needs no names: left out,
+    the kept rows are a few integers."""
+    columns: list[Label[Any]] = [
+        ImageFindingGroup.group_id.label("group_id"),
+        ImageFindingGroup.scan_target_id.label("target_id"),
+        Tag.id.label("tag_id"),
+        Repository.namespace_id.label("namespace_id"),
+    ]
+    if named:
+        columns += [
             ScanTarget.digest.label("digest"),
-            Tag.id.label("tag_id"),
             Tag.name.label("tag"),
             Repository.name.label("repository"),
-            Repository.namespace_id.label("namespace_id"),
-        )
+        ]
+    query = (
+        select(*columns)
         .select_from(ImageFindingGroup)
         .join(ScanTarget, ScanTarget.id == ImageFindingGroup.scan_target_id)
         .join(Tag, Tag.digest == ScanTarget.digest)
@@ -334,10 +341,10 @@ def _links(principal: Principal, where: HubFilter) -> Any:
     if where.groups is not None:
         # Written into the statement (ids the database gave): a prepared statement's generic
         # plan, which PostgreSQL may choose after a few runs, would not know them.
-        named: BindParameter[list[int]] = bindparam(
+        listed: BindParameter[list[int]] = bindparam(
             "hub_groups", list(where.groups), expanding=True, literal_execute=True
         )
-        query = query.where(ImageFindingGroup.group_id.in_(named))
+        query = query.where(ImageFindingGroup.group_id.in_(listed))
     elif conditions:
         query = query.where(
             ImageFindingGroup.group_id.in_(select(Finding.group_id).where(*conditions))
@@ -345,10 +352,13 @@ def _links(principal: Principal, where: HubFilter) -> Any:
     return query.cte("visible_links").prefix_with("MATERIALIZED")
 
 
-def _pairs(principal: Principal, where: HubFilter) -> tuple[Select[*tuple[Any, ...]], Any]:
+def _pairs(
+    principal: Principal, where: HubFilter, *, named: bool = False
+) -> tuple[Select[*tuple[Any, ...]], Any]:
     """The (visible tag, finding) pairs the filter selects (its columns to be chosen), and
-    the links' columns (``.c``: target_id, digest, tag_id, tag, repository)."""
-    links = _links(principal, where)
+    the links' columns (``.c``: target_id, tag_id, namespace_id; with ``named`` digest, tag,
+    repository)."""
+    links = _links(principal, where, named=named)
     query = (
         select(Finding.id)
         .select_from(Finding)
@@ -376,7 +386,7 @@ def _marked(row: Any, where: HubFilter) -> AffectedRow:
 
 def _affected(principal: Principal, where: HubFilter) -> Select[*tuple[Any, ...]]:
     """Every (visible tag, finding) pair, with what the detail shows of it, in order."""
-    pairs, links = _pairs(principal, where)
+    pairs, links = _pairs(principal, where, named=True)
     return pairs.with_only_columns(
         links.repository.label("repository"),
         links.tag.label("tag"),
