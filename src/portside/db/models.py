@@ -257,6 +257,8 @@ class Advisory(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)  # the OSV record as imported
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What a finding reports of it (portside.security.advisories.stored.brief_form).
+    brief: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AdvisoryPackage(Base):
@@ -271,6 +273,9 @@ class AdvisoryPackage(Base):
     )
     ecosystem: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(512))
+    # The advisory's ``affected`` entries for this package, as the matcher reads them
+    # (portside.security.advisories.stored.affected_form).
+    affected: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class AdvisoryAlias(Base):

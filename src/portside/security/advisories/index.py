@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from portside.security.advisories.candidates import CandidatePlan, plan
 from portside.security.advisories.ecosystems import index_ecosystem, normalize_name
-from portside.security.advisories.osv import Advisory
+from portside.security.advisories.osv import Advisory, Affected
 from portside.security.advisories.versions import (
     CompiledAffected,
     Verdict,
@@ -45,6 +45,16 @@ class AdvisoryRef:
     related: tuple[str, ...]  # the advisory's ``upstream`` and ``related`` ids
     severity: Severity
     cvss_score: float | None
+
+    @classmethod
+    def of(cls, advisory: Advisory) -> AdvisoryRef:
+        return cls(
+            advisory.id,
+            advisory.aliases,
+            tuple(dict.fromkeys((*advisory.upstream, *advisory.related))),
+            advisory.severity,
+            advisory.cvss_score,
+        )
 
 
 class Match(NamedTuple):
@@ -135,33 +145,46 @@ def evaluate(
 
 def build_index(advisories: Iterable[Advisory]) -> AdvisoryIndex:
     """Index advisories by package; each ``affected`` entry is compiled once."""
-    grouped: dict[tuple[str, str], dict[str, list[CompiledAffected]]] = defaultdict(dict)
-    refs: dict[str, AdvisoryRef] = {}
-    indexed = withdrawn = undecidable = 0
+    parts: list[tuple[tuple[str, str], AdvisoryRef, Sequence[Affected]]] = []
+    withdrawn = 0
     for advisory in advisories:
         if advisory.is_withdrawn:
             withdrawn += 1
             continue
-        indexed += 1
-        refs[advisory.id] = AdvisoryRef(
-            advisory.id,
-            advisory.aliases,
-            tuple(dict.fromkeys((*advisory.upstream, *advisory.related))),
-            advisory.severity,
-            advisory.cvss_score,
-        )
+        ref = AdvisoryRef.of(advisory)
+        by_key: dict[tuple[str, str], list[Affected]] = {}
         for affected in advisory.affected:
-            compiled = compile_affected(affected)
-            undecidable += sum(1 for r in compiled.ranges if r.order is None)
             key = (
                 index_ecosystem(affected.ecosystem),
                 normalize_name(affected.ecosystem, affected.name),
             )
-            grouped[key].setdefault(advisory.id, []).append(compiled)
-    entries = {
-        key: tuple(IndexEntry(refs[advisory_id], tuple(c)) for advisory_id, c in by_id.items())
+            by_key.setdefault(key, []).append(affected)
+        parts.extend((key, ref, entries) for key, entries in by_key.items())
+    return index_of(parts, withdrawn=withdrawn)
+
+
+def index_of(
+    parts: Iterable[tuple[tuple[str, str], AdvisoryRef, Sequence[Affected]]], *, withdrawn: int = 0
+) -> AdvisoryIndex:
+    """An index of (index key, advisory, its ``affected`` entries for that key) parts, none of
+    them withdrawn (``withdrawn`` counts those left out); a key's advisories in the order
+    given, each entry compiled once."""
+    grouped: dict[tuple[str, str], dict[str, tuple[AdvisoryRef, list[CompiledAffected]]]] = (
+        defaultdict(dict)
+    )
+    ids: set[str] = set()
+    undecidable = 0
+    for key, ref, entries in parts:
+        ids.add(ref.id)
+        compiled = grouped[key].setdefault(ref.id, (ref, []))[1]
+        for affected in entries:
+            one = compile_affected(affected)
+            undecidable += sum(1 for r in one.ranges if r.order is None)
+            compiled.append(one)
+    entries_by_key = {
+        key: tuple(IndexEntry(ref, tuple(c)) for ref, c in by_id.values())
         for key, by_id in grouped.items()
     }
     return AdvisoryIndex(
-        entries, advisories=indexed, withdrawn=withdrawn, undecidable_ranges=undecidable
+        entries_by_key, advisories=len(ids), withdrawn=withdrawn, undecidable_ranges=undecidable
     )

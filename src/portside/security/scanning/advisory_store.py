@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portside.db.engine import Database
@@ -23,10 +23,19 @@ from portside.db.models import Advisory as AdvisoryRow
 from portside.db.models import AdvisoryPackage, AdvisorySource, VulndbImport
 from portside.errors import StorageError
 from portside.security import findings_store
-from portside.security.advisories.ecosystems import index_ecosystem, normalize_name
+from portside.security.advisories.ecosystems import index_ecosystem
+from portside.security.advisories.index import AdvisoryIndex, AdvisoryRef, index_of
 from portside.security.advisories.load import LoadReport, read_located
-from portside.security.advisories.match import AdvisoryIndex, build_index
-from portside.security.advisories.osv import Advisory, parse_advisory
+from portside.security.advisories.osv import Advisory, Affected, parse_advisory
+from portside.security.advisories.stored import (
+    LINKS,
+    affected_forms,
+    affected_of,
+    brief_form,
+    key_of,
+    links_of,
+    ref_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +53,7 @@ class ImportResult:
 
 
 def keys_of(advisory: Advisory) -> set[tuple[str, str]]:
-    return {
-        (index_ecosystem(a.ecosystem), normalize_name(a.ecosystem, a.name))
-        for a in advisory.affected
-    }
+    return {key_of(a) for a in advisory.affected}
 
 
 Located = tuple[str, dict[str, Any], Advisory]  # where it was read, the record, parsed
@@ -127,6 +133,7 @@ async def _store_fresh(
             "summary": advisory.summary or None,
             "data": raw,
             "imported_at": now,
+            "brief": brief_form(advisory),
         }
         for _, raw, advisory in fresh
     ]
@@ -135,12 +142,13 @@ async def _store_fresh(
         await session.execute(update(AdvisoryRow), known)
     session.add_all(AdvisoryRow(**v) for v in values if v["id"] not in existing)
     await session.flush()
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, Any]] = []
     for _, _, advisory in fresh:
-        keys = keys_of(advisory)
-        stored.keys.update(keys)
+        forms = affected_forms(advisory)
+        stored.keys.update(forms)
         rows.extend(
-            {"advisory_id": advisory.id, "ecosystem": e, "name": n} for e, n in sorted(keys)
+            {"advisory_id": advisory.id, "ecosystem": e, "name": n, "affected": forms[e, n]}
+            for e, n in sorted(forms)
         )
     if rows:
         await session.execute(insert(AdvisoryPackage), rows)
@@ -309,43 +317,120 @@ async def import_path(
 Details = dict[str, tuple[str | None, list[str]]]  # advisory id -> (summary, links)
 
 
-def _details(advisory: Advisory) -> tuple[str | None, list[str]]:
-    return advisory.summary or None, list(advisory.references[:10])
-
-
 async def load_index(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> AdvisoryIndex:
     """The matcher's index for these (ecosystem, name) keys only."""
     return (await load_index_and_details(session, keys))[0]
+
+
+_ENTRIES = (
+    select(
+        AdvisoryPackage.ecosystem,
+        AdvisoryPackage.name,
+        AdvisoryPackage.advisory_id,
+        AdvisoryPackage.affected,
+        AdvisoryRow.withdrawn,
+        AdvisoryRow.severity,
+        AdvisoryRow.summary,
+        AdvisoryRow.brief,
+    )
+    .join(AdvisoryRow, AdvisoryRow.id == AdvisoryPackage.advisory_id)
+    .where(AdvisoryPackage.ecosystem == bindparam("ecosystem"))
+)
 
 
 async def load_index_and_details(
     session: AsyncSession, keys: Iterable[tuple[str, str]]
 ) -> tuple[AdvisoryIndex, Details]:
     """The matcher's index for these (ecosystem, name) keys, and the summary and links of its
-    advisories, each record decoded once."""
+    advisories, from the forms stored at import (:mod:`portside.security.advisories.stored`);
+    a record stored without them (or with forms this version cannot read) is parsed whole."""
     wanted = set(keys)
-    ids: set[str] = set()
-    by_ecosystem: dict[str, set[str]] = {}
-    for ecosystem, name in wanted:
-        by_ecosystem.setdefault(ecosystem, set()).add(name)
+    by_ecosystem: dict[str, list[str]] = {}
+    for ecosystem, name in sorted(wanted):
+        by_ecosystem.setdefault(ecosystem, []).append(name)
+    loaded = _Loaded()
     for ecosystem, names in by_ecosystem.items():
-        names_list = sorted(names)
-        for start in range(0, len(names_list), 500):
-            rows = await session.scalars(
-                select(AdvisoryPackage.advisory_id).where(
-                    AdvisoryPackage.ecosystem == ecosystem,
-                    AdvisoryPackage.name.in_(names_list[start : start + 500]),
-                )
+        for start in range(0, len(names), 500):
+            rows = await session.execute(
+                _ENTRIES.where(AdvisoryPackage.name.in_(names[start : start + 500])),
+                {"ecosystem": ecosystem},
             )
-            ids.update(rows.all())
+            for row in rows:
+                loaded.add(*row)
+    if loaded.unread:
+        for advisory in await _parsed(session, sorted(loaded.unread)):
+            loaded.add_parsed(advisory, wanted)
+    return loaded.index(), loaded.details
+
+
+class _Loaded:
+    """What :func:`load_index_and_details` has read so far."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[tuple[str, str], AdvisoryRef, list[Affected]]] = []
+        self.refs: dict[str, AdvisoryRef] = {}
+        self.details: Details = {}
+        self.withdrawn: set[str] = set()
+        self.unread: set[str] = set()  # stored without forms this version reads
+        self.reparsed: list[tuple[tuple[str, str], AdvisoryRef, list[Affected]]] = []
+
+    def add(
+        self,
+        ecosystem: str,
+        name: str,
+        advisory_id: str,
+        affected: Any,
+        withdrawn: bool,
+        severity: str,
+        summary: str | None,
+        brief: Any,
+    ) -> None:
+        """One (key, advisory) row of :data:`_ENTRIES`."""
+        if withdrawn:
+            self.withdrawn.add(advisory_id)
+            return
+        try:
+            ref = self.refs.get(advisory_id)
+            if ref is None:
+                ref = self.refs[advisory_id] = ref_of(advisory_id, severity, brief)
+                self.details[advisory_id] = (summary, links_of(brief))
+            if not isinstance(affected, list):
+                raise ValueError("no stored affected entries")
+            self.parts.append(((ecosystem, name), ref, [affected_of(form) for form in affected]))
+        except ValueError:
+            self.unread.add(advisory_id)
+
+    def add_parsed(self, advisory: Advisory, wanted: set[tuple[str, str]]) -> None:
+        """An advisory whose stored forms could not be read, parsed from its record."""
+        if advisory.is_withdrawn:
+            self.withdrawn.add(advisory.id)
+            return
+        self.details[advisory.id] = _details(advisory)
+        ref = AdvisoryRef.of(advisory)
+        for key, forms in affected_forms(advisory).items():
+            if key in wanted:
+                self.reparsed.append((key, ref, [affected_of(form) for form in forms]))
+
+    def index(self) -> AdvisoryIndex:
+        # A key's advisories in id order: the findings' order, and so their stored text, stays
+        # the same from one load to the next.
+        kept = [part for part in self.parts if part[1].id not in self.unread]
+        parts = sorted(kept + self.reparsed, key=lambda part: part[1].id)
+        return index_of(parts, withdrawn=len(self.withdrawn))
+
+
+async def _parsed(session: AsyncSession, ids: list[str]) -> list[Advisory]:
     advisories: list[Advisory] = []
-    id_list = sorted(ids)
-    for start in range(0, len(id_list), 500):
+    for start in range(0, len(ids), 500):
         rows = await session.scalars(
-            select(AdvisoryRow.data).where(AdvisoryRow.id.in_(id_list[start : start + 500]))
+            select(AdvisoryRow.data).where(AdvisoryRow.id.in_(ids[start : start + 500]))
         )
         advisories.extend(parse_advisory(raw).advisory for raw in rows.all())
-    return build_index(advisories), {a.id: _details(a) for a in advisories}
+    return advisories
+
+
+def _details(advisory: Advisory) -> tuple[str | None, list[str]]:
+    return advisory.summary or None, list(advisory.references[:LINKS])
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,7 @@ from portside.security.advisories.match import (
 )
 from portside.security.packages import OsRelease, Package
 from portside.security.scanning import advisory_store
+from portside.security.scanning.records import package_of
 from portside.security.severity import counts
 
 
@@ -43,6 +45,46 @@ def osv_packages(os_release: OsRelease | None, packages: Iterable[Package]) -> l
     """An image's packages placed in their OSV ecosystems, those OSV has none for left out."""
     os_eco = os_osv_ecosystem(os_release)
     return [p for package in packages if (p := osv_package(os_eco, package)) is not None]
+
+
+_MATCHED_FIELDS = {"ecosystem", "name", "version", "source_name", "source_version"}
+_MATCHED = itemgetter(*sorted(_MATCHED_FIELDS))
+
+
+class PlacedReader:
+    """Stored package records (``scan_targets.packages``) placed in their OSV ecosystems for
+    matching, each distinct (OS ecosystem, type, name, version, source) built once: images share
+    most of their packages. A package read here is for matching only: its purl, layer, path and
+    architecture are those of the first record met (:func:`matching_key` reads none of them)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[Any, ...], Placed | None] = {}
+
+    def placed(
+        self, os_release: OsRelease | None, records: Iterable[Mapping[str, Any]]
+    ) -> list[Placed]:
+        os_eco = os_osv_ecosystem(os_release)
+        memo = self._memo
+        found: list[Placed] = []
+        for record in records:
+            try:
+                key = (os_eco, *_MATCHED(record))
+                placed = memo[key]
+            except KeyError:  # not met yet, or a field missing (an older or damaged record)
+                package = package_of(record)
+                placed = osv_package(os_eco, package) if package else None
+                if record.keys() >= _MATCHED_FIELDS:
+                    memo[key] = placed
+            except TypeError:  # not a mapping, or an unhashable field: read on its own
+                package = package_of(record) if isinstance(record, Mapping) else None
+                placed = osv_package(os_eco, package) if package else None
+            if placed is not None:
+                found.append(placed)
+        return found
+
+    def distinct(self) -> list[Placed]:
+        """Every package placed so far, each once."""
+        return [p for p in self._memo.values() if p is not None]
 
 
 def package_key(package: Placed) -> tuple[str, str, str]:
@@ -128,17 +170,27 @@ def package_findings(
     details: advisory_store.Details,
     cache: FindingCache,
 ) -> list[list[dict[str, Any]]]:
-    """The built-in scanner's findings for each of one image's packages (lists shared with the
-    other images that have the same package, through ``cache``)."""
+    """The built-in scanner's findings for one image's packages, a list per vulnerable package
+    in package order (lists shared, through ``cache``, with the other images that have the same
+    package); a package without findings adds no list."""
     sections: list[list[dict[str, Any]]] = []
+    known = cache.packages
     for package in packages:
-        key = matching_key(package)
-        found = cache.packages.get(key)
+        inner = package.package
+        key = (
+            package.ecosystem,
+            inner.name,
+            inner.version,
+            inner.source_name,
+            inner.source_version,
+        )  # matching_key(package), inlined: this loop runs for every package of every image
+        found = known.get(key)
         if found is None:
             matches, _ = package_matches(index, package)
             found = [_finding(package, match, details, cache) for match in matches]
-            cache.packages[key] = found
-        sections.append(found)
+            known[key] = found
+        if found:
+            sections.append(found)
     return sections
 
 

@@ -13,7 +13,6 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Table, Text, bindparam, cast, select, update
-from sqlalchemy.orm import defer
 
 from portside import cyclegc
 from portside.db.engine import Database
@@ -27,11 +26,11 @@ from portside.security.scanning import advisory_store
 from portside.security.scanning.backends import merge_findings
 from portside.security.scanning.matching import (
     FindingCache,
+    PlacedReader,
     lookup_keys,
-    osv_packages,
     package_findings,
 )
-from portside.security.scanning.records import os_of, packages_of
+from portside.security.scanning.records import os_of
 from portside.security.severity import ORDER, counts_from
 
 log = logging.getLogger(__name__)
@@ -106,25 +105,35 @@ async def _rematch(
         # comparing texts tells without decoding them (see _changes).
         targets = (
             await session.execute(
-                select(ScanTarget, cast(ScanTarget.findings, Text))
-                .options(defer(ScanTarget.findings))
-                .where(ScanTarget.status == ScanTargetStatus.DONE, ScanTarget.packages.is_not(None))
+                select(
+                    ScanTarget.id,
+                    ScanTarget.digest,
+                    ScanTarget.os,
+                    ScanTarget.packages,
+                    cast(ScanTarget.findings, Text),
+                ).where(
+                    ScanTarget.status == ScanTargetStatus.DONE, ScanTarget.packages.is_not(None)
+                )
             )
         ).all()
     prepared = []
-    for target, stored in targets:
-        # the storage boundary: the stored JSON read back as typed packages
-        packages = osv_packages(os_of(target.os), packages_of(target.packages or []))
+    reader = PlacedReader()  # the storage boundary: the stored JSON read back as typed packages
+    for target_id, digest, os, records, stored in targets:
+        target = Target(target_id, digest)
+        packages = reader.placed(os_of(os), records or [])
         if changed_keys is not None and not lookup_keys(packages) & changed_keys:
             continue
         prepared.append(Prepared(target, stored, packages))
     result.images = len(prepared)
     if not prepared:
         return result
+    wanted = (
+        reader.distinct()
+        if len(prepared) == len(targets)
+        else chain.from_iterable(p.packages for p in prepared)
+    )
     async with db.read() as session:
-        index, details = await advisory_store.load_index_and_details(
-            session, lookup_keys(chain.from_iterable(p.packages for p in prepared))
-        )
+        index, details = await advisory_store.load_index_and_details(session, lookup_keys(wanted))
     encoder = FindingsEncoder()
     changes = _changes(index, details, prepared, encoder)
     result.changed = len(changes)
@@ -196,10 +205,17 @@ async def _write(
 Findings = list[dict[str, Any]]
 
 
+class Target(NamedTuple):
+    """A scan target to match again."""
+
+    id: int
+    digest: str
+
+
 class Change(NamedTuple):
     """A target whose findings a reader would see change."""
 
-    target: ScanTarget
+    target: Target
     findings: Findings
     new: Findings  # the findings whose id it did not have
     sections: list[Findings]  # the findings in parts, shared between images where possible
@@ -207,10 +223,9 @@ class Change(NamedTuple):
 
 
 class Prepared(NamedTuple):
-    """A target to match again: its row (findings deferred), its stored findings' JSON
-    text, its packages."""
+    """A target to match again, its stored findings' JSON text, its packages."""
 
-    target: ScanTarget
+    target: Target
     stored: str | None
     packages: list[Placed]
 

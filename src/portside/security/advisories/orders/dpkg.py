@@ -11,6 +11,7 @@ tests check it against python-debian's ``debian.debian_support.Version`` on a co
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # The syntax python-debian accepts (Debian Policy 5.6.12, leniently: the upstream part need not
 # start with a digit).
@@ -32,6 +33,7 @@ def _weight(char: str) -> int:
     return ord(char) + 256
 
 
+@lru_cache(maxsize=4096)  # few distinct runs ("." "+deb" "ubuntu" "~rc") in many versions
 def _non_digits(run: str) -> tuple[int, ...]:
     # The trailing 0 stands for "end of run": lower than any character but "~".
     return (*(_weight(c) for c in run), 0)
