@@ -30,9 +30,11 @@ def test_rows_of_findings_one_per_key_sizes_and_severity() -> None:
             finding("", severity="High"),  # no id: left out
             finding("X" * 300, package="p" * 600, severity="Low"),
             shared,
+            finding("GHSA-4", ecosystem=None, version=7, severity="Low"),  # another backend's
         ]
     )
-    assert [key[0][:6] for key in rows] == ["GHSA-1", "GHSA-2", "XXXXXX", "GHSA-3"]
+    assert [key[0][:6] for key in rows] == ["GHSA-1", "GHSA-2", "XXXXXX", "GHSA-3", "GHSA-4"]
+    assert rows[("GHSA-4", "", "semver", "7")] == (None, "Low")
     assert rows[("GHSA-1", "npm", "semver", "7.5.1")] == ("7.5.2", "High")
     assert rows[("GHSA-2", "npm", "semver", "7.5.1")] == (None, "Unknown")
     long = next(key for key in rows if key[0].startswith("X"))

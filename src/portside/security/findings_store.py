@@ -69,14 +69,28 @@ def row_of(finding: Mapping[str, Any]) -> tuple[Key, Value] | None:
     advisory = finding.get("id")
     if not advisory:
         return None
+    ecosystem, package, version = (finding.get(k) for k in ("ecosystem", "package", "version"))
     fixed = finding.get("fixed_version")
     severity = finding.get("severity")
-    key = (
-        _text(advisory, MAX_ID),
-        _text(finding.get("ecosystem"), MAX_ECOSYSTEM),
-        _text(finding.get("package"), MAX_PACKAGE),
-        _text(finding.get("version"), MAX_VERSION),
-    )
+    key: Key
+    if (
+        type(advisory) is str
+        and type(ecosystem) is str
+        and type(package) is str
+        and type(version) is str
+        and len(advisory) <= MAX_ID
+        and len(ecosystem) <= MAX_ECOSYSTEM
+        and len(package) <= MAX_PACKAGE
+        and len(version) <= MAX_VERSION
+    ):
+        key = (advisory, ecosystem, package, version)  # the usual finding: nothing to clip
+    else:
+        key = (
+            _text(advisory, MAX_ID),
+            _text(ecosystem, MAX_ECOSYSTEM),
+            _text(package, MAX_PACKAGE),
+            _text(version, MAX_VERSION),
+        )
     return key, (
         _text(fixed, MAX_VERSION) if fixed else None,
         severity if severity in LEVELS else "Unknown",

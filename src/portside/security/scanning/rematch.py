@@ -118,9 +118,9 @@ async def _rematch(
         ).all()
     prepared = []
     reader = PlacedReader()  # the storage boundary: the stored JSON read back as typed packages
-    for target_id, digest, os, records, stored in targets:
+    for target_id, digest, os_record, records, stored in targets:
         target = Target(target_id, digest)
-        packages = reader.placed(os_of(os), records or [])
+        packages = reader.placed(os_of(os_record), records or [])
         if changed_keys is not None and not lookup_keys(packages) & changed_keys:
             continue
         prepared.append(Prepared(target, stored, packages))
