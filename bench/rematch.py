@@ -3,7 +3,7 @@ synthetic OSV records with `advisory_store.import_path`, store M scanned images'
 `scan_targets` rows, then time `rematch.rematch(db, now)` over every image.
 
     .venv/bin/python -m bench.rematch [--advisories 100000] [--images 1000] [--runs 3]
-        [--core-from 10] [--dense] [--profile]
+        [--core-from 10] [--dense] [--profile] [--workers 1]
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ async def reset(db: Database) -> None:
 
 
 async def _no_rows(*_: Any) -> None:
-    """``findings_store.replace`` as the code before migration 0010 had it: nothing."""
+    """``findings_store.store_groups`` as the code before migration 0010 had it: nothing."""
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -206,22 +206,23 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             await reset(db)
             wait_quiet()
             started = time.perf_counter()
-            result = await rematch(db, now)
+            result = await rematch(db, now, workers=args.workers)
             out["runs"].append(time.perf_counter() - started)
             started = time.perf_counter()
-            await rematch(db, now)  # nothing changed since: reads and matches, writes nothing
+            # Nothing changed since: reads and matches, writes nothing.
+            await rematch(db, now, workers=args.workers)
             out["again"].append(time.perf_counter() - started)
             # The code before the findings rows: the same re-match without writing them.
             await reset(db)
             wait_quiet()
-            keep = findings_store.replace
-            findings_store.replace = _no_rows
+            keep = findings_store.store_groups
+            findings_store.store_groups = _no_rows
             try:
                 started = time.perf_counter()
-                await rematch(db, now)
+                await rematch(db, now, workers=args.workers)
                 out["without rows"].append(time.perf_counter() - started)
             finally:
-                findings_store.replace = keep
+                findings_store.store_groups = keep
             print(
                 f"  run {run + 1}: re-match {out['runs'][-1]:.2f}s, again "
                 f"{out['again'][-1]:.2f}s ({result.changed} changed), without the findings "
@@ -238,7 +239,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             await reset(db)
             profiler = cProfile.Profile()
             profiler.enable()
-            await rematch(db, now)
+            await rematch(db, now)  # in this process: a profile of the matching too
             profiler.disable()
             text = io.StringIO()
             pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(20)
@@ -253,6 +254,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dense", action="store_true", help="most advisories affect (worst case)")
     parser.add_argument("--profile", action="store_true", help="also cProfile one re-match")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes that match (vulndb.rematch_workers; default 1, as configured)",
+    )
     parser.add_argument(
         "--core-from", type=int, default=10, help="first of the 40 sources every image has"
     )
@@ -270,7 +277,7 @@ def main() -> None:
         "",
         f"Command: `.venv/bin/python -m bench.rematch --advisories {args.advisories} --images "
         f"{args.images} --runs {args.runs} --core-from {args.core_from}"
-        f"{' --dense' if args.dense else ''}`",
+        f"{' --dense' if args.dense else ''} --workers {args.workers}`",
         "",
         *machine(),
         f"- Advisories: {args.advisories:,} synthetic OSV records "
@@ -293,7 +300,16 @@ def main() -> None:
         f"{sum(1 for n in kinds['pypi'] if n)} with PyPI packages, "
         f"{sum(1 for n in kinds['npm'] if n)} with npm packages; "
         f"{sum(map(len, lists)):,} package records in all.",
-        "- Re-match: `portside.security.scanning.rematch.rematch(db, now)` (every image), after "
+        "- Re-match: `portside.security.scanning.rematch.rematch(db, now, "
+        f"workers={args.workers})` "
+        "(every image; "
+        + (
+            f"matched in {args.workers} worker process{'es' if args.workers > 1 else ''} while "
+            "this one writes, `vulndb.rematch_workers`"
+            if args.workers
+            else "matched and written in this process"
+        )
+        + "), after "
         "resetting the findings to empty (so every image gets its findings written and its "
         "activity recorded, as after a first import); wall time, median of the runs, each after "
         "waiting for a quiet machine; it also writes the security hub's rows "
@@ -306,7 +322,8 @@ def main() -> None:
         f"| import of {args.advisories:,} records (one run) | {out['import']:.1f} |",
         f"| re-match of {args.images:,} images (median) | {rematch_s:.2f} |",
         f"| re-match again, nothing changed (median) | {median(out['again']):.2f} |",
-        "| re-match of the same images without writing the hub's rows (`findings_store.replace` "
+        "| re-match of the same images without writing the hub's rows "
+        "(`findings_store.store_groups` "
         f"switched off; median) | {median(out['without rows']):.2f} |",
         "",
         f"- Target re-match under 10 s: {rematch_s:.2f} s, "

@@ -632,6 +632,13 @@ class VulndbSettings(_Section):
     )
     backoff_base: float = Field(default=60.0, gt=0)
     backoff_max: float = Field(default=6 * 3600.0, gt=0)
+    rematch_workers: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="Worker processes that match while the re-match after an update writes "
+        "(for 200 images or more; 0: match in the same process). One uses a second core.",
+    )
 
     @field_validator("base_url")
     @classmethod

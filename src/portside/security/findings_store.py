@@ -209,7 +209,20 @@ async def replace(
         mine = target_groups(sections, grouping.by_section, grouping.memo)
         groups.update(mine)
         keys_of[target] = list(mine)
-    ids = await _group_ids(session, groups, now)
+    await store_groups(session, keys_of, groups, now)
+
+
+async def store_groups(
+    session: AsyncSession,
+    keys_of: Mapping[int, Sequence[str]],
+    groups: Mapping[str, Group],
+    now: datetime,
+) -> None:
+    """Make the rows of these scan targets their groups: (target id, its groups' keys), each
+    key's rows in ``groups`` (:func:`target_groups` works them out)."""
+    ids = await _group_ids(
+        session, {key: groups[key] for keys in keys_of.values() for key in keys}, now
+    )
     wanted = {target: {ids[key] for key in keys} for target, keys in keys_of.items()}
     targets = sorted(wanted)
     existing: dict[int, set[int]] = {t: set() for t in targets}

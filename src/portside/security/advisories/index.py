@@ -91,6 +91,14 @@ class AdvisoryIndex:
         self._memo: dict[tuple[str, str, str], Answer] = {}
         self._plans: dict[tuple[str, str], CandidatePlan] = {}
 
+    def add(self, other: AdvisoryIndex) -> None:
+        """Take in another index's keys (loaded later, for other packages: none of its keys
+        has been asked of this one)."""
+        self.entries.update(other.entries)
+        self.advisories += other.advisories  # an advisory of both counts twice
+        self.withdrawn += other.withdrawn
+        self.undecidable_ranges += other.undecidable_ranges
+
     def lookup(self, ecosystem: str, name: str) -> tuple[IndexEntry, ...]:
         """The entries for a package, by its ecosystem and name as an advisory spells them."""
         key = (index_ecosystem(ecosystem), normalize_name(ecosystem, name))

@@ -76,7 +76,9 @@ async def import_command(settings: Settings, path: Path) -> int:
             records=result.records,
             ecosystems=result.ecosystems,
         )
-        rematched = await rematch(db, now, result.changed_keys)
+        rematched = await rematch(
+            db, now, result.changed_keys, workers=settings.vulndb.rematch_workers
+        )
     err.print(
         f"imported {result.records} records ({result.changed} new or changed, "
         f"{len(result.problems)} refused); re-matched {rematched.images} images, "

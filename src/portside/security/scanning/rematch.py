@@ -1,16 +1,19 @@
 """Keeping findings current: after a vulnerability-data import, every stored package list is
-matched again (no registry download), and new findings are recorded as activities."""
+matched again (no registry download), and new findings are recorded as activities.
+
+The matching (:mod:`portside.security.scanning.rematch_matcher`) goes part by part, in this
+process or, for many images, in worker processes (:mod:`portside.security.scanning.
+rematch_workers`) while this process writes each part as it comes back."""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain
-from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Table, Text, bindparam, cast, select, update
 
@@ -21,17 +24,26 @@ from portside.db.types import EncodedJSON
 from portside.index import store
 from portside.index.vocabulary import ActivityKind, ScanTargetStatus
 from portside.security import findings_store
-from portside.security.advisories.match import AdvisoryIndex, Placed
-from portside.security.scanning import advisory_store
-from portside.security.scanning.backends import merge_findings
-from portside.security.scanning.matching import (
-    FindingCache,
-    PlacedReader,
-    lookup_keys,
-    package_findings,
+from portside.security.scanning import rematch_workers
+from portside.security.scanning.rematch_matcher import (
+    FindingsEncoder,
+    Item,
+    Matcher,
+    Outcome,
+    Part,
+    external_findings,
 )
-from portside.security.scanning.records import os_of
-from portside.security.severity import ORDER, counts_from
+from portside.security.scanning.rematch_workers import Workers
+from portside.security.severity import ORDER
+
+__all__ = [
+    "SCANNER_ACTOR",
+    "FindingsEncoder",
+    "RematchResult",
+    "describe_new",
+    "external_findings",
+    "rematch",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,42 +57,27 @@ class RematchResult:
     new_findings: Counter[str] = field(default_factory=Counter)
 
 
-def external_findings(stored: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """What the other scanner backends reported at the last scan (a target's stored
-    findings), by backend: a re-match changes only the built-in scanner's part."""
-    others: dict[str, list[dict[str, Any]]] = {}
-    for finding in stored:
-        for scanner in finding.get("scanners", []):
-            if scanner != "builtin":
-                plain = {k: v for k, v in finding.items() if k != "scanners"}
-                others.setdefault(scanner, []).append(plain)
-    return others
-
-
-def _identity(finding: dict[str, Any]) -> tuple[Any, ...]:
-    """What makes a finding different for its reader: a changed severity or fix counts."""
-    return (
-        finding["id"],
-        finding["package"],
-        finding["version"],
-        finding["severity"],
-        finding.get("fixed_version"),
-    )
-
-
 def describe_new(new: Counter[str]) -> str:
     return ", ".join(f"{new[level]} new {level}" for level in ORDER if new.get(level))
 
 
 async def rematch(
-    db: Database, now: datetime, changed_keys: set[tuple[str, str]] | None = None
+    db: Database,
+    now: datetime,
+    changed_keys: set[tuple[str, str]] | None = None,
+    *,
+    workers: int = 0,
 ) -> RematchResult:
     """Match every scanned image again (only those touching ``changed_keys``, when given).
+
+    With ``workers`` (``vulndb.rematch_workers``), a re-match of many images is matched in that
+    many worker processes while this one writes (:mod:`portside.security.scanning.
+    rematch_workers`); otherwise, and for an in-memory database, here, part after part.
 
     The cycle collector is paused meanwhile (:mod:`portside.cyclegc`): the index and the
     findings are millions of objects that it would walk again and again for nothing."""
     with cyclegc.paused():
-        result = await _rematch(db, now, changed_keys)
+        result = await _rematch(db, now, changed_keys, workers)
     if result.images:
         log.info(
             "re-matched %d images: %d changed (%s)",
@@ -96,53 +93,92 @@ async def rematch(
     return result
 
 
+PART = 50  # images matched at once; their writes are WRITE_CHUNK images per transaction
+WRITE_CHUNK = 50  # images per write transaction: SQLite's write lock is let go between them
+MIN_FOR_WORKERS = 200  # fewer images are matched in this process (a worker takes ~2 s to start)
+
+
 async def _rematch(
-    db: Database, now: datetime, changed_keys: set[tuple[str, str]] | None
+    db: Database, now: datetime, changed_keys: set[tuple[str, str]] | None, workers: int
 ) -> RematchResult:
     result = RematchResult()
-    async with db.read() as session:
-        # The stored findings as their text: most of a re-match finds them unchanged, which
-        # comparing texts tells without decoding them (see _changes).
-        targets = (
-            await session.execute(
-                select(
-                    ScanTarget.id,
-                    ScanTarget.digest,
-                    ScanTarget.os,
-                    ScanTarget.packages,
-                    cast(ScanTarget.findings, Text),
-                ).where(
-                    ScanTarget.status == ScanTargetStatus.DONE, ScanTarget.packages.is_not(None)
-                )
-            )
-        ).all()
-    prepared = []
-    reader = PlacedReader()  # the storage boundary: the stored JSON read back as typed packages
-    for target_id, digest, os_record, records, stored in targets:
-        target = Target(target_id, digest)
-        packages = reader.placed(os_of(os_record), records or [])
-        if changed_keys is not None and not lookup_keys(packages) & changed_keys:
-            continue
-        prepared.append(Prepared(target, stored, packages))
-    result.images = len(prepared)
-    if not prepared:
-        return result
-    wanted = (
-        reader.distinct()
-        if len(prepared) == len(targets)
-        else chain.from_iterable(p.packages for p in prepared)
-    )
-    async with db.read() as session:
-        index, details = await advisory_store.load_index_and_details(session, lookup_keys(wanted))
-    encoder = FindingsEncoder()
-    changes = _changes(index, details, prepared, encoder)
-    result.changed = len(changes)
-    if changes:
-        await _write(db, changes, now, result, encoder)
+    matcher = Matcher(changed_keys)
+    pool: Workers | None = None
+    if workers > 0 and rematch_workers.can_share(db.url):
+        # Started first: the workers import and connect while the images are read.
+        pool = await Workers(db.url, changed_keys, workers).start()
+    try:
+        items = await _items(db)
+        parts = [items[start : start + PART] for start in range(0, len(items), PART)]
+        if pool is not None and len(items) >= MIN_FOR_WORKERS:
+            parts = await _shared(pool, matcher, parts, db, now, result)
+    finally:
+        if pool is not None:
+            await pool.stop()
+    for part in parts:
+        await _write(db, await matcher.part(db, part), now, result)
     return result
 
 
-WRITE_CHUNK = 50  # images per write transaction: SQLite's write lock is let go between them
+async def _items(db: Database) -> list[Item]:
+    """The scanned images, their packages and stored findings as JSON text: a worker decodes
+    the packages, and most of a re-match finds the findings unchanged, which comparing texts
+    tells without decoding them (:meth:`Matcher._outcome`)."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(
+                ScanTarget.id,
+                ScanTarget.digest,
+                ScanTarget.os,
+                cast(ScanTarget.packages, Text),
+                cast(ScanTarget.findings, Text),
+            )
+            .where(ScanTarget.status == ScanTargetStatus.DONE, ScanTarget.packages.is_not(None))
+            .order_by(ScanTarget.id)
+        )
+        return [Item(*row) for row in rows.all()]
+
+
+async def _shared(
+    pool: Workers,
+    matcher: Matcher,
+    parts: list[list[Item]],
+    db: Database,
+    now: datetime,
+    result: RematchResult,
+) -> list[list[Item]]:
+    """Match the parts in the worker processes (from the front) and in this one (from the
+    back, whenever no worker's part is waiting to be written), writing each as it is matched;
+    the parts left to match here if a worker process died."""
+    queue = deque(enumerate(parts))
+    waiting: dict[asyncio.Future[Part], int] = {}
+    written: set[int] = set()
+    try:
+        while queue or waiting:
+            while queue and len(waiting) < 2 * pool.processes:  # each has its next part
+                n, items = queue.popleft()
+                waiting[pool.submit(items)] = n
+            ready = [future for future in waiting if future.done()]
+            if not ready and queue:
+                n, items = queue.pop()
+                await _write(db, await matcher.part(db, items), now, result)
+                written.add(n)
+                continue
+            if not ready:
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                ready = list(done)
+            for future in ready:
+                n = waiting.pop(future)
+                await _write(db, future.result(), now, result)
+                written.add(n)
+    except BrokenProcessPool as exc:
+        log.warning("re-match: a worker process died (%s); the rest is matched here", exc)
+        return [items for n, items in enumerate(parts) if n not in written]
+    finally:
+        for future in waiting:
+            future.cancel()
+    return []
+
 
 _TARGETS: Table = ScanTarget.__table__  # type: ignore[assignment]
 _STORE = (
@@ -156,150 +192,39 @@ _STORE = (
 )
 
 
-async def _write(
-    db: Database,
-    changes: list[Change],
-    now: datetime,
-    result: RematchResult,
-    encoder: FindingsEncoder,
-) -> None:
-    """Store the changed findings and counts, and record the new findings as activities: a
-    few dozen images per transaction, each image's findings, counts, activities and hub rows
-    together, the JSON encoded before the transaction opens (so the webhook's writes, which
-    go first on SQLite's write lock, wait for one part only, never for the whole re-match)."""
-    grouping = findings_store.Grouping()
-    for start in range(0, len(changes), WRITE_CHUNK):
-        part = changes[start : start + WRITE_CHUNK]
-        stored = []
-        added: list[Counter[str]] = []
-        for target, findings, new, sections, text in part:
-            tally = Counter(map(itemgetter("severity"), findings))
-            stored.append(
-                {
-                    "target": target.id,
-                    "new_findings": encoder.encode(sections) if text is None else text,
-                    "new_counts": counts_from(tally),
-                    "new_matched_at": now,
-                }
-            )
-            # ``new`` is a part of ``findings``: as long, it is all of them.
-            same = len(new) == len(findings)
-            added.append(tally if same else Counter(map(itemgetter("severity"), new)))
+async def _write(db: Database, part: Part, now: datetime, result: RematchResult) -> None:
+    """Store a part's changed findings and counts, and record the new findings as activities:
+    a few dozen images per transaction, each image's findings, counts, activities and hub rows
+    together (so the webhook's writes, which go first on SQLite's write lock, wait for one
+    transaction only, never for the whole re-match)."""
+    result.images += part.images
+    result.changed += len(part.outcomes)
+    for start in range(0, len(part.outcomes), WRITE_CHUNK):
+        chunk = part.outcomes[start : start + WRITE_CHUNK]
+        stored = [
+            {"target": o.id, "new_findings": o.text, "new_counts": o.counts, "new_matched_at": now}
+            for o in chunk
+        ]
         async with db.write() as session:
             await session.execute(_STORE, stored)
-            tags = await store.tags_on_digests(session, [c.target.digest for c in part if c.new])
+            tags = await store.tags_on_digests(session, [o.digest for o in chunk if o.new_ids])
             activities = []
-            for change, counted in zip(part, added, strict=True):
-                if change.new:
-                    result.new_findings.update(counted)
-                    activities += _new_activities(
-                        tags.get(change.target.digest, []), change, counted, now
-                    )
+            for outcome in chunk:
+                if outcome.new_ids:
+                    result.new_findings.update(outcome.added)
+                    activities += _new_activities(tags.get(outcome.digest, []), outcome, now)
             await store.insert_activities(session, activities)
             # The hub's rows, in the same transaction, for the changed targets only.
-            await findings_store.replace(
-                session, [(c.target.id, c.sections) for c in part], now, grouping
+            await findings_store.store_groups(
+                session, {o.id: o.groups for o in chunk}, part.groups, now
             )
-
-
-Findings = list[dict[str, Any]]
-
-
-class Target(NamedTuple):
-    """A scan target to match again."""
-
-    id: int
-    digest: str
-
-
-class Change(NamedTuple):
-    """A target whose findings a reader would see change."""
-
-    target: Target
-    findings: Findings
-    new: Findings  # the findings whose id it did not have
-    sections: list[Findings]  # the findings in parts, shared between images where possible
-    text: str | None = None  # their JSON, when already encoded
-
-
-class Prepared(NamedTuple):
-    """A target to match again, its stored findings' JSON text, its packages."""
-
-    target: Target
-    stored: str | None
-    packages: list[Placed]
-
-
-def _changes(
-    index: AdvisoryIndex,
-    details: advisory_store.Details,
-    targets: list[Prepared],
-    encoder: FindingsEncoder,
-) -> list[Change]:
-    """The targets whose findings change, with their findings and the new ones among them
-    (matching is done here, before the write transaction opens).
-
-    A target whose stored text is exactly what the built-in scanner's findings encode to has
-    not changed (the same findings, severities and fixes, and no other backend's): that is
-    most targets of most re-matches, and comparing texts spares decoding them. Any other text
-    is decoded and compared finding by finding, other backends' findings kept."""
-    cache = FindingCache()
-    changes = []
-    for target, stored, packages in targets:
-        sections = package_findings(index, packages, details, cache)
-        text: str | None = encoder.encode(sections)
-        if text == stored:
-            continue
-        before = (json.loads(stored) if stored else None) or []
-        builtin = list(chain.from_iterable(sections))
-        others = external_findings(before)
-        if others:
-            findings = merge_findings(("builtin", builtin), *others.items())
-            sections, text = [findings], None
-        else:
-            findings = builtin  # what merge_findings returns for the built-in scanner alone
-        if not _differ(findings, before):
-            continue  # the same findings, severities and fixes: nothing to write
-        old = {f["id"] for f in before}
-        new = [f for f in findings if f["id"] not in old] if old else list(findings)
-        changes.append(Change(target, findings, new, sections, text))
-    return changes
-
-
-class FindingsEncoder:
-    """The JSON text of a findings list given in sections (:attr:`Change.sections`), each
-    section encoded once however many images share it: images share most of their packages,
-    and encoding their findings again and again was a good part of writing them. The text is
-    the one ``json.dumps`` makes of the whole list."""
-
-    def __init__(self) -> None:
-        # By id(): lists are not hashable. Each is kept with its text, so no id is reused.
-        self._texts: dict[int, tuple[Findings, str]] = {}
-
-    def encode(self, sections: list[Findings]) -> str:
-        return "[" + ", ".join(self._text(s) for s in sections if s) + "]"
-
-    def _text(self, section: Findings) -> str:
-        known = self._texts.get(id(section))
-        if known is None:
-            # A list's items, as json.dumps writes them inside its brackets.
-            known = self._texts[id(section)] = (section, json.dumps(section)[1:-1])
-        return known[1]
-
-
-def _differ(findings: list[dict[str, Any]], before: list[dict[str, Any]]) -> bool:
-    """Whether a reader would see a change (none stored before: any finding is one)."""
-    if not before:
-        return bool(findings)
-    return {_identity(f) for f in findings} != {_identity(f) for f in before}
 
 
 def _new_activities(
-    tags: list[tuple[str, str]], change: Change, added: Counter[str], now: datetime
+    tags: list[tuple[str, str]], outcome: Outcome, now: datetime
 ) -> list[dict[str, Any]]:
     """An activity per tag of the digest, naming its new findings."""
-    ids = [f["id"] for f in change.new]
-    digest = change.target.digest
+    added = Counter(outcome.added)
     return [
         store.activity(
             ActivityKind.SCAN_NEW_VULNERABILITIES,
@@ -307,9 +232,9 @@ def _new_activities(
             actor=SCANNER_ACTOR,
             repository=repository,
             tag=tag,
-            digest=digest,
+            digest=outcome.digest,
             message=f"{describe_new(added)} in {repository}:{tag}",
-            ids=ids[:50],
+            ids=outcome.new_ids,
         )
         for repository, tag in tags
     ]

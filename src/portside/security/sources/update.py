@@ -187,5 +187,5 @@ async def update_round(
         outcome.sources.append(result)
         keys |= changed
     if keys:
-        outcome.rematched = await rematch(db, clock(), keys)
+        outcome.rematched = await rematch(db, clock(), keys, workers=settings.rematch_workers)
     return outcome

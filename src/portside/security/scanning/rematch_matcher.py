@@ -1,0 +1,198 @@
+"""The re-match's matching, part by part: which of a few hundred stored images' findings change,
+with what a writer needs to store them (their JSON text, counts, new findings, groups).
+
+A :class:`Matcher` keeps what the parts share: the matcher's index (grown with each part's
+packages, each advisory loaded once), the packages read, the findings built and their JSON, and
+the groups worked out. It runs in the re-match's own process or in a worker process
+(:mod:`portside.security.scanning.rematch_workers`); either way it only reads the database.
+What it returns (:class:`Part`) is plain data: strings, numbers, tuples.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from itertools import chain
+from operator import itemgetter
+from typing import Any, NamedTuple
+
+from portside.db.engine import Database
+from portside.security import findings_store
+from portside.security.advisories.index import AdvisoryIndex
+from portside.security.advisories.match import Placed
+from portside.security.scanning import advisory_store
+from portside.security.scanning.backends import merge_findings
+from portside.security.scanning.matching import (
+    FindingCache,
+    PlacedReader,
+    lookup_keys,
+    package_findings,
+)
+from portside.security.scanning.records import os_of
+from portside.security.severity import counts_from
+
+Findings = list[dict[str, Any]]
+ACTIVITY_IDS = 50  # new finding ids an activity names
+
+
+class Item(NamedTuple):
+    """A stored image to match again, as read from ``scan_targets``."""
+
+    id: int
+    digest: str
+    os: Any  # the stored OS record
+    packages: str | None  # the stored package records' JSON text
+    findings: str | None  # the stored findings' JSON text
+
+
+class Outcome(NamedTuple):
+    """An image whose findings a reader would see change, ready to store."""
+
+    id: int
+    digest: str
+    text: str  # its findings' JSON
+    counts: dict[str, int]
+    new_ids: list[str]  # the first ids of the findings it did not have
+    added: dict[str, int]  # the new findings by severity
+    groups: list[str]  # the keys of its findings' groups (findings_store)
+
+
+class Part(NamedTuple):
+    """What matching a part of the images gives: how many were matched (those touching the
+    changed keys), the changed ones, and the rows of their groups by key."""
+
+    images: int
+    outcomes: list[Outcome]
+    groups: dict[str, findings_store.Group]
+
+
+class Matcher:
+    """Matching stored images again, part after part; see the module's docstring."""
+
+    def __init__(self, changed_keys: set[tuple[str, str]] | None = None) -> None:
+        self.changed_keys = changed_keys
+        self.reader = PlacedReader()
+        self.index = AdvisoryIndex({}, advisories=0, withdrawn=0, undecidable_ranges=0)
+        self.details: advisory_store.Details = {}
+        self.loaded: set[tuple[str, str]] = set()
+        self.cache = FindingCache()
+        self.encoder = FindingsEncoder()
+        self.grouping = findings_store.Grouping()
+
+    async def part(self, db: Database, items: Sequence[Item]) -> Part:
+        prepared: list[tuple[Item, list[Placed]]] = []
+        for item in items:
+            records = json.loads(item.packages) if item.packages else []
+            packages = self.reader.placed(
+                os_of(item.os), records if isinstance(records, list) else []
+            )
+            if self.changed_keys is not None and not lookup_keys(packages) & self.changed_keys:
+                continue
+            prepared.append((item, packages))
+        if not prepared:
+            return Part(0, [], {})
+        missing = lookup_keys(chain.from_iterable(p for _, p in prepared)) - self.loaded
+        if missing:
+            async with db.read() as session:
+                index, details = await advisory_store.load_index_and_details(session, missing)
+            self.index.add(index)
+            self.details.update(details)
+            self.loaded |= missing
+        outcomes: list[Outcome] = []
+        groups: dict[str, findings_store.Group] = {}
+        for item, packages in prepared:
+            outcome = self._outcome(item, packages, groups)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return Part(len(prepared), outcomes, groups)
+
+    def _outcome(
+        self, item: Item, packages: list[Placed], groups: dict[str, findings_store.Group]
+    ) -> Outcome | None:
+        """The image's outcome if its findings change (its groups added to ``groups``).
+
+        An image whose stored text is exactly what the built-in scanner's findings encode to has
+        not changed (the same findings, severities and fixes, and no other backend's): that is
+        most images of most re-matches, and comparing texts spares decoding them. Any other text
+        is decoded and compared finding by finding, other backends' findings kept."""
+        sections = package_findings(self.index, packages, self.details, self.cache)
+        text = self.encoder.encode(sections)
+        if text == item.findings:
+            return None
+        before = (json.loads(item.findings) if item.findings else None) or []
+        builtin = list(chain.from_iterable(sections))
+        others = external_findings(before)
+        if others:
+            findings = merge_findings(("builtin", builtin), *others.items())
+            sections, text = [findings], json.dumps(findings)
+        else:
+            findings = builtin  # what merge_findings returns for the built-in scanner alone
+        if not differ(findings, before):
+            return None  # the same findings, severities and fixes: nothing to write
+        old = {f["id"] for f in before}
+        new = [f for f in findings if f["id"] not in old] if old else findings
+        tally = Counter(map(itemgetter("severity"), findings))
+        added = tally if len(new) == len(findings) else Counter(map(itemgetter("severity"), new))
+        mine = findings_store.target_groups(sections, self.grouping.by_section, self.grouping.memo)
+        groups.update(mine)
+        return Outcome(
+            item.id,
+            item.digest,
+            text,
+            counts_from(tally),
+            [f["id"] for f in new[:ACTIVITY_IDS]],
+            dict(added),
+            list(mine),
+        )
+
+
+def external_findings(stored: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """What the other scanner backends reported at the last scan (a target's stored
+    findings), by backend: a re-match changes only the built-in scanner's part."""
+    others: dict[str, list[dict[str, Any]]] = {}
+    for finding in stored:
+        for scanner in finding.get("scanners", []):
+            if scanner != "builtin":
+                plain = {k: v for k, v in finding.items() if k != "scanners"}
+                others.setdefault(scanner, []).append(plain)
+    return others
+
+
+def _identity(finding: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What makes a finding different for its reader: a changed severity or fix counts."""
+    return (
+        finding["id"],
+        finding["package"],
+        finding["version"],
+        finding["severity"],
+        finding.get("fixed_version"),
+    )
+
+
+def differ(findings: list[dict[str, Any]], before: list[dict[str, Any]]) -> bool:
+    """Whether a reader would see a change (none stored before: any finding is one)."""
+    if not before:
+        return bool(findings)
+    return {_identity(f) for f in findings} != {_identity(f) for f in before}
+
+
+class FindingsEncoder:
+    """The JSON text of a findings list given in sections (lists of findings), each section
+    encoded once however many images share it: images share most of their packages, and
+    encoding their findings again and again was a good part of writing them. The text is the
+    one ``json.dumps`` makes of the whole list."""
+
+    def __init__(self) -> None:
+        # By id(): lists are not hashable. Each is kept with its text, so no id is reused.
+        self._texts: dict[int, tuple[Findings, str]] = {}
+
+    def encode(self, sections: list[Findings]) -> str:
+        return "[" + ", ".join(self._text(s) for s in sections if s) + "]"
+
+    def _text(self, section: Findings) -> str:
+        known = self._texts.get(id(section))
+        if known is None:
+            # A list's items, as json.dumps writes them inside its brackets.
+            known = self._texts[id(section)] = (section, json.dumps(section)[1:-1])
+        return known[1]

@@ -1,0 +1,199 @@
+"""A re-match in worker processes stores what one in the re-match's own process stores (the
+findings, counts, hub rows and activities of every image), on both databases; with its worker
+processes killed, it matches the rest in its own process. The images hold packages that real
+advisories (../shared/realosv/osv, PyPI and npm) list as affected."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from portside.db.engine import Database
+from portside.db.models import (
+    Activity,
+    Finding,
+    FindingGroup,
+    ImageFindingGroup,
+    ScanTarget,
+    Tag,
+)
+from portside.index import store
+from portside.security.advisories.osv import parse_advisory
+from portside.security.packages import Package
+from portside.security.scanning import advisory_store, rematch_workers
+from portside.security.scanning import rematch as rematch_module
+from portside.security.scanning.records import package_record
+from portside.security.scanning.rematch import rematch
+from tests.support.realosv import real_osv
+
+TYPES = {"PyPI": "pypi", "npm": "npm"}
+
+
+def affected_packages() -> list[Package]:
+    """A package at a version each real PyPI or npm record lists as affected."""
+    found: dict[tuple[str, str], Package] = {}
+    for file in sorted(real_osv().glob("*.json")):
+        advisory = parse_advisory(json.loads(file.read_text())).advisory
+        for affected in advisory.affected:
+            kind = TYPES.get(affected.ecosystem)
+            if kind is None or not affected.versions:
+                continue
+            version = sorted(affected.versions)[0]
+            found.setdefault((kind, affected.name), Package(affected.name, version, kind))
+    return list(found.values())
+
+
+async def scanned_images(db: Database, tmp_path: Path, images: int) -> None:
+    """The real records imported, and ``images`` scanned images (tagged) of 3-12 of their
+    affected packages each (and one no advisory names), none matched yet."""
+    folder = tmp_path / "osv"
+    shutil.copytree(real_osv(), folder)
+    await advisory_store.import_path(db, folder, datetime.now(UTC))
+    rng = random.Random(7)
+    packages = affected_packages()
+    assert len(packages) > 20
+    now = datetime.now(UTC) - timedelta(days=1)
+    async with db.write() as session:
+        registry = await store.ensure_registry(session, "http://registry.invalid", now)
+        names = [f"team/app{n}" for n in range(images)]
+        repos, _ = await store.ensure_repositories(session, registry, names, now)
+        for n, name in enumerate(names):
+            digest = f"sha256:{n:064x}"
+            chosen = [
+                *rng.sample(packages, rng.randint(3, 12)),
+                Package("left-pad", "1.3.0", "npm"),
+            ]
+            session.add(
+                ScanTarget(
+                    digest=digest, repository=name, status="done", available_at=now,
+                    os=None, packages=[package_record(p) for p in chosen], findings=[],
+                    counts={}, scanned_at=now, created_at=now,
+                )
+            )  # fmt: skip
+            session.add(
+                Tag(
+                    repository_id=repos[name].id, name="latest", digest=digest,
+                    source_at=now, created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+
+
+async def stored(db: Database) -> dict[str, Any]:
+    """Everything a re-match writes, by digest."""
+    async with db.read() as session:
+        targets = (await session.execute(select(ScanTarget))).scalars().all()
+        rows = await session.execute(
+            select(
+                ScanTarget.digest,
+                Finding.advisory_id,
+                Finding.package,
+                Finding.version,
+                Finding.fixed_version,
+                Finding.severity,
+            )
+            .join(ImageFindingGroup, ImageFindingGroup.scan_target_id == ScanTarget.id)
+            .join(Finding, Finding.group_id == ImageFindingGroup.group_id)
+        )
+        activities = await session.execute(
+            select(Activity.digest, Activity.kind, Activity.repository, Activity.details)
+        )
+        return {
+            "findings": {t.digest: (t.findings, t.counts) for t in targets},
+            "rows": sorted(tuple(r) for r in rows.all()),
+            "activities": sorted((a[0], a[1], a[2], json.dumps(a[3])) for a in activities.all()),
+        }
+
+
+async def reset(db: Database) -> None:
+    async with db.write() as session:
+        await session.execute(update(ScanTarget).values(findings=[], counts={}, matched_at=None))
+        for table in (ImageFindingGroup, Finding, FindingGroup, Activity):
+            await session.execute(delete(table))
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts of 4 images, workers from 8 images on: a few dozen images make many parts."""
+    monkeypatch.setattr(rematch_module, "PART", 4)
+    monkeypatch.setattr(rematch_module, "MIN_FOR_WORKERS", 8)
+
+
+async def test_workers_store_what_the_process_itself_stores(
+    db: Database, tmp_path: Path, small_parts: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await scanned_images(db, tmp_path, 40)
+    here = await rematch(db, datetime.now(UTC))
+    assert here.images == 40 and here.changed == 40 and sum(here.new_findings.values()) > 100
+    expected = await stored(db)
+    await reset(db)
+    parts: list[int] = []
+    submit = rematch_workers.Workers.submit
+
+    def counted(self: rematch_workers.Workers, items: Any) -> Any:
+        parts.append(len(items))  # observed only: the part still goes to a worker process
+        return submit(self, items)
+
+    monkeypatch.setattr(rematch_workers.Workers, "submit", counted)
+    there = await rematch(db, datetime.now(UTC), workers=2)
+    assert parts and set(parts) == {4}  # parts went to the workers (the rest matched here)
+    assert (there.images, there.changed, there.new_findings) == (
+        here.images,
+        here.changed,
+        here.new_findings,
+    )
+    assert await stored(db) == expected
+    # Nothing changed since: the workers find every stored text the same.
+    again = await rematch(db, datetime.now(UTC), workers=2)
+    assert (again.images, again.changed) == (40, 0)
+
+
+async def test_a_part_touching_no_changed_key_is_skipped_in_workers(
+    db: Database, tmp_path: Path, small_parts: None
+) -> None:
+    await scanned_images(db, tmp_path, 12)
+    first = await rematch(db, datetime.now(UTC), workers=2)
+    assert first.changed == 12
+    result = await rematch(db, datetime.now(UTC), {("PyPI", "no-such-package")}, workers=2)
+    assert (result.images, result.changed) == (0, 0)
+
+
+async def test_killed_workers_leave_the_rest_to_this_process(
+    db: Database, tmp_path: Path, small_parts: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injected: the worker processes are killed as they start (a worker dying cannot
+    be brought about otherwise); the re-match matches every part in its own process."""
+    await scanned_images(db, tmp_path, 16)
+    expected_result = await rematch(db, datetime.now(UTC))
+    expected = await stored(db)
+    await reset(db)
+    start = rematch_workers.Workers.start
+
+    async def start_and_kill(self: rematch_workers.Workers) -> rematch_workers.Workers:
+        started = await start(self)
+        pool = started._pool
+        assert pool is not None
+        for process in list(pool._processes.values()):  # type: ignore[attr-defined]
+            os.kill(process.pid, signal.SIGKILL)
+        return started
+
+    monkeypatch.setattr(rematch_workers.Workers, "start", start_and_kill)
+    result = await rematch(db, datetime.now(UTC), workers=2)
+    assert (result.images, result.changed) == (expected_result.images, expected_result.changed)
+    assert await stored(db) == expected
+
+
+def test_only_a_database_other_processes_can_open_is_shared() -> None:
+    assert rematch_workers.can_share("postgresql://portside@127.0.0.1/portside")
+    assert rematch_workers.can_share("sqlite:////var/lib/portside/portside.db")
+    assert not rematch_workers.can_share("sqlite://")
+    assert not rematch_workers.can_share("sqlite:///:memory:")
+    assert not rematch_workers.can_share("sqlite:///file:x?mode=memory&uri=true")
