@@ -1,6 +1,6 @@
 """Re-matching stored package lists after a vulnerability-data import (SQLite): import N
 synthetic OSV records with `advisory_store.import_path`, store M scanned images' package lists as
-`scan_targets` rows, then time `rematch.rematch(db, now)` over every image.
+`scan_targets` rows, then time `rematch.rematch(db, now, workers=N)` over every image.
 
     .venv/bin/python -m bench.rematch [--advisories 100000] [--images 1000] [--runs 3]
         [--core-from 10] [--dense] [--profile] [--workers 1]

@@ -43,25 +43,28 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
 """
 
 RUN = """
-import asyncio, json, sys, time
+import asyncio, inspect, json, sys, time
 from datetime import UTC, datetime
 from bench import rematch as B
 from portside.db.engine import Database
 from portside.security.scanning.rematch import rematch
 
-async def main(url):
+async def main(url, workers):
+    # Code from before vulndb.rematch_workers matches in its own process only.
+    options = {"workers": workers} if "workers" in inspect.signature(rematch).parameters else {}
     async with Database(url) as db:
         await B.reset(db)
         now = datetime.now(UTC)
         started = time.perf_counter()
-        result = await rematch(db, now)
+        result = await rematch(db, now, **options)
         first = time.perf_counter() - started
         started = time.perf_counter()
-        await rematch(db, now)
+        await rematch(db, now, **options)
         again = time.perf_counter() - started
     print(json.dumps({"first": first, "again": again, "changed": result.changed}))
 
-asyncio.run(main(sys.argv[1]))
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 """
 
 
@@ -97,6 +100,9 @@ def main() -> None:
     parser.add_argument("--advisories", type=int, default=100_000)
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="vulndb.rematch_workers for this commit's code"
+    )
     args = parser.parse_args()
     before = args.before.resolve()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -130,7 +136,7 @@ def main() -> None:
                 leftover.unlink()
             shutil.copy(source, copy)
             wait_quiet()
-            runs[name].append(json.loads(python(root, RUN, f"sqlite:///{copy}")))
+            runs[name].append(json.loads(python(root, RUN, f"sqlite:///{copy}", str(args.workers))))
             print(f"  run {run + 1} {name}: {runs[name][-1]}", flush=True)
     rows = []
     for what in ("first", "again"):
@@ -142,14 +148,16 @@ def main() -> None:
         "",
         "Command: `git worktree add --detach /tmp/before "
         f"{commit(before)} && .venv/bin/python -m bench.rematch_before_after --before "
-        f"/tmp/before --runs {args.runs}`",
+        f"/tmp/before --runs {args.runs} --workers {args.workers}`",
         "",
         *machine(),
         f"- The data of `bench/rematch.py` ({args.advisories:,} synthetic advisories, "
         f"{args.images:,} images), built once with commit {commit(before)}'s code and "
         f"upgraded to this commit's schema; runs alternate between the two, each in a fresh "
         "process on a fresh copy: findings reset, `rematch(db, now)` over every image "
-        "(`first`), then again with nothing changed (`again`). Seconds, medians of the runs.",
+        f"(`first`; this commit's with `workers={args.workers}`, `vulndb.rematch_workers`, "
+        "where the code has it), then again with nothing changed (`again`). Seconds, medians "
+        "of the runs.",
         "",
         f"| | {commit(before)} (s) | this commit (s) | ratio |",
         "|---|---:|---:|---:|",

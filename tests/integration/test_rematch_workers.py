@@ -181,7 +181,8 @@ async def test_killed_workers_leave_the_rest_to_this_process(
         started = await start(self)
         pool = started._pool
         assert pool is not None
-        for process in list(pool._processes.values()):  # type: ignore[attr-defined]
+        for process in list(pool._processes.values()):
+            assert process.pid is not None
             os.kill(process.pid, signal.SIGKILL)
         return started
 
