@@ -313,7 +313,7 @@ def main() -> None:
         "resetting the findings to empty (so every image gets its findings written and its "
         "activity recorded, as after a first import); wall time, median of the runs, each after "
         "waiting for a quiet machine; it also writes the security hub's rows "
-        "(`portside.security.findings_store.replace`: findings grouped per vulnerable "
+        "(`portside.security.findings_store.store_groups`: findings grouped per vulnerable "
         "package, one link per package and image), in the same transactions as the findings "
         "(50 images each). `again`: the same call right after, when nothing changed.",
         "",
