@@ -103,17 +103,13 @@ async def _rematch(
 ) -> RematchResult:
     result = RematchResult()
     matcher = Matcher(changed_keys)
-    pool: Workers | None = None
-    if workers > 0 and rematch_workers.can_share(db.url):
-        # Started first: the workers import and connect while the images are read.
+    items = await _items(db)
+    parts = [items[start : start + PART] for start in range(0, len(items), PART)]
+    if workers > 0 and len(items) >= MIN_FOR_WORKERS and rematch_workers.can_share(db.url):
         pool = await Workers(db.url, changed_keys, workers).start()
-    try:
-        items = await _items(db)
-        parts = [items[start : start + PART] for start in range(0, len(items), PART)]
-        if pool is not None and len(items) >= MIN_FOR_WORKERS:
+        try:
             parts = await _shared(pool, matcher, parts, db, now, result)
-    finally:
-        if pool is not None:
+        finally:
             await pool.stop()
     for part in parts:
         await _write(db, await matcher.part(db, part), now, result)
