@@ -151,6 +151,11 @@ def evaluate(
     return tuple(found), undecided
 
 
+def key_of(affected: Affected) -> tuple[str, str]:
+    """The index key (index ecosystem, normalized name) of an ``affected`` entry."""
+    return index_ecosystem(affected.ecosystem), normalize_name(affected.ecosystem, affected.name)
+
+
 def build_index(advisories: Iterable[Advisory]) -> AdvisoryIndex:
     """Index advisories by package; each ``affected`` entry is compiled once."""
     parts: list[tuple[tuple[str, str], AdvisoryRef, Sequence[Affected]]] = []
@@ -162,11 +167,7 @@ def build_index(advisories: Iterable[Advisory]) -> AdvisoryIndex:
         ref = AdvisoryRef.of(advisory)
         by_key: dict[tuple[str, str], list[Affected]] = {}
         for affected in advisory.affected:
-            key = (
-                index_ecosystem(affected.ecosystem),
-                normalize_name(affected.ecosystem, affected.name),
-            )
-            by_key.setdefault(key, []).append(affected)
+            by_key.setdefault(key_of(affected), []).append(affected)
         parts.extend((key, ref, entries) for key, entries in by_key.items())
     return index_of(parts, withdrawn=withdrawn)
 

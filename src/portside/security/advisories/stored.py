@@ -22,8 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from portside.security.advisories.ecosystems import index_ecosystem, normalize_name
-from portside.security.advisories.index import AdvisoryRef
+from portside.security.advisories.index import AdvisoryRef, key_of
 from portside.security.advisories.osv import Advisory, Affected, Event, EventKind, Range, RangeType
 from portside.security.severity import Severity
 
@@ -31,11 +30,6 @@ LINKS = 10  # references a finding reports
 
 _KINDS = {kind.value: kind for kind in EventKind}
 _HINTED = (RangeType.ECOSYSTEM, RangeType.SEMVER)  # ranges whose ``fixed`` give fix hints
-
-
-def key_of(affected: Affected) -> tuple[str, str]:
-    """The index key (index ecosystem, normalized name) an ``affected`` entry is stored under."""
-    return index_ecosystem(affected.ecosystem), normalize_name(affected.ecosystem, affected.name)
 
 
 def affected_forms(advisory: Advisory) -> dict[tuple[str, str], list[dict[str, Any]]]:

@@ -24,7 +24,7 @@ from portside.db.models import AdvisoryPackage, AdvisorySource, VulndbImport
 from portside.errors import StorageError
 from portside.security import findings_store
 from portside.security.advisories.ecosystems import index_ecosystem
-from portside.security.advisories.index import AdvisoryIndex, AdvisoryRef, index_of
+from portside.security.advisories.index import AdvisoryIndex, AdvisoryRef, index_of, key_of
 from portside.security.advisories.load import LoadReport, read_located
 from portside.security.advisories.osv import Advisory, Affected, parse_advisory
 from portside.security.advisories.stored import (
@@ -32,7 +32,6 @@ from portside.security.advisories.stored import (
     affected_forms,
     affected_of,
     brief_form,
-    key_of,
     links_of,
     ref_of,
 )
@@ -315,11 +314,6 @@ async def import_path(
 
 
 Details = dict[str, tuple[str | None, list[str]]]  # advisory id -> (summary, links)
-
-
-async def load_index(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> AdvisoryIndex:
-    """The matcher's index for these (ecosystem, name) keys only."""
-    return (await load_index_and_details(session, keys))[0]
 
 
 _ENTRIES = (

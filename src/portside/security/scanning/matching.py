@@ -55,7 +55,7 @@ class PlacedReader:
     """Stored package records (``scan_targets.packages``) placed in their OSV ecosystems for
     matching, each distinct (OS ecosystem, type, name, version, source) built once: images share
     most of their packages. A package read here is for matching only: its purl, layer, path and
-    architecture are those of the first record met (:func:`matching_key` reads none of them)."""
+    architecture are those of the first record met (matching reads none of them)."""
 
     def __init__(self) -> None:
         self._memo: dict[tuple[Any, ...], Placed | None] = {}
@@ -81,10 +81,6 @@ class PlacedReader:
             if placed is not None:
                 found.append(placed)
         return found
-
-    def distinct(self) -> list[Placed]:
-        """Every package placed so far, each once."""
-        return [p for p in self._memo.values() if p is not None]
 
 
 def package_key(package: Placed) -> tuple[str, str, str]:
@@ -129,7 +125,7 @@ class FindingCache:
     def __init__(self) -> None:
         self.findings: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.aliases: dict[str, list[str]] = {}
-        # By what matching reads of a package (:func:`matching_key`), not by the whole
+        # By what matching reads of a package (:func:`package_findings`), not by the whole
         # package: the same package in two images' different layers is matched once.
         self.packages: dict[tuple[str, str, str, str | None, str | None], list[dict[str, Any]]] = {}
 
@@ -183,7 +179,8 @@ def package_findings(
             inner.version,
             inner.source_name,
             inner.source_version,
-        )  # matching_key(package), inlined: this loop runs for every package of every image
+        )  # what matching and a finding read of a package (its layer, path, purl and arch
+        # play no part): made here, in the loop run for every package of every image
         found = known.get(key)
         if found is None:
             matches, _ = package_matches(index, package)
@@ -192,15 +189,6 @@ def package_findings(
         if found:
             sections.append(found)
     return sections
-
-
-def matching_key(package: Placed) -> tuple[str, str, str, str | None, str | None]:
-    """What matching and a finding read of a package (pure): its OSV ecosystem, name,
-    version, and source package name and version (:func:`portside.security.advisories.match.
-    package_matches`, :func:`_finding`); its layer, path, purl and architecture play no
-    part."""
-    inner = package.package
-    return (package.ecosystem, inner.name, inner.version, inner.source_name, inner.source_version)
 
 
 def builtin_findings(

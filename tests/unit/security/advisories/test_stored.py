@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from portside.security.advisories.index import AdvisoryRef, build_index, index_of
+from portside.security.advisories.index import AdvisoryRef, build_index, index_of, key_of
 from portside.security.advisories.osv import Advisory, parse_advisory
 from portside.security.advisories.stored import (
     affected_form,
     affected_forms,
     affected_of,
     brief_form,
-    key_of,
     links_of,
     ref_of,
 )

@@ -5,7 +5,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from portside.security.scanning.rematch import FindingsEncoder
+from portside.security.scanning.rematch_matcher import FindingsEncoder
 from portside.security.severity import counts, counts_from
 
 
