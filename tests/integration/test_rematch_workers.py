@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from portside.db.engine import Database
 from portside.db.models import (
@@ -90,7 +90,9 @@ async def scanned_images(db: Database, tmp_path: Path, images: int) -> None:
 async def stored(db: Database) -> dict[str, Any]:
     """Everything a re-match writes, by digest."""
     async with db.read() as session:
-        targets = (await session.execute(select(ScanTarget))).scalars().all()
+        targets = await session.execute(
+            select(ScanTarget.digest, ScanTarget.findings, ScanTarget.counts)
+        )
         rows = await session.execute(
             select(
                 ScanTarget.digest,
@@ -107,7 +109,7 @@ async def stored(db: Database) -> dict[str, Any]:
             select(Activity.digest, Activity.kind, Activity.repository, Activity.details)
         )
         return {
-            "findings": {t.digest: (t.findings, t.counts) for t in targets},
+            "findings": {digest: (found, n) for digest, found, n in targets.all()},
             "rows": sorted(tuple(r) for r in rows.all()),
             "activities": sorted((a[0], a[1], a[2], json.dumps(a[3])) for a in activities.all()),
         }
@@ -198,3 +200,37 @@ def test_only_a_database_other_processes_can_open_is_shared() -> None:
     assert not rematch_workers.can_share("sqlite://")
     assert not rematch_workers.can_share("sqlite:///:memory:")
     assert not rematch_workers.can_share("sqlite:///file:x?mode=memory&uri=true")
+
+
+async def test_damaged_package_lists_leave_their_image_and_the_rest_matched(
+    db: Database, tmp_path: Path, small_parts: None
+) -> None:
+    """Stored package lists damaged by hand: records that are not objects or have fields of
+    the wrong type (read past), and, on SQLite (PostgreSQL refuses it), text that is not JSON
+    (that image is left as it was). Every other image is matched, in workers too."""
+    await scanned_images(db, tmp_path, 12)
+    kept = [{"id": "OLD-1", "package": "x", "version": "1", "severity": "Low"}]
+    async with db.write() as session:
+        await session.execute(
+            update(ScanTarget)
+            .where(ScanTarget.digest == f"sha256:{0:064x}")
+            .values(packages=[1, "x", {"name": 5, "version": [], "ecosystem": "npm"}])
+        )
+        if db.dialect == "sqlite":
+            await session.execute(
+                update(ScanTarget)
+                .where(ScanTarget.digest == f"sha256:{1:064x}")
+                .values(findings=kept)
+            )
+            await session.execute(
+                text("UPDATE scan_targets SET packages = '{not json' WHERE digest = :d"),
+                {"d": f"sha256:{1:064x}"},
+            )
+    result = await rematch(db, datetime.now(UTC), workers=2)
+    unreadable = 1 if db.dialect == "sqlite" else 0
+    assert result.images == 12 - unreadable
+    assert result.changed == 11 - unreadable  # the damaged list has nothing to match
+    findings = (await stored(db))["findings"]
+    if unreadable:
+        assert findings[f"sha256:{1:064x}"][0] == kept
+    assert findings[f"sha256:{0:064x}"][0] == []

@@ -26,7 +26,6 @@ from portside.index.vocabulary import ActivityKind, ScanTargetStatus
 from portside.security import findings_store
 from portside.security.scanning import rematch_workers
 from portside.security.scanning.rematch_matcher import (
-    FindingsEncoder,
     Item,
     Matcher,
     Outcome,
@@ -38,7 +37,6 @@ from portside.security.severity import ORDER
 
 __all__ = [
     "SCANNER_ACTOR",
-    "FindingsEncoder",
     "RematchResult",
     "describe_new",
     "external_findings",
@@ -169,11 +167,22 @@ async def _shared(
                 written.add(n)
     except BrokenProcessPool as exc:
         log.warning("re-match: a worker process died (%s); the rest is matched here", exc)
+        # The pool fails every part it holds: those are read, not cancelled (Python 3.11's
+        # pool, failing a part cancelled meanwhile, raises in its own thread).
+        pool.broken = True
+        for future in waiting:
+            future.add_done_callback(_read_failure)
+        waiting.clear()
         return [items for n, items in enumerate(parts) if n not in written]
     finally:
         for future in waiting:
             future.cancel()
     return []
+
+
+def _read_failure(future: asyncio.Future[Part]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 _TARGETS: Table = ScanTarget.__table__  # type: ignore[assignment]

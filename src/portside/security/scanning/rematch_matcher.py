@@ -11,6 +11,7 @@ What it returns (:class:`Part`) is plain data: strings, numbers, tuples.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from itertools import chain
@@ -31,6 +32,8 @@ from portside.security.scanning.matching import (
 )
 from portside.security.scanning.records import os_of
 from portside.security.severity import counts_from
+
+log = logging.getLogger(__name__)
 
 Findings = list[dict[str, Any]]
 ACTIVITY_IDS = 50  # new finding ids an activity names
@@ -83,7 +86,12 @@ class Matcher:
     async def part(self, db: Database, items: Sequence[Item]) -> Part:
         prepared: list[tuple[Item, list[Placed]]] = []
         for item in items:
-            records = json.loads(item.packages) if item.packages else []
+            try:
+                records = json.loads(item.packages) if item.packages else []
+            except ValueError as exc:
+                # Left as it is (its findings kept), the other images matched.
+                log.warning("re-match: %s has unreadable stored packages (%s)", item.digest, exc)
+                continue
             packages = self.reader.placed(
                 os_of(item.os), records if isinstance(records, list) else []
             )

@@ -88,6 +88,7 @@ class Workers:
         self._changed_keys = changed_keys
         self._processes = processes
         self._pool: ProcessPoolExecutor | None = None
+        self.broken = False  # a worker died: the pool fails its parts by itself
 
     @property
     def processes(self) -> int:
@@ -114,4 +115,4 @@ class Workers:
         the event loop): none is left holding the database once the re-match has ended."""
         if self._pool is not None:
             pool, self._pool = self._pool, None
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=not self.broken)
