@@ -15,7 +15,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, cast, select, update
+from sqlalchemy import (
+    Dialect,
+    LargeBinary,
+    Table,
+    Text,
+    TypeDecorator,
+    bindparam,
+    cast,
+    select,
+    type_coerce,
+    update,
+)
 
 from portside import cyclegc
 from portside.db.engine import Database
@@ -100,7 +111,7 @@ async def _rematch(
     db: Database, now: datetime, changed_keys: set[tuple[str, str]] | None, workers: int
 ) -> RematchResult:
     result = RematchResult()
-    matcher = Matcher(changed_keys)
+    matcher = Matcher(changed_keys, deflated=db.dialect == "sqlite")
     items = await _items(db)
     parts = [items[start : start + PART] for start in range(0, len(items), PART)]
     if workers > 0 and len(items) >= MIN_FOR_WORKERS and rematch_workers.can_share(db.url):
@@ -115,22 +126,40 @@ async def _rematch(
 
 
 async def _items(db: Database) -> list[Item]:
-    """The scanned images, their packages and stored findings as JSON text: a worker decodes
-    the packages, and most of a re-match finds the findings unchanged, which comparing texts
-    tells without decoding them (:meth:`Matcher._outcome`)."""
+    """The scanned images, their packages and findings as stored (:func:`_as_stored`): a
+    worker decodes the packages, and most of a re-match finds the findings unchanged, which
+    comparing stored forms tells without decoding them (:meth:`Matcher._outcome`)."""
     async with db.read() as session:
         rows = await session.execute(
             select(
                 ScanTarget.id,
                 ScanTarget.digest,
                 ScanTarget.os,
-                cast(ScanTarget.packages, Text),
-                cast(ScanTarget.findings, Text),
+                _as_stored(db, ScanTarget.packages),
+                _as_stored(db, ScanTarget.findings),
             )
             .where(ScanTarget.status == ScanTargetStatus.DONE, ScanTarget.packages.is_not(None))
             .order_by(ScanTarget.id)
         )
         return [Item(*row) for row in rows.all()]
+
+
+def _as_stored(db: Database, column: Any) -> Any:
+    """A JSON column as stored, not decoded: its text, or on SQLite the deflated JSON (bytes)
+    or text that :class:`~portside.db.types.DeflatedJSON` stored."""
+    if db.dialect == "sqlite":
+        return type_coerce(column, _AsStored())
+    return cast(column, Text)
+
+
+class _AsStored(TypeDecorator[Any]):
+    """A column's value as the driver gives it (bytes or text), not decoded."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> None:
+        return None
 
 
 async def _shared(
@@ -206,12 +235,17 @@ async def _write(db: Database, part: Part, now: datetime, result: RematchResult)
     result.changed += len(part.outcomes)
     for start in range(0, len(part.outcomes), WRITE_CHUNK):
         chunk = part.outcomes[start : start + WRITE_CHUNK]
-        stored = [
-            {"target": o.id, "new_findings": o.text, "new_counts": o.counts, "new_matched_at": now}
+        values = [
+            {
+                "target": o.id,
+                "new_findings": o.stored,
+                "new_counts": o.counts,
+                "new_matched_at": now,
+            }
             for o in chunk
         ]
         async with db.write() as session:
-            await session.execute(_STORE, stored)
+            await session.execute(_STORE, values)
             tags = await store.tags_on_digests(session, [o.digest for o in chunk if o.new_ids])
             activities = []
             for outcome in chunk:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from itertools import chain
@@ -19,6 +20,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from portside.db.engine import Database
+from portside.db.types import deflate, inflate
 from portside.security import findings_store
 from portside.security.advisories.index import AdvisoryIndex
 from portside.security.advisories.match import Placed
@@ -45,8 +47,8 @@ class Item(NamedTuple):
     id: int
     digest: str
     os: Any  # the stored OS record
-    packages: str | None  # the stored package records' JSON text
-    findings: str | None  # the stored findings' JSON text
+    packages: str | bytes | None  # the stored package records: JSON text, or deflated
+    findings: str | bytes | None  # the stored findings: JSON text, or deflated (SQLite)
 
 
 class Outcome(NamedTuple):
@@ -54,7 +56,7 @@ class Outcome(NamedTuple):
 
     id: int
     digest: str
-    text: str  # its findings' JSON
+    stored: str | bytes  # its findings as the column stores them (JSON text, or deflated)
     counts: dict[str, int]
     new_ids: list[str]  # the first ids of the findings it did not have
     added: dict[str, int]  # the new findings by severity
@@ -73,8 +75,11 @@ class Part(NamedTuple):
 class Matcher:
     """Matching stored images again, part after part; see the module's docstring."""
 
-    def __init__(self, changed_keys: set[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self, changed_keys: set[tuple[str, str]] | None = None, *, deflated: bool = False
+    ) -> None:
         self.changed_keys = changed_keys
+        self.deflated = deflated  # the findings column stores deflated JSON (SQLite)
         self.reader = PlacedReader()
         self.index = AdvisoryIndex({}, advisories=0, withdrawn=0, undecidable_ranges=0)
         self.details: advisory_store.Details = {}
@@ -87,8 +92,8 @@ class Matcher:
         prepared: list[tuple[Item, list[Placed]]] = []
         for item in items:
             try:
-                records = json.loads(item.packages) if item.packages else []
-            except ValueError as exc:
+                records = inflate(item.packages) if item.packages else []
+            except (ValueError, zlib.error) as exc:
                 # Left as it is (its findings kept), the other images matched.
                 log.warning("re-match: %s has unreadable stored packages (%s)", item.digest, exc)
                 continue
@@ -120,20 +125,27 @@ class Matcher:
     ) -> Outcome | None:
         """The image's outcome if its findings change (its groups added to ``groups``).
 
-        An image whose stored text is exactly what the built-in scanner's findings encode to has
-        not changed (the same findings, severities and fixes, and no other backend's): that is
-        most images of most re-matches, and comparing texts spares decoding them. Any other text
-        is decoded and compared finding by finding, other backends' findings kept."""
+        An image whose stored findings are exactly what the built-in scanner's findings encode
+        to has not changed (the same findings, severities and fixes, and no other backend's):
+        that is most images of most re-matches, and comparing stored forms spares decoding
+        them. Anything else is decoded and compared finding by finding, other backends'
+        findings kept."""
         sections = package_findings(self.index, packages, self.details, self.cache)
         text = self.encoder.encode(sections)
-        if text == item.findings:
+        stored: str | bytes = deflate(text) if self.deflated else text
+        if item.findings == (stored if isinstance(item.findings, bytes) else text):
             return None
-        before = (json.loads(item.findings) if item.findings else None) or []
+        try:
+            before = (inflate(item.findings) if item.findings else None) or []
+        except (ValueError, zlib.error) as exc:  # damaged: replaced by what is found now
+            log.warning("re-match: %s has unreadable stored findings (%s)", item.digest, exc)
+            before = []
         builtin = list(chain.from_iterable(sections))
         others = external_findings(before)
         if others:
             findings = merge_findings(("builtin", builtin), *others.items())
             sections, text = [findings], json.dumps(findings)
+            stored = deflate(text) if self.deflated else text
         else:
             findings = builtin  # what merge_findings returns for the built-in scanner alone
         if not differ(findings, before):
@@ -147,7 +159,7 @@ class Matcher:
         return Outcome(
             item.id,
             item.digest,
-            text,
+            stored,
             counts_from(tally),
             [f["id"] for f in new[:ACTIVITY_IDS]],
             dict(added),

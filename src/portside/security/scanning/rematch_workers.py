@@ -51,7 +51,8 @@ def _start(url: str, changed_keys: set[tuple[str, str]] | None) -> None:
     loop = asyncio.new_event_loop()
     db = Database(url, pool_size=1)
     loop.run_until_complete(db.open())
-    _WORKER.update(loop=loop, db=db, matcher=Matcher(changed_keys))
+    matcher = Matcher(changed_keys, deflated=db.dialect == "sqlite")
+    _WORKER.update(loop=loop, db=db, matcher=matcher)
     Finalize(None, _stop, exitpriority=10)  # run as the worker exits
 
 
