@@ -29,7 +29,6 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portside.db.conflict import conflict_insert
 from portside.db.models import AdvisoryAlias, FindingGroup, ImageFindingGroup
 from portside.security.advisories.osv import Advisory
 from portside.security.severity import ORDER
@@ -280,22 +279,41 @@ async def _group_ids(
     missing = sorted(key for key in groups if key not in ids)
     if not missing:
         return ids
-    dialect = session.get_bind().dialect
-    statement = (
-        conflict_insert(dialect.name, _GROUPS)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(_GROUPS.c.key, _GROUPS.c.id)
-    )
-    made: dict[str, int] = {}
-    for start in range(0, len(missing), CHUNK * 10):
-        values = [{"key": key, "created_at": now} for key in missing[start : start + CHUNK * 10]]
-        made.update((key, group) for key, group in (await session.execute(statement, values)).all())
+    made = await _insert_groups(session, missing, now)
     ids.update(made)
     await load([key for key in missing if key not in made])  # added meanwhile by another
     rows = [(made[key], *row_key, *value) for key in sorted(made) for row_key, value in groups[key]]
     if rows:
         await _executemany(session, "findings", ROW_COLUMNS, rows)
     return ids
+
+
+GROUPS_PER_INSERT = 1000  # rows of one INSERT ... VALUES (two parameters each)
+
+
+async def _insert_groups(session: AsyncSession, keys: list[str], now: datetime) -> dict[str, int]:
+    """Add these groups (a key another writer added meanwhile is left as it is): the id of
+    each one added. Driver-level multi-row INSERTs: through SQLAlchemy, binding each row's
+    values cost more than the database's work (a re-match adds tens of thousands)."""
+    connection = await session.connection()
+    dialect = connection.dialect
+    processor = _GROUPS.c.created_at.type.bind_processor(dialect)
+    stamp = processor(now) if processor is not None else now
+    made: dict[str, int] = {}
+    for start in range(0, len(keys), GROUPS_PER_INSERT):
+        chunk = keys[start : start + GROUPS_PER_INSERT]
+        if dialect.paramstyle == "qmark":
+            rows = ", ".join("(?, ?)" for _ in chunk)
+        else:  # asyncpg: $1, $2...
+            rows = ", ".join(f"(${2 * n + 1}, ${2 * n + 2})" for n in range(len(chunk)))
+        sql = (
+            f'INSERT INTO finding_groups ("key", created_at) VALUES {rows} '
+            'ON CONFLICT ("key") DO NOTHING RETURNING "key", id'
+        )
+        values = tuple(value for key in chunk for value in (key, stamp))
+        result = await connection.exec_driver_sql(sql, values)
+        made.update((key, group) for key, group in cast(list[tuple[str, int]], result.all()))
+    return made
 
 
 async def _executemany(

@@ -59,6 +59,13 @@ class PlacedReader:
 
     def __init__(self) -> None:
         self._memo: dict[tuple[Any, ...], Placed | None] = {}
+        self._fresh: list[Placed] = []
+
+    def fresh(self) -> list[Placed]:
+        """The packages built since the last call: every package met since is one of them or
+        one met before (what a caller keeps per distinct package, it works out for these)."""
+        fresh, self._fresh = self._fresh, []
+        return fresh
 
     def placed(
         self, os_release: OsRelease | None, records: Iterable[Mapping[str, Any]]
@@ -75,9 +82,13 @@ class PlacedReader:
                 placed = osv_package(os_eco, package) if package else None
                 if record.keys() >= _MATCHED_FIELDS:
                     memo[key] = placed
+                if placed is not None:
+                    self._fresh.append(placed)
             except TypeError:  # not a mapping, or an unhashable field: read on its own
                 package = package_of(record) if isinstance(record, Mapping) else None
                 placed = osv_package(os_eco, package) if package else None
+                if placed is not None:
+                    self._fresh.append(placed)
             if placed is not None:
                 found.append(placed)
         return found

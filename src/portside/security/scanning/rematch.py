@@ -104,6 +104,7 @@ async def rematch(
 
 PART = 50  # images matched at once; their writes are WRITE_CHUNK images per transaction
 WRITE_CHUNK = 50  # images per write transaction: SQLite's write lock is let go between them
+IN_FLIGHT = 2  # parts sent to each worker ahead
 MIN_FOR_WORKERS = 200  # fewer images are matched in this process (a worker takes ~2 s to start)
 
 
@@ -178,7 +179,7 @@ async def _shared(
     written: set[int] = set()
     try:
         while queue or waiting:
-            while queue and len(waiting) < 2 * pool.processes:  # each has its next part
+            while queue and len(waiting) < IN_FLIGHT * pool.processes:
                 n, items = queue.popleft()
                 waiting[pool.submit(items)] = n
             ready = [future for future in waiting if future.done()]

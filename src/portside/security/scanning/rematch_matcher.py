@@ -103,9 +103,13 @@ class Matcher:
             if self.changed_keys is not None and not lookup_keys(packages) & self.changed_keys:
                 continue
             prepared.append((item, packages))
+        fresh = self.reader.fresh()  # the packages not met in an earlier part
         if not prepared:
             return Part(0, [], {})
-        missing = lookup_keys(chain.from_iterable(p for _, p in prepared)) - self.loaded
+        if self.changed_keys is None:
+            missing = lookup_keys(fresh) - self.loaded
+        else:  # the fresh packages of images left out are not looked up
+            missing = lookup_keys(chain.from_iterable(p for _, p in prepared)) - self.loaded
         if missing:
             async with db.read() as session:
                 index, details = await advisory_store.load_index_and_details(session, missing)
