@@ -74,6 +74,25 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(
         assert (await session.execute(text("PRAGMA foreign_keys"))).scalar() == 1
 
 
+async def test_sqlite_keeps_the_hub_rows_in_key_order(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """Migration 0018: the findings tables are WITHOUT ROWID (the model says so too)."""
+    async with (
+        Database(databases.sqlite_clone(sqlite_template, tmp_path)) as db,
+        db.read() as session,
+    ):
+        found = await session.execute(
+            text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+                "AND name IN ('findings', 'image_finding_groups')"
+            )
+        )
+        tables = {name: sql for name, sql in found.all()}
+    assert set(tables) == {"findings", "image_finding_groups"}
+    assert all(sql.rstrip().endswith("WITHOUT ROWID") for sql in tables.values())
+
+
 async def test_tag_names_are_unique_per_repository(db: Database) -> None:
     async with db.write() as session:
         registry_id = (

@@ -318,12 +318,15 @@ class Finding(Base):
     __table_args__ = (
         Index("ix_findings_advisory", "advisory_id", "group_id"),
         Index("ix_findings_package", "package", "group_id"),
-        Index("ix_findings_group", "group_id"),
+        # SQLite: kept in key order, each row written once (migration 0018).
+        {"sqlite_with_rowid": False},
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("finding_groups.id", ondelete="CASCADE"))
-    advisory_id: Mapped[str] = mapped_column(String(255))
+    # A group holds one row per advisory (findings_store.groups_of).
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("finding_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    advisory_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     ecosystem: Mapped[str] = mapped_column(String(128))
     package: Mapped[str] = mapped_column(String(512))
     version: Mapped[str] = mapped_column(String(255))
@@ -335,7 +338,10 @@ class ImageFindingGroup(Base):
     """Which digest (scan target) has which group of findings: two integers a row."""
 
     __tablename__ = "image_finding_groups"
-    __table_args__ = (Index("ix_image_finding_groups_group", "group_id", "scan_target_id"),)
+    __table_args__ = (
+        Index("ix_image_finding_groups_group", "group_id", "scan_target_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     scan_target_id: Mapped[int] = mapped_column(
         ForeignKey("scan_targets.id", ondelete="CASCADE"), primary_key=True

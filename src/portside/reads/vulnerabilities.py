@@ -360,7 +360,7 @@ def _pairs(
     repository)."""
     links = _links(principal, where, named=named)
     query = (
-        select(Finding.id)
+        select(Finding.group_id)
         .select_from(Finding)
         .join(links, links.c.group_id == Finding.group_id)
         .where(*_finding_conditions(where))
