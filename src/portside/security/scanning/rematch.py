@@ -105,6 +105,7 @@ async def rematch(
 PART = 50  # images matched at once; their writes are WRITE_CHUNK images per transaction
 WRITE_CHUNK = 50  # images per write transaction: SQLite's write lock is let go between them
 IN_FLIGHT = 2  # parts sent to each worker ahead
+OWN_PART = 10  # images this process matches at a time beside workers (_shared)
 MIN_FOR_WORKERS = 200  # fewer images are matched in this process (a worker takes ~2 s to start)
 
 
@@ -171,43 +172,93 @@ async def _shared(
     now: datetime,
     result: RematchResult,
 ) -> list[list[Item]]:
-    """Match the parts in the worker processes (from the front) and in this one (from the
-    back, whenever no worker's part is waiting to be written), writing each as it is matched;
-    the parts left to match here if a worker process died."""
-    queue = deque(enumerate(parts))
-    waiting: dict[asyncio.Future[Part], int] = {}
-    written: set[int] = set()
+    """Match the parts in the worker processes and in this one, writing each as it is
+    matched (:class:`_Sharing`); the images left to match here if a worker process died."""
+    sharing = _Sharing(pool, matcher, db, now, result)
     try:
-        while queue or waiting:
-            while queue and len(waiting) < IN_FLIGHT * pool.processes:
-                n, items = queue.popleft()
-                waiting[pool.submit(items)] = n
-            ready = [future for future in waiting if future.done()]
-            if not ready and queue:
-                n, items = queue.pop()
-                await _write(db, await matcher.part(db, items), now, result)
-                written.add(n)
-                continue
-            if not ready:
-                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                ready = list(done)
-            for future in ready:
-                n = waiting.pop(future)
-                await _write(db, future.result(), now, result)
-                written.add(n)
+        await sharing.run(parts)
     except BrokenProcessPool as exc:
         log.warning("re-match: a worker process died (%s); the rest is matched here", exc)
-        # The pool fails every part it holds: those are read, not cancelled (Python 3.11's
-        # pool, failing a part cancelled meanwhile, raises in its own thread).
-        pool.broken = True
-        for future in waiting:
-            future.add_done_callback(_read_failure)
-        waiting.clear()
-        return [items for n, items in enumerate(parts) if n not in written]
+        return await sharing.left()
     finally:
-        for future in waiting:
-            future.cancel()
+        sharing.cancel()
     return []
+
+
+class _Sharing:
+    """The workers match parts from the front of the queue; this process writes each part a
+    worker sends back and, whenever none is waiting, matches from the back, OWN_PART images at
+    a time: while it matches it neither writes what the workers send nor sends them more, and
+    a worker left without a part waits. What it matches is written with the next part."""
+
+    def __init__(
+        self, pool: Workers, matcher: Matcher, db: Database, now: datetime, result: RematchResult
+    ) -> None:
+        self.pool, self.matcher, self.db, self.now, self.result = pool, matcher, db, now, result
+        self.queue: deque[list[Item]] = deque()
+        self.waiting: dict[asyncio.Future[Part], list[Item]] = {}
+        self.own: list[Part] = []  # matched here, not yet written
+
+    async def run(self, parts: list[list[Item]]) -> None:
+        self.queue.extend(parts)
+        while self.queue or self.waiting:
+            while self.queue and len(self.waiting) < IN_FLIGHT * self.pool.processes:
+                # Taken off the queue once sent: a broken pool refuses it (then it is left).
+                future = self.pool.submit(self.queue[0])
+                self.waiting[future] = self.queue.popleft()
+            ready = [future for future in self.waiting if future.done()]
+            if not ready and self.queue:
+                await self._match_here()
+                continue
+            if not ready:
+                await self._write([])  # idle meanwhile: what was matched here
+                done, _ = await asyncio.wait(self.waiting, return_when=asyncio.FIRST_COMPLETED)
+                ready = list(done)
+            for future in ready:
+                part = future.result()  # raises if its worker died; it stays waiting then
+                del self.waiting[future]
+                await self._write([part])
+        await self._write([])
+
+    async def _match_here(self) -> None:
+        items = self.queue.pop()
+        if len(items) > OWN_PART:  # the rest stays last in the queue
+            self.queue.append(items[:-OWN_PART])
+            items = items[-OWN_PART:]
+        self.own.append(await self.matcher.part(self.db, items))
+        if sum(len(part.outcomes) for part in self.own) >= WRITE_CHUNK:
+            await self._write([])
+
+    async def _write(self, parts: list[Part]) -> None:
+        """These parts and those matched here since the last write."""
+        joined = _joined([*self.own, *parts])
+        self.own.clear()
+        if joined.images:
+            await _write(self.db, joined, self.now, self.result)
+
+    async def left(self) -> list[list[Item]]:
+        """After a worker died: what was matched here written, and the images not matched.
+        The pool fails every part it holds: those are read, not cancelled (Python 3.11's pool,
+        failing a part cancelled meanwhile, raises in its own thread)."""
+        self.pool.broken = True
+        await self._write([])
+        left = [*self.waiting.values(), *self.queue]
+        for future in self.waiting:
+            future.add_done_callback(_read_failure)
+        self.waiting.clear()
+        return left
+
+    def cancel(self) -> None:
+        for future in self.waiting:
+            future.cancel()
+
+
+def _joined(parts: list[Part]) -> Part:
+    """Parts matched one after the other, as one."""
+    groups: dict[str, findings_store.Group] = {}
+    for part in parts:
+        groups.update(part.groups)
+    return Part(sum(p.images for p in parts), [o for p in parts for o in p.outcomes], groups)
 
 
 def _read_failure(future: asyncio.Future[Part]) -> None:
