@@ -53,6 +53,17 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         yield database
 
 
+@pytest.fixture
+async def pg_db(pg_template: str) -> AsyncIterator[Database]:
+    """A freshly migrated PostgreSQL database, for tests of what only PostgreSQL does."""
+    name = await databases.pg_clone(pg_template)
+    try:
+        async with Database(databases.PG_URL.format(name=name)) as db:
+            yield db
+    finally:
+        await databases.pg_drop(name)
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     base: dict[str, Any] = {
         "database_url": database_url,

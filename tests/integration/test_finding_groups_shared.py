@@ -6,7 +6,6 @@ holding the first transaction open while the second writes."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +14,6 @@ from sqlalchemy import func, select
 from portside.db.engine import Database
 from portside.db.models import Finding, FindingGroup, ImageFindingGroup, ScanTarget
 from portside.security import findings_store
-from tests.support import databases
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 FINDINGS = [
@@ -24,16 +22,6 @@ FINDINGS = [
     {"id": "GHSA-2", "ecosystem": "npm", "package": "semver", "version": "7.5.1",
      "fixed_version": None, "severity": "Low"},
 ]  # fmt: skip
-
-
-@pytest.fixture
-async def pg_db(pg_template: str) -> AsyncIterator[Database]:
-    name = await databases.pg_clone(pg_template)
-    try:
-        async with Database(databases.PG_URL.format(name=name)) as db:
-            yield db
-    finally:
-        await databases.pg_drop(name)
 
 
 @pytest.mark.postgres

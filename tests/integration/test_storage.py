@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -224,16 +223,6 @@ async def test_failed_events_are_replayed_and_done_ones_pruned(db: Database) -> 
         assert await queue.replay(session, None, NOW) == 1
         assert await queue.prune(session, NOW + timedelta(seconds=1)) == 1
         assert await queue.counts(session) == {"fresh": 1, "progress": 0, "done": 0, "failed": 0}
-
-
-@pytest.fixture
-async def pg_db(pg_template: str) -> AsyncIterator[Database]:
-    name = await databases.pg_clone(pg_template)
-    try:
-        async with Database(databases.PG_URL.format(name=name)) as db:
-            yield db
-    finally:
-        await databases.pg_drop(name)
 
 
 @pytest.mark.postgres
