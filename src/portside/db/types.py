@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, TypeDecorator
+from sqlalchemy import JSON, DateTime, Dialect, LargeBinary, Text, TypeDecorator, cast, type_coerce
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -50,6 +50,29 @@ def inflate(stored: bytes | str) -> Any:
 DEFLATE_LEVEL = 1  # a re-match's findings: 17x smaller, 3.6 ms per MB (bench/rematch.py)
 
 
+def deflates(dialect: str) -> bool:
+    """Whether :class:`DeflatedJSON` stores deflated JSON on this dialect (a ``dialect.name``)."""
+    return dialect == "sqlite"
+
+
+def as_stored(dialect: str, column: Any) -> Any:
+    """A JSON column selected as stored, not decoded: its JSON text or, for a
+    :class:`DeflatedJSON` column on SQLite, the bytes (or text, rows from before) it stored."""
+    if deflates(dialect):
+        return type_coerce(column, _AsStored())
+    return cast(column, Text)
+
+
+class _AsStored(TypeDecorator[Any]):
+    """A column's value as the driver gives it (bytes or text), not decoded."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> None:
+        return None
+
+
 class DeflatedJSON(TypeDecorator[Any]):
     """A JSON column whose documents are large and repetitive (an image's findings repeat each
     advisory's text for every package it affects): deflated on SQLite, which keeps every byte
@@ -63,7 +86,7 @@ class DeflatedJSON(TypeDecorator[Any]):
     cache_ok = True
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
-        if dialect.name != "sqlite":
+        if not deflates(dialect.name):
             return super().bind_processor(dialect)
 
         def process(value: Any) -> bytes | None:
@@ -72,7 +95,7 @@ class DeflatedJSON(TypeDecorator[Any]):
         return process
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
-        if dialect.name != "sqlite":
+        if not deflates(dialect.name):
             return super().result_processor(dialect, coltype)
 
         def process(value: bytes | str | None) -> Any:

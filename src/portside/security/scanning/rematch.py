@@ -15,23 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Dialect,
-    LargeBinary,
-    Table,
-    Text,
-    TypeDecorator,
-    bindparam,
-    cast,
-    select,
-    type_coerce,
-    update,
-)
+from sqlalchemy import Table, bindparam, select, update
 
 from portside import cyclegc
 from portside.db.engine import Database
 from portside.db.models import ScanTarget
-from portside.db.types import EncodedJSON
+from portside.db.types import EncodedJSON, as_stored, deflates
 from portside.index import store
 from portside.index.vocabulary import ActivityKind, ScanTargetStatus
 from portside.security import findings_store
@@ -113,7 +102,7 @@ async def _rematch(
     db: Database, now: datetime, changed_keys: set[tuple[str, str]] | None, workers: int
 ) -> RematchResult:
     result = RematchResult()
-    matcher = Matcher(changed_keys, deflated=db.dialect == "sqlite")
+    matcher = Matcher(changed_keys, deflated=deflates(db.dialect))
     items = await _items(db)
     parts = [items[start : start + PART] for start in range(0, len(items), PART)]
     if workers > 0 and len(items) >= MIN_FOR_WORKERS and rematch_workers.can_share(db.url):
@@ -128,7 +117,7 @@ async def _rematch(
 
 
 async def _items(db: Database) -> list[Item]:
-    """The scanned images, their packages and findings as stored (:func:`_as_stored`): a
+    """The scanned images, their packages and findings as stored (:func:`as_stored`): a
     worker decodes the packages, and most of a re-match finds the findings unchanged, which
     comparing stored forms tells without decoding them (:meth:`Matcher._outcome`)."""
     async with db.read() as session:
@@ -137,31 +126,13 @@ async def _items(db: Database) -> list[Item]:
                 ScanTarget.id,
                 ScanTarget.digest,
                 ScanTarget.os,
-                _as_stored(db, ScanTarget.packages),
-                _as_stored(db, ScanTarget.findings),
+                as_stored(db.dialect, ScanTarget.packages),
+                as_stored(db.dialect, ScanTarget.findings),
             )
             .where(ScanTarget.status == ScanTargetStatus.DONE, ScanTarget.packages.is_not(None))
             .order_by(ScanTarget.id)
         )
         return [Item(*row) for row in rows.all()]
-
-
-def _as_stored(db: Database, column: Any) -> Any:
-    """A JSON column as stored, not decoded: its text, or on SQLite the deflated JSON (bytes)
-    or text that :class:`~portside.db.types.DeflatedJSON` stored."""
-    if db.dialect == "sqlite":
-        return type_coerce(column, _AsStored())
-    return cast(column, Text)
-
-
-class _AsStored(TypeDecorator[Any]):
-    """A column's value as the driver gives it (bytes or text), not decoded."""
-
-    impl = LargeBinary
-    cache_ok = True
-
-    def result_processor(self, dialect: Dialect, coltype: object) -> None:
-        return None
 
 
 async def _shared(
