@@ -21,7 +21,7 @@ from sqlalchemy import Text, cast, delete, select, text, update
 
 from portside.db.engine import Database
 from portside.db.models import Activity, AdvisoryPackage, ScanTarget, Tag
-from portside.db.types import deflate
+from portside.db.types import deflate, encode
 from portside.registry.client import RegistryClient
 from portside.registry.local import LocalRegistry
 from portside.security.scanning import advisory_store
@@ -204,16 +204,16 @@ async def test_a_rematch_keeps_other_backends_findings_and_writes_nothing_unchan
     report = await rematch(scene.db, datetime.now(UTC), result.changed_keys)
     assert report.changed == 1
     matched = (await scene.target()).matched_at
-    # What is stored is what json.dumps makes of the findings (what the re-match compares),
-    # deflated on SQLite (portside.db.types.DeflatedJSON).
-    encoded = json.dumps((await scene.target()).findings)
+    # What is stored is what portside.db.types.encode makes of the findings (what the
+    # re-match compares), compressed on SQLite (portside.db.types.DeflatedJSON).
+    encoded = encode((await scene.target()).findings)
     async with scene.db.read() as session:
         if scene.db.dialect == "sqlite":
             stored = await session.scalar(text("SELECT findings FROM scan_targets"))
             assert stored == deflate(encoded)
         else:
             stored = await session.scalar(select(cast(ScanTarget.findings, Text)))
-            assert stored == encoded
+            assert stored == encoded.decode()
     # Nothing changed since: the text is the same, nothing is written.
     assert (await rematch(scene.db, datetime.now(UTC))).changed == 0
     assert (await scene.target()).matched_at == matched

@@ -1,13 +1,15 @@
-"""How :class:`portside.db.types.DeflatedJSON` stores a value on SQLite (pure functions)."""
+"""How :class:`portside.db.types.DeflatedJSON` stores a value on SQLite, and the JSON codec of
+the engines (pure functions)."""
 
 from __future__ import annotations
 
 import json
+import math
 import zlib
 
 import pytest
 
-from portside.db.types import deflate, inflate
+from portside.db.types import decode, deflate, encode, encode_text, inflate, inflated
 
 
 def test_a_deflated_document_reads_back_as_it_was_and_is_smaller() -> None:
@@ -15,22 +17,40 @@ def test_a_deflated_document_reads_back_as_it_was_and_is_smaller() -> None:
         {"id": f"GHSA-{n}", "package": "openssl", "summary": "A flaw in the TLS stack " * 3}
         for n in range(200)
     ]
-    text = json.dumps(findings)
-    stored = deflate(text)
+    data = encode(findings)
+    stored = deflate(data)
     assert isinstance(stored, bytes)
     assert inflate(stored) == findings
-    assert len(stored) * 10 < len(text)
-    assert deflate(text) == stored  # the same text, the same bytes: the re-match compares them
+    assert inflated(stored) == data
+    assert len(stored) * 10 < len(data)
+    assert deflate(data) == stored  # the same JSON, the same bytes: the re-match compares them
 
 
-def test_text_stored_before_the_column_was_deflated_reads_as_json() -> None:
+def test_rows_stored_before_read_as_json() -> None:
+    """Text (before migration 0017) and zlib-deflated JSON (0017 and the code of its time)."""
     assert inflate('[{"id": "CVE-1"}]') == [{"id": "CVE-1"}]
+    assert inflate(zlib.compress(b'[{"id": "CVE-1"}]', 1)) == [{"id": "CVE-1"}]
 
 
 def test_damaged_values_are_refused_not_misread() -> None:
-    with pytest.raises(zlib.error):
-        inflate(b"\x00not deflate")
-    with pytest.raises(json.JSONDecodeError):
-        inflate(zlib.compress(b"{not json"))
-    with pytest.raises(json.JSONDecodeError):
-        inflate("{not json")
+    for damaged in (
+        b"\x00not deflate",
+        zlib.compress(b"{not json"),
+        deflate(b"{not json"),
+        deflate(b'[{"id": 1}]')[:-4],  # a truncated zstd frame
+        "{not json",
+    ):
+        with pytest.raises(ValueError, match="JSON|stored|parse|Expecting"):
+            inflate(damaged)
+
+
+def test_the_codec_reads_what_json_writes_and_writes_what_json_reads() -> None:
+    value = {"id": "CVE-1", "score": 9.8, "naïve": ['"quoted" \u2603'], "none": None}
+    assert decode(json.dumps(value)) == value
+    assert json.loads(encode(value)) == value
+    assert json.loads(encode_text(value)) == value
+    # What orjson refuses, json writes: keys that are not strings, integers past 64 bits.
+    assert json.loads(encode({1: "a"})) == {"1": "a"}
+    assert decode(encode([1 << 70])) == [1 << 70]
+    # ... and reads: the NaN json.dumps writes.
+    assert math.isnan(decode(json.dumps([math.nan]))[0])

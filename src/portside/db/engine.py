@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from portside.db.types import decode, encode_text
 from portside.errors import StorageError
 from portside.lifecycle import Resource
 from portside.private import create_private
@@ -193,7 +194,10 @@ class Database(Resource):
 
     async def open(self) -> None:
         url = async_url(self.url)
-        kwargs: dict[str, Any] = {"echo": self._echo}
+        # JSON columns through orjson (types.encode/decode): the re-match reads and writes
+        # megabytes of them.
+        json_codec = {"json_serializer": encode_text, "json_deserializer": decode}
+        kwargs: dict[str, Any] = {"echo": self._echo, **json_codec}
         if url.get_backend_name() == "postgresql":
             kwargs.update(
                 pool_size=self._pool_size, max_overflow=self._pool_size, pool_pre_ping=True
@@ -216,7 +220,9 @@ class Database(Resource):
             _create_sqlite_file(url)
             kwargs["pool_reset_on_return"] = None  # write() always commits or rolls back
             engine = create_async_engine(url, **kwargs)
-            sync_engine = create_engine(url.set(drivername="sqlite"), pool_reset_on_return=None)
+            sync_engine = create_engine(
+                url.set(drivername="sqlite"), pool_reset_on_return=None, **json_codec
+            )
             for target in (engine.sync_engine, sync_engine):
                 event.listen(target, "connect", _sqlite_on_connect)
                 event.listen(target, "begin", _sqlite_on_begin)

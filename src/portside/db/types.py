@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+import zstandard
 from sqlalchemy import JSON, DateTime, Dialect, LargeBinary, Text, TypeDecorator, cast, type_coerce
 
 
@@ -36,18 +38,57 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def deflate(text: str) -> bytes:
-    """JSON text as :class:`DeflatedJSON` stores it on SQLite."""
-    return zlib.compress(text.encode(), DEFLATE_LEVEL)
+def encode(value: Any) -> bytes:
+    """A value as JSON, as Portside stores it (orjson: several times faster than ``json`` at
+    the re-match's sizes, ``bench/rematch.py``); what orjson refuses (a dict key that is not a
+    string, an integer past 64 bits) as ``json`` writes it."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value).encode()
+
+
+def encode_text(value: Any) -> str:
+    """:func:`encode` as text: how the engines write JSON columns (``json_serializer``)."""
+    return encode(value).decode()
+
+
+def decode(data: bytes | str) -> Any:
+    """A JSON document (what :func:`encode` or ``json.dumps`` wrote); :class:`ValueError` when
+    it is not JSON. The ``NaN`` and ``Infinity`` that ``json`` writes, and orjson refuses, read
+    as ``json`` reads them."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
+def deflate(data: bytes) -> bytes:
+    """JSON (:func:`encode`) as :class:`DeflatedJSON` stores it on SQLite: a zstd frame."""
+    return zstandard.compress(data, DEFLATE_LEVEL)
+
+
+def inflated(stored: bytes | str) -> bytes | str:
+    """The JSON of what :class:`DeflatedJSON` stored on SQLite: a zstd frame, zlib-deflated
+    JSON (rows written by migration 0017 and the code of its time) or JSON text (rows from
+    before it); :class:`ValueError` when it is none of these."""
+    if isinstance(stored, str):
+        return stored
+    try:
+        if stored[:4] == _ZSTD_MAGIC:
+            return zstandard.decompress(stored)
+        return zlib.decompress(stored)
+    except (zstandard.ZstdError, zlib.error) as exc:
+        raise ValueError(f"not a stored JSON document: {exc}") from None
 
 
 def inflate(stored: bytes | str) -> Any:
-    """The value of what :class:`DeflatedJSON` stored on SQLite: deflated JSON, or JSON text
-    (a row written before the column was deflated)."""
-    return json.loads(zlib.decompress(stored) if isinstance(stored, bytes) else stored)
+    """The value of what :class:`DeflatedJSON` stored on SQLite (:func:`inflated`)."""
+    return decode(inflated(stored))
 
 
-DEFLATE_LEVEL = 1  # a re-match's findings: 17x smaller, 3.6 ms per MB (bench/rematch.py)
+DEFLATE_LEVEL = 1  # a re-match's findings: 18x smaller, 1.3 ms per MB (bench/rematch.py)
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 def deflates(dialect: str) -> bool:
@@ -78,9 +119,9 @@ class DeflatedJSON(TypeDecorator[Any]):
     advisory's text for every package it affects): deflated on SQLite, which keeps every byte
     as given; plain JSON on PostgreSQL, whose TOAST already compresses large values.
 
-    On SQLite a value is stored as zlib-compressed JSON (:func:`deflate`); a row stored as text
-    before is read as well (:func:`inflate`). A SQL reader of such a column on SQLite sees a
-    blob: only Portside reads it."""
+    On SQLite a value is stored as zstd-compressed JSON (:func:`deflate`); rows stored
+    zlib-compressed or as text before are read as well (:func:`inflate`). A SQL reader of such
+    a column on SQLite sees a blob: only Portside reads it."""
 
     impl = JSON  # declared JSON on both (SQLite keeps any value in any column)
     cache_ok = True
@@ -90,7 +131,7 @@ class DeflatedJSON(TypeDecorator[Any]):
             return super().bind_processor(dialect)
 
         def process(value: Any) -> bytes | None:
-            return None if value is None else deflate(json.dumps(value))
+            return None if value is None else deflate(encode(value))
 
         return process
 
@@ -105,13 +146,13 @@ class DeflatedJSON(TypeDecorator[Any]):
 
 
 class EncodedJSON(TypeDecorator[str]):
-    """A value for a JSON column, given in the form the column stores: the text ``json.dumps``
-    would make of it (:func:`deflate` of that text for a :class:`DeflatedJSON` column on
-    SQLite).
+    """A value for a JSON column, given in the form the column stores: its JSON text
+    (:func:`encode_text`), or :func:`deflate` of its JSON for a :class:`DeflatedJSON` column
+    on SQLite.
 
-    For a writer that encodes shared parts once (a re-match writes the same finding into
-    hundreds of images): the value is bound as it is, where the column's own type would encode
-    it again. Only for binding; reading the column gives the decoded value as usual.
+    For a writer that has the stored form at hand (the re-match makes it to compare with what
+    is stored): the value is bound as it is, where the column's own type would encode it
+    again. Only for binding; reading the column gives the decoded value as usual.
     """
 
     impl = JSON

@@ -10,9 +10,7 @@ What it returns (:class:`Part`) is plain data: strings, numbers, tuples.
 
 from __future__ import annotations
 
-import json
 import logging
-import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from itertools import chain
@@ -20,7 +18,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from portside.db.engine import Database
-from portside.db.types import deflate, inflate
+from portside.db.types import decode, deflate, encode, inflate, inflated
 from portside.security import findings_store
 from portside.security.advisories.index import AdvisoryIndex
 from portside.security.advisories.match import Placed
@@ -85,7 +83,6 @@ class Matcher:
         self.details: advisory_store.Details = {}
         self.loaded: set[tuple[str, str]] = set()
         self.cache = FindingCache()
-        self.encoder = FindingsEncoder()
         self.grouping = findings_store.Grouping()
 
     async def part(self, db: Database, items: Sequence[Item]) -> Part:
@@ -93,7 +90,7 @@ class Matcher:
         for item in items:
             try:
                 records = inflate(item.packages) if item.packages else []
-            except (ValueError, zlib.error) as exc:
+            except ValueError as exc:
                 # Left as it is (its findings kept), the other images matched.
                 log.warning("re-match: %s has unreadable stored packages (%s)", item.digest, exc)
                 continue
@@ -135,21 +132,24 @@ class Matcher:
         them. Anything else is decoded and compared finding by finding, other backends'
         findings kept."""
         sections = package_findings(self.index, packages, self.details, self.cache)
-        text = self.encoder.encode(sections)
-        stored: str | bytes = deflate(text) if self.deflated else text
-        if item.findings == (stored if isinstance(item.findings, bytes) else text):
+        builtin = list(chain.from_iterable(sections))
+        data = encode(builtin)
+        try:
+            before_data = inflated(item.findings) if item.findings else None
+        except ValueError as exc:  # damaged: replaced by what is found now
+            log.warning("re-match: %s has unreadable stored findings (%s)", item.digest, exc)
+            before_data = None
+        if before_data == (data if isinstance(before_data, bytes) else data.decode()):
             return None
         try:
-            before = (inflate(item.findings) if item.findings else None) or []
-        except (ValueError, zlib.error) as exc:  # damaged: replaced by what is found now
+            before = (decode(before_data) if before_data else None) or []
+        except ValueError as exc:
             log.warning("re-match: %s has unreadable stored findings (%s)", item.digest, exc)
             before = []
-        builtin = list(chain.from_iterable(sections))
         others = external_findings(before)
         if others:
             findings = merge_findings(("builtin", builtin), *others.items())
-            sections, text = [findings], json.dumps(findings)
-            stored = deflate(text) if self.deflated else text
+            sections, data = [findings], encode(findings)
         else:
             findings = builtin  # what merge_findings returns for the built-in scanner alone
         if not differ(findings, before):
@@ -163,7 +163,7 @@ class Matcher:
         return Outcome(
             item.id,
             item.digest,
-            stored,
+            deflate(data) if self.deflated else data.decode(),
             counts_from(tally),
             [f["id"] for f in new[:ACTIVITY_IDS]],
             dict(added),
@@ -199,24 +199,3 @@ def differ(findings: list[dict[str, Any]], before: list[dict[str, Any]]) -> bool
     if not before:
         return bool(findings)
     return {_identity(f) for f in findings} != {_identity(f) for f in before}
-
-
-class FindingsEncoder:
-    """The JSON text of a findings list given in sections (lists of findings), each section
-    encoded once however many images share it: images share most of their packages, and
-    encoding their findings again and again was a good part of writing them. The text is the
-    one ``json.dumps`` makes of the whole list."""
-
-    def __init__(self) -> None:
-        # By id(): lists are not hashable. Each is kept with its text, so no id is reused.
-        self._texts: dict[int, tuple[Findings, str]] = {}
-
-    def encode(self, sections: list[Findings]) -> str:
-        return "[" + ", ".join(self._text(s) for s in sections if s) + "]"
-
-    def _text(self, section: Findings) -> str:
-        known = self._texts.get(id(section))
-        if known is None:
-            # A list's items, as json.dumps writes them inside its brackets.
-            known = self._texts[id(section)] = (section, json.dumps(section)[1:-1])
-        return known[1]

@@ -5,7 +5,8 @@ and findings were 300 KB of its ``scan_targets`` row: a re-match that changed a 
 findings rewrote 290 MB. Portside now stores both as zlib-compressed JSON on SQLite
 (:class:`portside.db.types.DeflatedJSON`, 12-17x smaller); this revision deflates the rows
 stored before. PostgreSQL is left as it is: its TOAST already keeps large values compressed
-and apart from the row. The downgrade stores the JSON text again.
+and apart from the row. The downgrade stores the JSON text again (of zlib rows, and of the
+zstd frames later code writes).
 
 Revision ID: 0017
 Revises: 0016
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+import zstandard
 from alembic import op
 
 revision = "0017"
@@ -28,6 +30,7 @@ depends_on = None
 
 BATCH = 200
 LEVEL = 1  # as portside.db.types.DEFLATE_LEVEL was at this revision
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 COLUMNS = ("packages", "findings")
 
 # Untyped columns: the values as the driver gives them (text, or bytes once deflated).
@@ -47,7 +50,11 @@ def _deflate(value: Any) -> Any:
 
 
 def _inflate(value: Any) -> Any:
-    return zlib.decompress(value).decode() if isinstance(value, bytes) else value
+    if not isinstance(value, bytes):
+        return value
+    if value[:4] == ZSTD_MAGIC:  # written by later code (types.deflate: zstd)
+        return zstandard.decompress(value).decode()
+    return zlib.decompress(value).decode()
 
 
 def _rewrite(bind: sa.Connection, convert: Callable[[Any], Any]) -> None:
