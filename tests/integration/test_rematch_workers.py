@@ -26,6 +26,7 @@ from portside.db.models import (
     ScanTarget,
     Tag,
 )
+from portside.db.types import deflates
 from portside.index import store
 from portside.security.advisories.osv import parse_advisory
 from portside.security.packages import Package
@@ -33,6 +34,7 @@ from portside.security.scanning import advisory_store, rematch_workers
 from portside.security.scanning import rematch as rematch_module
 from portside.security.scanning.records import package_record
 from portside.security.scanning.rematch import rematch
+from portside.security.scanning.rematch_matcher import Matcher
 from tests.support.realosv import real_osv
 
 TYPES = {"PyPI": "pypi", "npm": "npm"}
@@ -159,6 +161,20 @@ async def test_workers_store_what_the_process_itself_stores(
     # Nothing changed since: the workers find every stored text the same.
     again = await rematch(db, datetime.now(UTC), workers=2)
     assert (again.images, again.changed) == (40, 0)
+
+
+async def test_a_matcher_returns_each_group_once(db: Database, tmp_path: Path) -> None:
+    """A group's rows come with the first part that has it; a later part names it only (the
+    writer keeps every group of the re-match)."""
+    await scanned_images(db, tmp_path, 12)
+    items = await rematch_module._items(db)
+    matcher = Matcher(deflated=deflates(db.dialect))
+    first, second = [await matcher.part(db, items[:6]), await matcher.part(db, items[6:])]
+    assert first.groups and second.groups
+    assert not first.groups.keys() & second.groups.keys()
+    named = {key for part in (first, second) for o in part.outcomes for key in o.groups}
+    assert named == first.groups.keys() | second.groups.keys()
+    assert any(key in first.groups for o in second.outcomes for key in o.groups)
 
 
 async def test_a_part_touching_no_changed_key_is_skipped_in_workers(

@@ -103,16 +103,17 @@ async def _rematch(
 ) -> RematchResult:
     result = RematchResult()
     matcher = Matcher(changed_keys, deflated=deflates(db.dialect))
+    writer = _Writer(db, now, result)
     items = await _items(db)
     parts = [items[start : start + PART] for start in range(0, len(items), PART)]
     if workers > 0 and len(items) >= MIN_FOR_WORKERS and rematch_workers.can_share(db.url):
         pool = await Workers(db.url, changed_keys, workers).start()
         try:
-            parts = await _shared(pool, matcher, parts, db, now, result)
+            parts = await _shared(pool, matcher, parts, writer)
         finally:
             await pool.stop()
     for part in parts:
-        await _write(db, await matcher.part(db, part), now, result)
+        await writer.write(await matcher.part(db, part))
     return result
 
 
@@ -136,16 +137,11 @@ async def _items(db: Database) -> list[Item]:
 
 
 async def _shared(
-    pool: Workers,
-    matcher: Matcher,
-    parts: list[list[Item]],
-    db: Database,
-    now: datetime,
-    result: RematchResult,
+    pool: Workers, matcher: Matcher, parts: list[list[Item]], writer: _Writer
 ) -> list[list[Item]]:
     """Match the parts in the worker processes and in this one, writing each as it is
     matched (:class:`_Sharing`); the images left to match here if a worker process died."""
-    sharing = _Sharing(pool, matcher, db, now, result)
+    sharing = _Sharing(pool, matcher, writer)
     try:
         await sharing.run(parts)
     except BrokenProcessPool as exc:
@@ -162,10 +158,8 @@ class _Sharing:
     a time: while it matches it neither writes what the workers send nor sends them more, and
     a worker left without a part waits. What it matches is written with the next part."""
 
-    def __init__(
-        self, pool: Workers, matcher: Matcher, db: Database, now: datetime, result: RematchResult
-    ) -> None:
-        self.pool, self.matcher, self.db, self.now, self.result = pool, matcher, db, now, result
+    def __init__(self, pool: Workers, matcher: Matcher, writer: _Writer) -> None:
+        self.pool, self.matcher, self.writer = pool, matcher, writer
         self.queue: deque[list[Item]] = deque()
         self.waiting: dict[asyncio.Future[Part], list[Item]] = {}
         self.own: list[Part] = []  # matched here, not yet written
@@ -183,8 +177,9 @@ class _Sharing:
                 continue
             if not ready:
                 await self._write([])  # idle meanwhile: what was matched here
-                done, _ = await asyncio.wait(self.waiting, return_when=asyncio.FIRST_COMPLETED)
-                ready = list(done)
+                await asyncio.wait(self.waiting, return_when=asyncio.FIRST_COMPLETED)
+                # In the order sent: a worker's part may name groups it sent in an earlier one.
+                ready = [future for future in self.waiting if future.done()]
             for future in ready:
                 part = future.result()  # raises if its worker died; it stays waiting then
                 del self.waiting[future]
@@ -196,7 +191,7 @@ class _Sharing:
         if len(items) > OWN_PART:  # the rest stays last in the queue
             self.queue.append(items[:-OWN_PART])
             items = items[-OWN_PART:]
-        self.own.append(await self.matcher.part(self.db, items))
+        self.own.append(await self.matcher.part(self.writer.db, items))
         if sum(len(part.outcomes) for part in self.own) >= WRITE_CHUNK:
             await self._write([])
 
@@ -205,7 +200,7 @@ class _Sharing:
         joined = _joined([*self.own, *parts])
         self.own.clear()
         if joined.images:
-            await _write(self.db, joined, self.now, self.result)
+            await self.writer.write(joined)
 
     async def left(self) -> list[list[Item]]:
         """After a worker died: what was matched here written, and the images not matched.
@@ -249,37 +244,48 @@ _STORE = (
 )
 
 
-async def _write(db: Database, part: Part, now: datetime, result: RematchResult) -> None:
-    """Store a part's changed findings and counts, and record the new findings as activities:
-    a few dozen images per transaction, each image's findings, counts, activities and hub rows
-    together (so the webhook's writes, which go first on SQLite's write lock, wait for one
-    transaction only, never for the whole re-match)."""
-    result.images += part.images
-    result.changed += len(part.outcomes)
-    for start in range(0, len(part.outcomes), WRITE_CHUNK):
-        chunk = part.outcomes[start : start + WRITE_CHUNK]
-        values = [
-            {
-                "target": o.id,
-                "new_findings": o.stored,
-                "new_counts": o.counts,
-                "new_matched_at": now,
-            }
-            for o in chunk
-        ]
-        async with db.write() as session:
-            await session.execute(_STORE, values)
-            tags = await store.tags_on_digests(session, [o.digest for o in chunk if o.new_ids])
-            activities = []
-            for outcome in chunk:
-                if outcome.new_ids:
-                    result.new_findings.update(outcome.added)
-                    activities += _new_activities(tags.get(outcome.digest, []), outcome, now)
-            await store.insert_activities(session, activities)
-            # The hub's rows, in the same transaction, for the changed targets only.
-            await findings_store.store_groups(
-                session, {o.id: o.groups for o in chunk}, part.groups, now
-            )
+class _Writer:
+    """Writes the parts of one re-match; keeps their groups' rows, each sent once by the
+    matcher that found it (:class:`~portside.security.scanning.rematch_matcher.Part`)."""
+
+    def __init__(self, db: Database, now: datetime, result: RematchResult) -> None:
+        self.db, self.now, self.result = db, now, result
+        self.groups: dict[str, findings_store.Group] = {}
+
+    async def write(self, part: Part) -> None:
+        """Store a part's changed findings and counts, and record the new findings as
+        activities: a few dozen images per transaction, each image's findings, counts,
+        activities and hub rows together (so the webhook's writes, which go first on SQLite's
+        write lock, wait for one transaction only, never for the whole re-match)."""
+        now, result = self.now, self.result
+        self.groups.update(part.groups)
+        result.images += part.images
+        result.changed += len(part.outcomes)
+        for start in range(0, len(part.outcomes), WRITE_CHUNK):
+            chunk = part.outcomes[start : start + WRITE_CHUNK]
+            values = [
+                {
+                    "target": o.id,
+                    "new_findings": o.stored,
+                    "new_counts": o.counts,
+                    "new_matched_at": now,
+                }
+                for o in chunk
+            ]
+            async with self.db.write() as session:
+                await session.execute(_STORE, values)
+                digests = [o.digest for o in chunk if o.new_ids]
+                tags = await store.tags_on_digests(session, digests)
+                activities = []
+                for outcome in chunk:
+                    if outcome.new_ids:
+                        result.new_findings.update(outcome.added)
+                        activities += _new_activities(tags.get(outcome.digest, []), outcome, now)
+                await store.insert_activities(session, activities)
+                # The hub's rows, in the same transaction, for the changed targets only.
+                await findings_store.store_groups(
+                    session, {o.id: o.groups for o in chunk}, self.groups, now
+                )
 
 
 def _new_activities(

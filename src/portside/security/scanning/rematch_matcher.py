@@ -63,7 +63,10 @@ class Outcome(NamedTuple):
 
 class Part(NamedTuple):
     """What matching a part of the images gives: how many were matched (those touching the
-    changed keys), the changed ones, and the rows of their groups by key."""
+    changed keys), the changed ones, and the rows of their groups by key: only of the groups
+    this matcher has not returned in an earlier part (the writer keeps them all, for the re-match;
+    images share most of their groups, and sending them again from a worker process was most
+    of what it sent)."""
 
     images: int
     outcomes: list[Outcome]
@@ -84,6 +87,7 @@ class Matcher:
         self.loaded: set[tuple[str, str]] = set()
         self.cache = FindingCache()
         self.grouping = findings_store.Grouping()
+        self.returned: set[str] = set()  # the keys of the groups returned in earlier parts
 
     async def part(self, db: Database, items: Sequence[Item]) -> Part:
         prepared: list[tuple[Item, list[Placed]]] = []
@@ -159,7 +163,11 @@ class Matcher:
         tally = Counter(map(itemgetter("severity"), findings))
         added = tally if len(new) == len(findings) else Counter(map(itemgetter("severity"), new))
         mine = findings_store.target_groups(sections, self.grouping.by_section, self.grouping.memo)
-        groups.update(mine)
+        returned = self.returned
+        for key, group in mine.items():
+            if key not in returned:
+                returned.add(key)
+                groups[key] = group
         return Outcome(
             item.id,
             item.digest,
