@@ -178,6 +178,19 @@ def index_of(
     """An index of (index key, advisory, its ``affected`` entries for that key) parts, none of
     them withdrawn (``withdrawn`` counts those left out); a key's advisories in the order
     given, each entry compiled once."""
+    compiled = (
+        (key, ref, [compile_affected(affected) for affected in entries])
+        for key, ref, entries in parts
+    )
+    return index_of_compiled(compiled, withdrawn=withdrawn)
+
+
+def index_of_compiled(
+    parts: Iterable[tuple[tuple[str, str], AdvisoryRef, Sequence[CompiledAffected]]],
+    *,
+    withdrawn: int = 0,
+) -> AdvisoryIndex:
+    """:func:`index_of` of entries compiled already."""
     grouped: dict[tuple[str, str], dict[str, tuple[AdvisoryRef, list[CompiledAffected]]]] = (
         defaultdict(dict)
     )
@@ -186,8 +199,7 @@ def index_of(
     for key, ref, entries in parts:
         ids.add(ref.id)
         compiled = grouped[key].setdefault(ref.id, (ref, []))[1]
-        for affected in entries:
-            one = compile_affected(affected)
+        for one in entries:
             undecidable += sum(1 for r in one.ranges if r.order is None)
             compiled.append(one)
     entries_by_key = {

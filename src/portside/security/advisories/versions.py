@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -127,34 +128,42 @@ def _intervals(events: list[tuple[VersionKey | None, EventKind]]) -> tuple[Inter
 
 def compile_range(ecosystem: str, range_: Range) -> CompiledRange | None:
     """Parse a range's boundaries once. None for a GIT range (never matches by version)."""
-    if range_.type is RangeType.GIT:
+    return compile_events(
+        ecosystem, range_.type, range_.raw_type, [(e.kind, e.version) for e in range_.events]
+    )
+
+
+def compile_events(
+    ecosystem: str, range_type: RangeType, raw_type: str, events: Iterable[tuple[EventKind, str]]
+) -> CompiledRange | None:
+    """:func:`compile_range` of a range given as its type, its type as written and its
+    (kind, version) events (a loader that has them so builds no :class:`Range`)."""
+    if range_type is RangeType.GIT:
         return None
-    order = order_for(ecosystem, range_.type)
+    order = order_for(ecosystem, range_type)
     if order is None:
-        what = (
-            f"range type {range_.raw_type!r}" if range_.type is RangeType.UNKNOWN else "ecosystem"
-        )
+        what = f"range type {raw_type!r}" if range_type is RangeType.UNKNOWN else "ecosystem"
         return CompiledRange(None, problem=f"no version order for {what} in {ecosystem!r}")
-    events: list[tuple[VersionKey | None, EventKind]] = []
+    keyed: list[tuple[VersionKey | None, EventKind]] = []
     limits: list[VersionKey] = []
     unlimited = False
-    for event in range_.events:
-        if event.kind is EventKind.INTRODUCED and event.version == "0":
-            events.append((None, event.kind))
+    for kind, version in events:
+        if kind is EventKind.INTRODUCED and version == "0":
+            keyed.append((None, kind))
             continue
-        if event.kind is EventKind.LIMIT and "*" in event.version:
+        if kind is EventKind.LIMIT and "*" in version:
             unlimited = True
             continue
-        key = order.key(event.version)
+        key = order.key(version)
         if key is None:
-            problem = f"unreadable {order.name} version {event.version!r} in a {event.kind} event"
+            problem = f"unreadable {order.name} version {version!r} in a {kind} event"
             return CompiledRange(None, problem=problem)
-        if event.kind is EventKind.LIMIT:
+        if kind is EventKind.LIMIT:
             limits.append(key)
         else:
-            events.append((key, event.kind))
+            keyed.append((key, kind))
     bounded = tuple(limits) if limits and not unlimited else None
-    return CompiledRange(order, _intervals(events), bounded)
+    return CompiledRange(order, _intervals(keyed), bounded)
 
 
 @dataclass(frozen=True)
@@ -203,18 +212,31 @@ class VersionKeys(dict[VersionOrder | None, VersionKey | None]):
 
 
 def compile_affected(affected: Affected) -> CompiledAffected:
-    compiled = [compile_range(affected.ecosystem, r) for r in affected.ranges]
+    return compile_parts(
+        affected.versions,
+        [compile_range(affected.ecosystem, r) for r in affected.ranges],
+        affected.fixed_versions,
+    )
+
+
+def compile_parts(
+    versions: frozenset[str],
+    compiled: Iterable[CompiledRange | None],
+    fixed_versions: Iterable[str],
+) -> CompiledAffected:
+    """:func:`compile_affected` of an entry given as its parts: its versions, compiled ranges
+    (:func:`compile_events`) and fixed versions (for hints)."""
     ranges = tuple(c for c in compiled if c is not None)
     hint_order = next((c.order for c in ranges if c.order is not None), None)
     fixed: list[tuple[VersionKey, str]] = []
     if hint_order is not None:
-        for text in affected.fixed_versions:
+        for text in fixed_versions:
             key = hint_order.key(text)
             if key is not None:
                 fixed.append((key, text))
     fixed.sort(key=lambda pair: pair[0])
     return CompiledAffected(
-        affected.versions,
+        versions,
         ranges,
         hint_order,
         tuple(key for key, _ in fixed),

@@ -24,17 +24,23 @@ from portside.db.models import AdvisoryPackage, AdvisorySource, VulndbImport
 from portside.errors import StorageError
 from portside.security import findings_store
 from portside.security.advisories.ecosystems import index_ecosystem
-from portside.security.advisories.index import AdvisoryIndex, AdvisoryRef, index_of, key_of
+from portside.security.advisories.index import (
+    AdvisoryIndex,
+    AdvisoryRef,
+    index_of_compiled,
+    key_of,
+)
 from portside.security.advisories.load import LoadReport, read_located
-from portside.security.advisories.osv import Advisory, Affected, parse_advisory
+from portside.security.advisories.osv import Advisory, parse_advisory
 from portside.security.advisories.stored import (
     LINKS,
     affected_forms,
-    affected_of,
     brief_form,
+    compiled_of,
     links_of,
     ref_of,
 )
+from portside.security.advisories.versions import CompiledAffected
 
 log = logging.getLogger(__name__)
 
@@ -361,12 +367,12 @@ class _Loaded:
     """What :func:`load_index_and_details` has read so far."""
 
     def __init__(self) -> None:
-        self.parts: list[tuple[tuple[str, str], AdvisoryRef, list[Affected]]] = []
+        self.parts: list[tuple[tuple[str, str], AdvisoryRef, list[CompiledAffected]]] = []
         self.refs: dict[str, AdvisoryRef] = {}
         self.details: Details = {}
         self.withdrawn: set[str] = set()
         self.unread: set[str] = set()  # stored without forms this version reads
-        self.reparsed: list[tuple[tuple[str, str], AdvisoryRef, list[Affected]]] = []
+        self.reparsed: list[tuple[tuple[str, str], AdvisoryRef, list[CompiledAffected]]] = []
 
     def add(
         self,
@@ -390,7 +396,7 @@ class _Loaded:
                 self.details[advisory_id] = (summary, links_of(brief))
             if not isinstance(affected, list):
                 raise ValueError("no stored affected entries")
-            self.parts.append(((ecosystem, name), ref, [affected_of(form) for form in affected]))
+            self.parts.append(((ecosystem, name), ref, [compiled_of(form) for form in affected]))
         except ValueError:
             self.unread.add(advisory_id)
 
@@ -403,14 +409,14 @@ class _Loaded:
         ref = AdvisoryRef.of(advisory)
         for key, forms in affected_forms(advisory).items():
             if key in wanted:
-                self.reparsed.append((key, ref, [affected_of(form) for form in forms]))
+                self.reparsed.append((key, ref, [compiled_of(form) for form in forms]))
 
     def index(self) -> AdvisoryIndex:
         # A key's advisories in id order: the findings' order, and so their stored text, stays
         # the same from one load to the next.
         kept = [part for part in self.parts if part[1].id not in self.unread]
         parts = sorted(kept + self.reparsed, key=lambda part: part[1].id)
-        return index_of(parts, withdrawn=len(self.withdrawn))
+        return index_of_compiled(parts, withdrawn=len(self.withdrawn))
 
 
 async def _parsed(session: AsyncSession, ids: list[str]) -> list[Advisory]:

@@ -10,16 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from portside.security.advisories.index import AdvisoryRef, build_index, index_of, key_of
+from portside.security.advisories.index import (
+    AdvisoryRef,
+    build_index,
+    index_of,
+    index_of_compiled,
+    key_of,
+)
 from portside.security.advisories.osv import Advisory, parse_advisory
 from portside.security.advisories.stored import (
     affected_form,
     affected_forms,
     affected_of,
     brief_form,
+    compiled_of,
     links_of,
     ref_of,
 )
+from portside.security.advisories.versions import compile_affected
 from tests.support.realosv import real_osv
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "osv"
@@ -46,6 +54,9 @@ def test_affected_entries_read_back_as_parsed() -> None:
                 dataclasses.replace(a, purl=None) for a in advisory.affected if key_of(a) == key
             ]
             assert [affected_of(entry) for entry in entries] == expected, advisory.id
+            # Compiled straight from the form: what compiling the parsed entry gives.
+            compiled = [compile_affected(a) for a in expected]
+            assert [compiled_of(entry) for entry in entries] == compiled, advisory.id
             checked += len(entries)
     assert checked > 300
 
@@ -70,6 +81,10 @@ def test_an_index_of_stored_forms_is_the_index_of_the_records() -> None:
     from_records = build_index(records)
     assert from_forms.entries == from_records.entries
     assert from_forms.advisories == from_records.advisories
+    compiled = [(key, ref, [compile_affected(a) for a in entries]) for key, ref, entries in parts]
+    from_compiled = index_of_compiled(compiled)
+    assert from_compiled.entries == from_records.entries
+    assert from_compiled.undecidable_ranges == from_records.undecidable_ranges
 
 
 @pytest.mark.parametrize(
@@ -85,6 +100,8 @@ def test_an_index_of_stored_forms_is_the_index_of_the_records() -> None:
 def test_a_damaged_affected_form_is_refused(form: object) -> None:
     with pytest.raises(ValueError, match="stored"):
         affected_of(form)
+    with pytest.raises(ValueError, match="stored"):
+        compiled_of(form)
 
 
 @pytest.mark.parametrize("form", [None, [], {"aliases": "CVE-1", "related": []}])
