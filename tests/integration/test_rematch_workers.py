@@ -126,10 +126,11 @@ async def reset(db: Database) -> None:
 
 @pytest.fixture
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Parts of 4 images (3 when matched here), workers from 8 images on: a few dozen images
-    make many parts."""
+    """Parts of 4 images (3 when matched here), written 5 at a time, workers from 8 images on:
+    a few dozen images make many parts and many writes."""
     monkeypatch.setattr(rematch_module, "PART", 4)
     monkeypatch.setattr(rematch_module, "OWN_PART", 3)  # a part taken here is split
+    monkeypatch.setattr(rematch_module, "WRITE_CHUNK", 5)  # a part written in two
     monkeypatch.setattr(rematch_module, "MIN_FOR_WORKERS", 8)
 
 
