@@ -43,7 +43,7 @@ from portside.security.analysis.purl import purl
 from portside.security.packages import OsRelease, Package
 from portside.security.scanning.advisory_store import import_path
 from portside.security.scanning.records import os_record, package_record
-from portside.security.scanning.rematch import rematch
+from portside.security.scanning.rematch import WRITE_CHUNK, rematch
 
 DEBIAN = OsRelease("debian", "12", "bookworm", "Debian GNU/Linux 12 (bookworm)")
 SITE = "usr/local/lib/python3.11/site-packages"
@@ -315,7 +315,8 @@ def main() -> None:
         "waiting for a quiet machine; it also writes the security hub's rows "
         "(`portside.security.findings_store.store_groups`: findings grouped per vulnerable "
         "package, one link per package and image), in the same transactions as the findings "
-        "(50 images each). `again`: the same call right after, when nothing changed.",
+        f"({WRITE_CHUNK} changed images each, `rematch.WRITE_CHUNK`). `again`: the same call "
+        "right after, when nothing changed.",
         "",
         "| | seconds |",
         "|---|---:|",

@@ -76,6 +76,25 @@ def test_groups_split_by_installed_package_and_are_named_by_their_rows() -> None
     assert len(group_key(semver)) == 64
 
 
+def test_group_names_stay_what_they_were() -> None:
+    """Stored groups are found again by name: the name of the same rows never changes from
+    one version to the next (these two were computed by the code of commit 6f17a6e)."""
+    findings = [
+        finding("CVE-2024-2", "openssl", ecosystem="Debian:12", version="3.0.11-1",
+                fixed_version="3.0.13-1", severity="High"),
+        finding("CVE-2024-1", "openssl", ecosystem="Debian:12", version="3.0.11-1",
+                fixed_version=None, severity="Low"),
+        finding("GHSA-x", "jinja2", ecosystem="PyPI", version="3.1.2", fixed_version="3.1.3",
+                severity="Medium"),
+        finding("CVE-2024-1", "jinja2", ecosystem="PyPI", version="3.1.2", fixed_version="3.1.4",
+                severity="Dire"),
+    ]  # fmt: skip
+    assert sorted(group_key(g) for g in groups_of(rows_of(findings)).values()) == [
+        "15bbd0065ddb9e684f32536122b3f0c6cf9d9cc0fabda267ee6441214a2c3f03",
+        "1ea6ddbea8ead092b81aab9e3a373dc6b1ef48968e9833f51964f52ae053cae5",
+    ]
+
+
 def test_a_target_has_one_group_per_package_even_across_sections() -> None:
     """Sections are worked out once (by id()); a package in two sections (an external
     scanner's findings merged apart) is one group of both, the first row of a key kept."""

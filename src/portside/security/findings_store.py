@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, exists, insert, select
@@ -65,12 +66,13 @@ def _text(value: Any, size: int) -> str:
 def row_of(finding: Mapping[str, Any]) -> tuple[Key, Value] | None:
     """A finding as a row (pure): its key and (fixed version, severity), each value clipped
     to its column's size; None without an id. An unknown severity is ``Unknown``."""
-    advisory = finding.get("id")
+    get = finding.get  # (a re-match reads hundreds of thousands)
+    advisory = get("id")
     if not advisory:
         return None
-    ecosystem, package, version = (finding.get(k) for k in ("ecosystem", "package", "version"))
-    fixed = finding.get("fixed_version")
-    severity = finding.get("severity")
+    ecosystem, package, version = get("ecosystem"), get("package"), get("version")
+    fixed = get("fixed_version")
+    severity = get("severity")
     key: Key
     if (
         type(advisory) is str
@@ -120,12 +122,12 @@ def groups_of(rows: Mapping[Key, Value]) -> dict[Installed, Group]:
     parts: dict[Installed, list[tuple[Key, Value]]] = {}
     for key, value in rows.items():
         parts.setdefault(key[1:], []).append((key, value))
-    return {package: tuple(sorted(part, key=_order)) for package, part in parts.items()}
+    # By key: a group's rows differ in their keys (rows_of keeps one row per key), so their
+    # values never decide the order.
+    return {package: tuple(sorted(part, key=_KEY)) for package, part in parts.items()}
 
 
-def _order(row: tuple[Key, Value]) -> tuple[str, ...]:
-    (advisory, ecosystem, package, version), (fixed, severity) = row
-    return advisory, ecosystem, package, version, fixed or "", severity
+_KEY = itemgetter(0)
 
 
 def group_key(group: Group) -> str:

@@ -52,7 +52,7 @@ def _optional(value: object) -> str | None:
 def package_of(record: Mapping[str, Any]) -> Package | None:
     """A stored package record as a :class:`Package`; None when it names no name, version and
     type (nothing to match)."""
-    name, version, kind = (record.get(k) for k in ("name", "version", "ecosystem"))
+    name, version, kind = record.get("name"), record.get("version"), record.get("ecosystem")
     if not (isinstance(name, str) and isinstance(version, str) and isinstance(kind, str)):
         return None
     return Package(
