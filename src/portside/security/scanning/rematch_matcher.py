@@ -1,9 +1,9 @@
 """The re-match's matching, part by part: which of a few hundred stored images' findings change,
-with what a writer needs to store them (their JSON text, counts, new findings, groups).
+with what a writer needs to store them (their stored form, counts, new findings, groups).
 
 A :class:`Matcher` keeps what the parts share: the matcher's index (grown with each part's
-packages, each advisory loaded once), the packages read, the findings built and their JSON, and
-the groups worked out. It runs in the re-match's own process or in a worker process
+packages, each advisory loaded once), the packages read, the findings built, and the groups
+worked out (each group's rows returned once). It runs in the re-match's own process or in a worker process
 (:mod:`portside.security.scanning.rematch_workers`); either way it only reads the database.
 What it returns (:class:`Part`) is plain data: strings, numbers, tuples.
 """
@@ -45,8 +45,8 @@ class Item(NamedTuple):
     id: int
     digest: str
     os: Any  # the stored OS record
-    packages: str | bytes | None  # the stored package records: JSON text, or deflated
-    findings: str | bytes | None  # the stored findings: JSON text, or deflated (SQLite)
+    packages: str | bytes | None  # the stored package records: JSON text, or compressed
+    findings: str | bytes | None  # the stored findings: JSON text, or compressed (SQLite)
 
 
 class Outcome(NamedTuple):
@@ -54,7 +54,7 @@ class Outcome(NamedTuple):
 
     id: int
     digest: str
-    stored: str | bytes  # its findings as the column stores them (JSON text, or deflated)
+    stored: str | bytes  # its findings as the column stores them (JSON text, or compressed)
     counts: dict[str, int]
     new_ids: list[str]  # the first ids of the findings it did not have
     added: dict[str, int]  # the new findings by severity
@@ -143,7 +143,9 @@ class Matcher:
         except ValueError as exc:  # damaged: replaced by what is found now
             log.warning("re-match: %s has unreadable stored findings (%s)", item.digest, exc)
             before_data = None
-        if before_data == (data if isinstance(before_data, bytes) else data.decode()):
+        if before_data is not None and before_data == (
+            data if isinstance(before_data, bytes) else data.decode()
+        ):
             return None
         try:
             before = (decode(before_data) if before_data else None) or []
