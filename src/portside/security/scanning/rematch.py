@@ -171,10 +171,7 @@ class _Sharing:
     async def run(self, parts: list[list[Item]]) -> None:
         self.queue.extend(parts)
         while self.queue or self.waiting:
-            while self.queue and len(self.waiting) < IN_FLIGHT * self.pool.processes:
-                # Taken off the queue once sent: a broken pool refuses it (then it is left).
-                future = self.pool.submit(self.queue[0])
-                self.waiting[future] = self.queue.popleft()
+            self._send()
             ready = [future for future in self.waiting if future.done()]
             if not ready and self.queue:
                 await self._match_here()
@@ -187,8 +184,16 @@ class _Sharing:
             for future in ready:
                 part = future.result()  # raises if its worker died; it stays waiting then
                 del self.waiting[future]
+                self._send()  # before writing: a worker would wait meanwhile
                 await self.writer.add(part)
         await self.writer.flush()
+
+    def _send(self) -> None:
+        """Parts sent to the workers until each has IN_FLIGHT."""
+        while self.queue and len(self.waiting) < IN_FLIGHT * self.pool.processes:
+            # Taken off the queue once sent: a broken pool refuses it (then it is left).
+            future = self.pool.submit(self.queue[0])
+            self.waiting[future] = self.queue.popleft()
 
     async def _match_here(self) -> None:
         items = self.queue.pop()

@@ -3,8 +3,9 @@ with what a writer needs to store them (their stored form, counts, new findings,
 
 A :class:`Matcher` keeps what the parts share: the matcher's index (grown with each part's
 packages, each advisory loaded once), the packages read, the findings built, and the groups
-worked out (each group's rows returned once). It runs in the re-match's own process or in a worker process
-(:mod:`portside.security.scanning.rematch_workers`); either way it only reads the database.
+worked out (each group's rows returned once). It runs in the re-match's own process or in a
+worker process (:mod:`portside.security.scanning.rematch_workers`); either way it only reads
+the database.
 What it returns (:class:`Part`) is plain data: strings, numbers, tuples.
 """
 
