@@ -13,8 +13,10 @@ import therefore stores, beside the record, the two parts the matcher reads:
 
 Reading them back (:func:`affected_of`, :func:`ref_of`) gives what :func:`portside.security.
 advisories.osv.parse_advisory` gives for the same parts, so an index built from them answers as
-one built from the records (a test compares the two on the real records). A form that is not
-what these functions write raises :class:`ValueError`; the caller then parses the record.
+one built from the records (a test compares the two on the real records). The loader compiles
+an entry straight from its form (:func:`compiled_of`, what compiling :func:`affected_of`'s
+entry gives, as the same test checks). A form that is not what these functions write raises
+:class:`ValueError`; the caller then parses the record.
 """
 
 from __future__ import annotations
@@ -62,14 +64,7 @@ def affected_form(affected: Affected) -> dict[str, Any]:
 def affected_of(form: Any) -> Affected:
     """An ``affected`` entry back from :func:`affected_form` (its purl, which matching does not
     read, is not kept)."""
-    if not isinstance(form, Mapping):
-        raise ValueError("a stored affected entry is not an object")
-    ecosystem, name = form.get("ecosystem"), form.get("name")
-    versions, raw_ranges = form.get("versions"), form.get("ranges")
-    if not (isinstance(ecosystem, str) and isinstance(name, str)):
-        raise ValueError("a stored affected entry without its ecosystem and name")
-    if not (isinstance(versions, list) and isinstance(raw_ranges, list)):
-        raise ValueError("a stored affected entry without its versions and ranges")
+    ecosystem, name, versions, raw_ranges = _entry_parts(form)
     ranges = [_range_of(raw) for raw in raw_ranges]
     fixed = (
         e.version
@@ -91,14 +86,7 @@ def affected_of(form: Any) -> Affected:
 def compiled_of(form: Any) -> CompiledAffected:
     """:func:`compile_affected` of :func:`affected_of` (the same entry, the same errors), built
     straight from the form: a re-match loads tens of thousands of them."""
-    if not isinstance(form, Mapping):
-        raise ValueError("a stored affected entry is not an object")
-    ecosystem, name = form.get("ecosystem"), form.get("name")
-    versions, raw_ranges = form.get("versions"), form.get("ranges")
-    if not (isinstance(ecosystem, str) and isinstance(name, str)):
-        raise ValueError("a stored affected entry without its ecosystem and name")
-    if not (isinstance(versions, list) and isinstance(raw_ranges, list)):
-        raise ValueError("a stored affected entry without its versions and ranges")
+    ecosystem, _, versions, raw_ranges = _entry_parts(form)
     compiled = []
     fixed: dict[str, None] = {}
     for raw in raw_ranges:
@@ -107,6 +95,19 @@ def compiled_of(form: Any) -> CompiledAffected:
             fixed.update((version, None) for kind, version in events if kind is EventKind.FIXED)
         compiled.append(compile_events(ecosystem, range_type, raw_type, events))
     return compile_parts(frozenset(map(str, versions)), compiled, fixed)
+
+
+def _entry_parts(form: Any) -> tuple[str, str, list[Any], list[Any]]:
+    """A stored ``affected`` entry's ecosystem, name, versions and ranges (unread)."""
+    if not isinstance(form, Mapping):
+        raise ValueError("a stored affected entry is not an object")
+    ecosystem, name = form.get("ecosystem"), form.get("name")
+    versions, raw_ranges = form.get("versions"), form.get("ranges")
+    if not (isinstance(ecosystem, str) and isinstance(name, str)):
+        raise ValueError("a stored affected entry without its ecosystem and name")
+    if not (isinstance(versions, list) and isinstance(raw_ranges, list)):
+        raise ValueError("a stored affected entry without its versions and ranges")
+    return ecosystem, name, versions, raw_ranges
 
 
 def _range_of(raw: Any) -> Range:
