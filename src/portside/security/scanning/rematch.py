@@ -184,8 +184,10 @@ class _Sharing:
             for future in ready:
                 part = future.result()  # raises if its worker died; it stays waiting then
                 del self.waiting[future]
-                self._send()  # before writing: a worker would wait meanwhile
-                await self.writer.add(part)
+                try:
+                    self._send()  # before writing: a worker would wait meanwhile
+                finally:  # written also when the pool broke meanwhile (then raised on)
+                    await self.writer.add(part)
         await self.writer.flush()
 
     def _send(self) -> None:
