@@ -40,7 +40,7 @@ from portside.security.advisories.stored import (
     links_of,
     ref_of,
 )
-from portside.security.advisories.versions import CompiledAffected
+from portside.security.advisories.versions import CompiledAffected, compile_affected
 
 log = logging.getLogger(__name__)
 
@@ -407,9 +407,11 @@ class _Loaded:
             return
         self.details[advisory.id] = _details(advisory)
         ref = AdvisoryRef.of(advisory)
-        for key, forms in affected_forms(advisory).items():
-            if key in wanted:
-                self.reparsed.append((key, ref, [compiled_of(form) for form in forms]))
+        by_key: dict[tuple[str, str], list[CompiledAffected]] = {}
+        for affected in advisory.affected:  # compiled as parsed, in record order
+            if (key := key_of(affected)) in wanted:
+                by_key.setdefault(key, []).append(compile_affected(affected))
+        self.reparsed.extend((key, ref, compiled) for key, compiled in by_key.items())
 
     def index(self) -> AdvisoryIndex:
         # A key's advisories in id order: the findings' order, and so their stored text, stays

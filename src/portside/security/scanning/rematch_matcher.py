@@ -140,17 +140,13 @@ class Matcher:
         builtin = list(chain.from_iterable(sections))
         data = encode(builtin)
         try:
-            before_data = inflated(item.findings) if item.findings else None
+            stored = inflated(item.findings) if item.findings else None
+            if stored is not None and stored == (
+                data if isinstance(stored, bytes) else data.decode()
+            ):
+                return None
+            before = (decode(stored) if stored else None) or []
         except ValueError as exc:  # damaged: replaced by what is found now
-            log.warning("re-match: %s has unreadable stored findings (%s)", item.digest, exc)
-            before_data = None
-        if before_data is not None and before_data == (
-            data if isinstance(before_data, bytes) else data.decode()
-        ):
-            return None
-        try:
-            before = (decode(before_data) if before_data else None) or []
-        except ValueError as exc:
             log.warning("re-match: %s has unreadable stored findings (%s)", item.digest, exc)
             before = []
         others = external_findings(before)
