@@ -26,7 +26,7 @@ from portside.db.models import (
     ScanTarget,
     Tag,
 )
-from portside.db.types import deflates
+from portside.db.types import compresses
 from portside.index import store
 from portside.security.advisories.osv import parse_advisory
 from portside.security.packages import Package
@@ -169,7 +169,7 @@ async def test_a_matcher_returns_each_group_once(db: Database, tmp_path: Path) -
     writer keeps every group of the re-match)."""
     await scanned_images(db, tmp_path, 12)
     items = await rematch_module._items(db)
-    matcher = Matcher(deflated=deflates(db.dialect))
+    matcher = Matcher(compressed=compresses(db.dialect))
     first, second = [await matcher.part(db, items[:6]), await matcher.part(db, items[6:])]
     assert first.groups and second.groups
     assert not first.groups.keys() & second.groups.keys()

@@ -1,4 +1,4 @@
-"""An image's package list and findings as stored (migration 0017): deflated JSON on SQLite,
+"""An image's package list and findings as stored (migration 0017): compressed JSON on SQLite,
 JSON on PostgreSQL; read back the same either way, by the ORM and by the re-match; rows stored
 as text before the migration read as well, and the migration and its downgrade convert them.
 Images: packages that real advisories (../shared/realosv/osv) list as affected."""
@@ -77,8 +77,8 @@ async def test_damaged_stored_forms_leave_the_rest_matched(
     db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Values damaged by hand (SQLite only: PostgreSQL refuses what is not JSON): a findings
-    blob that is not deflated is replaced by what is found now; a package list that is not
-    deflated leaves its image as it was; the other images are matched."""
+    blob that is not compressed JSON is replaced by what is found now; a package list that is not
+    compressed JSON leaves its image as it was; the other images are matched."""
     if db.dialect != "sqlite":
         pytest.skip("PostgreSQL's json column refuses what is not JSON")
     await scanned_images(db, tmp_path, 6)

@@ -21,7 +21,7 @@ from sqlalchemy import Text, cast, delete, select, text, update
 
 from portside.db.engine import Database
 from portside.db.models import Activity, AdvisoryPackage, ScanTarget, Tag
-from portside.db.types import deflate, encode
+from portside.db.types import compress, encode
 from portside.registry.client import RegistryClient
 from portside.registry.local import LocalRegistry
 from portside.security.scanning import advisory_store
@@ -205,12 +205,12 @@ async def test_a_rematch_keeps_other_backends_findings_and_writes_nothing_unchan
     assert report.changed == 1
     matched = (await scene.target()).matched_at
     # What is stored is what portside.db.types.encode makes of the findings (what the
-    # re-match compares), compressed on SQLite (portside.db.types.DeflatedJSON).
+    # re-match compares), compressed on SQLite (portside.db.types.CompressedJSON).
     encoded = encode((await scene.target()).findings)
     async with scene.db.read() as session:
         if scene.db.dialect == "sqlite":
             stored = await session.scalar(text("SELECT findings FROM scan_targets"))
-            assert stored == deflate(encoded)
+            assert stored == compress(encoded)
         else:
             stored = await session.scalar(select(cast(ScanTarget.findings, Text)))
             assert stored == encoded.decode()

@@ -442,7 +442,7 @@ async def test_the_migration_fills_the_rows_from_what_is_stored(db: Database) ->
                 attempts=0, available_at=now, created_at=now,
             )
         )  # fmt: skip
-    if db.dialect == "sqlite":  # stored as text, as before 0017 (the model deflates it)
+    if db.dialect == "sqlite":  # stored as text, as before 0017 (the model compresses it)
         async with db.write() as session:
             await session.execute(
                 text("UPDATE scan_targets SET findings = :f WHERE findings IS NOT NULL"),

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from portside.accounts.vocabulary import Visibility
-from portside.db.types import DeflatedJSON, UTCDateTime
+from portside.db.types import CompressedJSON, UTCDateTime
 from portside.index.vocabulary import ScanTargetStatus, TagScanState
 
 NAMING = {
@@ -229,10 +229,10 @@ class ScanTarget(Base):
     worker: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
     os: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # Deflated on SQLite (types.DeflatedJSON): any change to a row rewrites all of it there,
+    # Compressed on SQLite (types.CompressedJSON): any change to a row rewrites all of it there,
     # and these two were 300 KB of an image's row, rewritten at every re-match.
-    packages: Mapped[list[dict[str, Any]] | None] = mapped_column(DeflatedJSON)
-    findings: Mapped[list[dict[str, Any]] | None] = mapped_column(DeflatedJSON)
+    packages: Mapped[list[dict[str, Any]] | None] = mapped_column(CompressedJSON)
+    findings: Mapped[list[dict[str, Any]] | None] = mapped_column(CompressedJSON)
     counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
     scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -63,13 +63,13 @@ def decode(data: bytes | str) -> Any:
         return json.loads(data)
 
 
-def deflate(data: bytes) -> bytes:
-    """JSON (:func:`encode`) as :class:`DeflatedJSON` stores it on SQLite: a zstd frame."""
-    return zstandard.compress(data, DEFLATE_LEVEL)
+def compress(data: bytes) -> bytes:
+    """JSON (:func:`encode`) as :class:`CompressedJSON` stores it on SQLite: a zstd frame."""
+    return zstandard.compress(data, ZSTD_LEVEL)
 
 
-def inflated(stored: bytes | str) -> bytes | str:
-    """The JSON of what :class:`DeflatedJSON` stored on SQLite: a zstd frame, zlib-deflated
+def json_of(stored: bytes | str) -> bytes | str:
+    """The JSON of what :class:`CompressedJSON` stored on SQLite: a zstd frame, zlib-deflated
     JSON (rows written by migration 0017 and the code of its time) or JSON text (rows from
     before it); :class:`ValueError` when it is none of these."""
     if isinstance(stored, str):
@@ -82,24 +82,25 @@ def inflated(stored: bytes | str) -> bytes | str:
         raise ValueError(f"not a stored JSON document: {exc}") from None
 
 
-def inflate(stored: bytes | str) -> Any:
-    """The value of what :class:`DeflatedJSON` stored on SQLite (:func:`inflated`)."""
-    return decode(inflated(stored))
+def value_of(stored: bytes | str) -> Any:
+    """The value of what :class:`CompressedJSON` stored on SQLite (:func:`json_of`)."""
+    return decode(json_of(stored))
 
 
-DEFLATE_LEVEL = 1  # a re-match's findings: 18x smaller, 1.3 ms per MB (bench/rematch.py)
+ZSTD_LEVEL = 1  # a re-match's findings: 18x smaller, 1.3 ms per MB (bench/rematch.py)
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
-def deflates(dialect: str) -> bool:
-    """Whether :class:`DeflatedJSON` stores deflated JSON on this dialect (a ``dialect.name``)."""
+def compresses(dialect: str) -> bool:
+    """Whether :class:`CompressedJSON` stores compressed JSON on this dialect (a
+    ``dialect.name``)."""
     return dialect == "sqlite"
 
 
 def as_stored(dialect: str, column: Any) -> Any:
     """A JSON column selected as stored, not decoded: its JSON text or, for a
-    :class:`DeflatedJSON` column on SQLite, the bytes (or text, rows from before) it stored."""
-    if deflates(dialect):
+    :class:`CompressedJSON` column on SQLite, the bytes (or text, rows from before) it stored."""
+    if compresses(dialect):
         return type_coerce(column, _AsStored())
     return cast(column, Text)
 
@@ -114,40 +115,40 @@ class _AsStored(TypeDecorator[Any]):
         return None
 
 
-class DeflatedJSON(TypeDecorator[Any]):
+class CompressedJSON(TypeDecorator[Any]):
     """A JSON column whose documents are large and repetitive (an image's findings repeat each
-    advisory's text for every package it affects): deflated on SQLite, which keeps every byte
+    advisory's text for every package it affects): compressed on SQLite, which keeps every byte
     as given; plain JSON on PostgreSQL, whose TOAST already compresses large values.
 
-    On SQLite a value is stored as zstd-compressed JSON (:func:`deflate`); rows stored
-    zlib-compressed or as text before are read as well (:func:`inflate`). A SQL reader of such
+    On SQLite a value is stored as zstd-compressed JSON (:func:`compress`); rows stored
+    zlib-compressed or as text before are read as well (:func:`value_of`). A SQL reader of such
     a column on SQLite sees a blob: only Portside reads it."""
 
     impl = JSON  # declared JSON on both (SQLite keeps any value in any column)
     cache_ok = True
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
-        if not deflates(dialect.name):
+        if not compresses(dialect.name):
             return super().bind_processor(dialect)
 
         def process(value: Any) -> bytes | None:
-            return None if value is None else deflate(encode(value))
+            return None if value is None else compress(encode(value))
 
         return process
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
-        if not deflates(dialect.name):
+        if not compresses(dialect.name):
             return super().result_processor(dialect, coltype)
 
         def process(value: bytes | str | None) -> Any:
-            return None if value is None else inflate(value)
+            return None if value is None else value_of(value)
 
         return process
 
 
 class EncodedJSON(TypeDecorator[str]):
     """A value for a JSON column, given in the form the column stores: its JSON text
-    (:func:`encode_text`), or :func:`deflate` of its JSON for a :class:`DeflatedJSON` column
+    (:func:`encode_text`), or :func:`compress` of its JSON for a :class:`CompressedJSON` column
     on SQLite.
 
     For a writer that has the stored form at hand (the re-match makes it to compare with what

@@ -20,7 +20,7 @@ from sqlalchemy import Table, bindparam, select, update
 from portside import cyclegc
 from portside.db.engine import Database
 from portside.db.models import ScanTarget
-from portside.db.types import EncodedJSON, as_stored, deflates
+from portside.db.types import EncodedJSON, as_stored, compresses
 from portside.index import store
 from portside.index.vocabulary import ActivityKind, ScanTargetStatus
 from portside.security import findings_store
@@ -105,7 +105,7 @@ async def _rematch(
     db: Database, now: datetime, changed_keys: set[tuple[str, str]] | None, workers: int
 ) -> RematchResult:
     result = RematchResult()
-    matcher = Matcher(changed_keys, deflated=deflates(db.dialect))
+    matcher = Matcher(changed_keys, compressed=compresses(db.dialect))
     writer = _Writer(db, now, result)
     items = await _items(db)
     parts = [items[start : start + PART] for start in range(0, len(items), PART)]

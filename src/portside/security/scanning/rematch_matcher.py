@@ -19,7 +19,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from portside.db.engine import Database
-from portside.db.types import decode, deflate, encode, inflate, inflated
+from portside.db.types import compress, decode, encode, json_of, value_of
 from portside.security import findings_store
 from portside.security.advisories.index import AdvisoryIndex
 from portside.security.advisories.match import Placed
@@ -78,10 +78,10 @@ class Matcher:
     """Matching stored images again, part after part; see the module's docstring."""
 
     def __init__(
-        self, changed_keys: set[tuple[str, str]] | None = None, *, deflated: bool = False
+        self, changed_keys: set[tuple[str, str]] | None = None, *, compressed: bool = False
     ) -> None:
         self.changed_keys = changed_keys
-        self.deflated = deflated  # the findings column stores deflated JSON (SQLite)
+        self.compressed = compressed  # the findings column stores compressed JSON (SQLite)
         self.reader = PlacedReader()
         self.index = AdvisoryIndex({}, advisories=0, withdrawn=0, undecidable_ranges=0)
         self.details: advisory_store.Details = {}
@@ -94,7 +94,7 @@ class Matcher:
         prepared: list[tuple[Item, list[Placed]]] = []
         for item in items:
             try:
-                records = inflate(item.packages) if item.packages else []
+                records = value_of(item.packages) if item.packages else []
             except ValueError as exc:
                 # Left as it is (its findings kept), the other images matched.
                 log.warning("re-match: %s has unreadable stored packages (%s)", item.digest, exc)
@@ -140,7 +140,7 @@ class Matcher:
         builtin = list(chain.from_iterable(sections))
         data = encode(builtin)
         try:
-            stored = inflated(item.findings) if item.findings else None
+            stored = json_of(item.findings) if item.findings else None
             if stored is not None and stored == (
                 data if isinstance(stored, bytes) else data.decode()
             ):
@@ -170,7 +170,7 @@ class Matcher:
         return Outcome(
             item.id,
             item.digest,
-            deflate(data) if self.deflated else data.decode(),
+            compress(data) if self.compressed else data.decode(),
             counts_from(tally),
             [f["id"] for f in new[:ACTIVITY_IDS]],
             dict(added),

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from portside.db.engine import Database, async_url
-from portside.db.types import deflates
+from portside.db.types import compresses
 from portside.security.scanning.rematch_matcher import Item, Matcher, Part
 
 _WORKER: dict[str, Any] = {}  # in a worker process: its event loop, database and matcher
@@ -52,7 +52,7 @@ def _start(url: str, changed_keys: set[tuple[str, str]] | None) -> None:
     loop = asyncio.new_event_loop()
     db = Database(url, pool_size=1)
     loop.run_until_complete(db.open())
-    matcher = Matcher(changed_keys, deflated=deflates(db.dialect))
+    matcher = Matcher(changed_keys, compressed=compresses(db.dialect))
     _WORKER.update(loop=loop, db=db, matcher=matcher)
     Finalize(None, _stop, exitpriority=10)  # run as the worker exits
 

@@ -3,10 +3,10 @@
 SQLite rewrites a whole row whenever one of its columns changes, and an image's package list
 and findings were 300 KB of its ``scan_targets`` row: a re-match that changed a thousand images'
 findings rewrote 290 MB. Portside now stores both as zlib-compressed JSON on SQLite
-(:class:`portside.db.types.DeflatedJSON`, 12-17x smaller); this revision deflates the rows
-stored before. PostgreSQL is left as it is: its TOAST already keeps large values compressed
-and apart from the row. The downgrade stores the JSON text again (of zlib rows, and of the
-zstd frames later code writes).
+(``DeflatedJSON`` then, now :class:`portside.db.types.CompressedJSON`; 12-17x smaller); this
+revision deflates the rows stored before. PostgreSQL is left as it is: its TOAST already keeps
+large values compressed and apart from the row. The downgrade stores the JSON text again (of
+zlib rows, and of the zstd frames later code writes).
 
 Revision ID: 0017
 Revises: 0016
@@ -52,7 +52,7 @@ def _deflate(value: Any) -> Any:
 def _inflate(value: Any) -> Any:
     if not isinstance(value, bytes):
         return value
-    if value[:4] == ZSTD_MAGIC:  # written by later code (types.deflate: zstd)
+    if value[:4] == ZSTD_MAGIC:  # written by later code (types.compress: zstd)
         return zstandard.decompress(value).decode()
     return zlib.decompress(value).decode()
 
