@@ -1,6 +1,7 @@
 """Re-matching stored package lists after a vulnerability-data import (SQLite): import N
 synthetic OSV records with `advisory_store.import_path`, store M scanned images' package lists as
-`scan_targets` rows, then time `rematch.rematch(db, now, workers=N)` over every image.
+`scan_targets` rows, then time `rematch.rematch(db, now, keys, workers=N)` with the import's
+changed keys, as `portside vulndb import` and the sources task call it (every image has one).
 
     .venv/bin/python -m bench.rematch [--advisories 100000] [--images 1000] [--runs 3]
         [--core-from 10] [--dense] [--profile] [--workers 1]
@@ -200,17 +201,19 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         imported = await import_path(db, source, now)
         out["import"] = time.perf_counter() - started
         out["imported"] = (imported.records, imported.changed, len(imported.problems))
+        keys = imported.changed_keys  # what `vulndb import` and the sources task pass on
+        out["keys"] = len(keys)
         async with db.read() as session:
             out["index rows"] = await session.scalar(select(func.count(AdvisoryPackage.id)))
         for run in range(args.runs):
             await reset(db)
             wait_quiet()
             started = time.perf_counter()
-            result = await rematch(db, now, workers=args.workers)
+            result = await rematch(db, now, keys, workers=args.workers)
             out["runs"].append(time.perf_counter() - started)
             started = time.perf_counter()
             # Nothing changed since: reads and matches, writes nothing.
-            again = await rematch(db, now, workers=args.workers)
+            again = await rematch(db, now, keys, workers=args.workers)
             out["again"].append(time.perf_counter() - started)
             # The code before the findings rows: the same re-match without writing them.
             await reset(db)
@@ -219,7 +222,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             findings_store.store_groups = _no_rows
             try:
                 started = time.perf_counter()
-                await rematch(db, now, workers=args.workers)
+                await rematch(db, now, keys, workers=args.workers)
                 out["without rows"].append(time.perf_counter() - started)
             finally:
                 findings_store.store_groups = keep
@@ -239,7 +242,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             await reset(db)
             profiler = cProfile.Profile()
             profiler.enable()
-            await rematch(db, now)  # in this process: a profile of the matching too
+            await rematch(db, now, keys)  # in this process: a profile of the matching too
             profiler.disable()
             text = io.StringIO()
             pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(20)
@@ -300,9 +303,10 @@ def main() -> None:
         f"{sum(1 for n in kinds['pypi'] if n)} with PyPI packages, "
         f"{sum(1 for n in kinds['npm'] if n)} with npm packages; "
         f"{sum(map(len, lists)):,} package records in all.",
-        "- Re-match: `portside.security.scanning.rematch.rematch(db, now, "
+        "- Re-match: `portside.security.scanning.rematch.rematch(db, now, keys, "
         f"workers={args.workers})` "
-        "(every image; "
+        f"(the import's {out['keys']:,} changed keys, as `portside vulndb import` and the "
+        "sources task pass them: every image has one; "
         + (
             f"matched in {args.workers} worker process{'es' if args.workers > 1 else ''} while "
             "this one writes, `vulndb.rematch_workers`"

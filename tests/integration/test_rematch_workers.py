@@ -28,6 +28,7 @@ from portside.db.models import (
 )
 from portside.db.types import compresses
 from portside.index import store
+from portside.security.advisories.ecosystems import normalize_name
 from portside.security.advisories.osv import parse_advisory
 from portside.security.packages import Package
 from portside.security.scanning import advisory_store, rematch_workers
@@ -176,6 +177,35 @@ async def test_a_matcher_returns_each_group_once(db: Database, tmp_path: Path) -
     named = {key for part in (first, second) for o in part.outcomes for key in o.groups}
     assert named == first.groups.keys() | second.groups.keys()
     assert any(key in first.groups for o in second.outcomes for key in o.groups)
+
+
+async def test_changed_keys_match_the_images_that_have_them_as_a_full_rematch_does(
+    db: Database, tmp_path: Path, small_parts: None
+) -> None:
+    """With changed keys, the images looked up under one are matched, whole (their other
+    packages' advisories loaded too, also those of packages met before only in images left
+    out), and stored as a re-match of every image stores them; the others are left alone."""
+    await scanned_images(db, tmp_path, 40)
+    await rematch(db, datetime.now(UTC))
+    expected = (await stored(db))["findings"]
+    async with db.read() as session:
+        lists = dict((await session.execute(select(ScanTarget.digest, ScanTarget.packages))).all())
+    counted: dict[str, int] = {}
+    for records in lists.values():
+        for name in {r["name"] for r in records if r["ecosystem"] == "pypi"}:
+            counted[name] = counted.get(name, 0) + 1
+    # A package in some images, not in the first few: parts before it leave their images out.
+    first = {r["name"] for d in sorted(lists)[:6] for r in lists[d]}
+    chosen = next(n for n, c in sorted(counted.items()) if 3 <= c <= 20 and n not in first)
+    having = {d for d, records in lists.items() if any(r["name"] == chosen for r in records)}
+    for workers in (0, 2):
+        await reset(db)
+        key = ("PyPI", normalize_name("PyPI", chosen))
+        result = await rematch(db, datetime.now(UTC), {key}, workers=workers)
+        assert (result.images, result.changed) == (len(having), len(having))
+        found = (await stored(db))["findings"]
+        assert {d: found[d] for d in having} == {d: expected[d] for d in having}
+        assert all(found[d] == ([], {}) for d in found if d not in having)
 
 
 async def test_a_part_touching_no_changed_key_is_skipped_in_workers(

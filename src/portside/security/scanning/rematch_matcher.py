@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -89,6 +89,12 @@ class Matcher:
         self.cache = FindingCache()
         self.grouping = findings_store.Grouping()
         self.returned: set[str] = set()  # the keys of the groups returned in earlier parts
+        # With changed keys, by what lookup_keys reads of a package (ecosystem, name, source):
+        # whether it is looked up under a changed key, and those whose keys are wanted. Worked
+        # out once per distinct package, not for each image that has it: after a large import,
+        # lookup_keys over every package of every image cost a fifth of the re-match.
+        self._touches: dict[tuple[str, str, str | None], bool] = {}
+        self._wanted: set[tuple[str, str, str | None]] = set()
 
     async def part(self, db: Database, items: Sequence[Item]) -> Part:
         prepared: list[tuple[Item, list[Placed]]] = []
@@ -102,7 +108,7 @@ class Matcher:
             packages = self.reader.placed(
                 os_of(item.os), records if isinstance(records, list) else []
             )
-            if self.changed_keys is not None and not lookup_keys(packages) & self.changed_keys:
+            if self.changed_keys is not None and not self._touches_changed(packages):
                 continue
             prepared.append((item, packages))
         fresh = self.reader.fresh()  # the packages not met in an earlier part
@@ -111,7 +117,7 @@ class Matcher:
         if self.changed_keys is None:
             missing = lookup_keys(fresh) - self.loaded
         else:  # the fresh packages of images left out are not looked up
-            missing = lookup_keys(chain.from_iterable(p for _, p in prepared)) - self.loaded
+            missing = lookup_keys(self._not_yet_wanted(p for _, p in prepared)) - self.loaded
         if missing:
             async with db.read() as session:
                 index, details = await advisory_store.load_index_and_details(session, missing)
@@ -125,6 +131,29 @@ class Matcher:
             if outcome is not None:
                 outcomes.append(outcome)
         return Part(len(prepared), outcomes, groups)
+
+    def _touches_changed(self, packages: list[Placed]) -> bool:
+        """Whether an image with these packages is looked up under a changed key."""
+        touches, changed = self._touches, self.changed_keys
+        assert changed is not None
+        for package in packages:
+            key = (package.ecosystem, package.name, package.source_name)
+            found = touches.get(key)
+            if found is None:
+                found = touches[key] = not lookup_keys((package,)).isdisjoint(changed)
+            if found:
+                return True
+        return False
+
+    def _not_yet_wanted(self, images: Iterable[list[Placed]]) -> list[Placed]:
+        """The packages of these images (one of each) whose keys no earlier part wanted."""
+        wanted, found = self._wanted, []
+        for package in chain.from_iterable(images):
+            key = (package.ecosystem, package.name, package.source_name)
+            if key not in wanted:
+                wanted.add(key)
+                found.append(package)
+        return found
 
     def _outcome(
         self, item: Item, packages: list[Placed], groups: dict[str, findings_store.Group]
